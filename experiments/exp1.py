@@ -1,0 +1,148 @@
+"""Experiment 1: speed and accuracy of every method, the article's way, plus two extensions.
+
+Per method: (1) the article's loop, timed per pair around prepare(both images) + score, exactly
+what the article's timer enclosed; its scores give the article's accuracy; (2) each image prepared
+once and all pairs scored (`prepared_s_per_pair`), which gives `accuracy_all_queries`.
+Rows are written as soon as a method finishes, so a later failure keeps them.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from methods import Method, create_method, method_names
+
+from . import plots
+from .data import Dataset
+from .environment import environment, now_utc
+from .images import ImageCache
+from .protocol import all_queries_recall, article_accuracy, article_pairs
+from .results import update_json, upsert_rows
+
+log = logging.getLogger("dupbench.exp1")
+EXPERIMENT = "exp1"
+
+
+def resize_label(resize: Mapping[str, Any]) -> str:
+    if resize.get("mode") == "fixed":
+        return f"fixed {resize['width']}x{resize['height']}"
+    return f"scale {resize.get('factor')}"
+
+
+def time_article_loop(method: Method, images: ImageCache, references: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (n_images, n_refs) and seconds per pair, timed as the article timed them."""
+    n = len(images)
+    columns = np.full((n, len(references)), np.nan)
+    seconds = []
+    column_of = {ref: c for c, ref in enumerate(references)}
+    pairs = article_pairs(n, references)
+    for row, ref in tqdm(pairs, desc=f"{method.name} (article loop)", unit="pair", leave=False, disable=None):  # no bar off a terminal
+        a_image, b_image = images.pair(row, ref)
+        start = time.perf_counter()
+        score = method.score(method.prepare(a_image), method.prepare(b_image))
+        seconds.append(time.perf_counter() - start)
+        columns[row, column_of[ref]] = score
+    return columns, np.asarray(seconds)
+
+
+def time_prepared(method: Method, images: ImageCache) -> tuple[np.ndarray, float, float]:
+    """All-pairs scores with each image prepared once; seconds per image and per scored pair."""
+    pictures = images.all_at_common_size()
+    start = time.perf_counter()
+    prepared = method.prepare_many(pictures)
+    prepare_s = time.perf_counter() - start
+    start = time.perf_counter()
+    matrix = method.score_matrix(prepared, prepared, same=True)
+    score_s = time.perf_counter() - start
+    n = len(pictures)
+    distinct_pairs = n * (n - 1) // (2 if method.symmetric else 1)
+    return matrix, prepare_s / n, score_s / max(distinct_pairs, 1)
+
+
+def query_rows(dataset: Dataset, method: Method, protocol: str, queries: list[int],
+               retrieved: list[np.ndarray], score_of) -> list[dict[str, Any]]:
+    rows = []
+    for q, got in zip(queries, retrieved):
+        for rank, index in enumerate(got, start=1):
+            rows.append({
+                "experiment": EXPERIMENT, "dataset": dataset.name, "method": method.name,
+                "protocol": protocol, "query": dataset.items[q].key, "query_group": dataset.items[q].group,
+                "rank": rank, "retrieved": dataset.items[index].key,
+                "score": score_of(q, int(index)), "hit": dataset.items[index].group == dataset.items[q].group,
+            })
+    return rows
+
+
+def evaluate(method: Method, dataset: Dataset, images: ImageCache, top_k: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    references = dataset.reference_indices
+    groups = dataset.groups
+    columns, seconds = time_article_loop(method, images, references)
+    accuracy, retrieved = article_accuracy(method, columns, groups, references, top_k)
+    matrix, prepare_s, prepared_s = time_prepared(method, images)
+    accuracy_all, retrieved_all = all_queries_recall(method, matrix, groups, top_k)
+    column_of = {ref: c for c, ref in enumerate(references)}
+    row = {
+        "experiment": EXPERIMENT, "dataset": dataset.name, "method": method.name, "family": method.family,
+        "variant": method.variant, "direction": method.direction, **method.describe(),
+        "resize": resize_label(dataset.resize), "n_images": len(groups), "n_references": len(references),
+        "n_pairs": len(seconds), "top_k": top_k,
+        "accuracy": accuracy, "accuracy_all_queries": accuracy_all,
+        "mean_s_per_pair": float(seconds.mean()), "median_s_per_pair": float(np.median(seconds)),
+        "prepared_s_per_pair": prepared_s, "prepare_s_per_image": prepare_s,
+    }
+    queries = query_rows(dataset, method, "article", references, retrieved,
+                         lambda q, i: float(columns[i, column_of[q]]))
+    queries += query_rows(dataset, method, "all_queries", list(range(len(groups))), retrieved_all,
+                          lambda q, i: float(matrix[q, i]))
+    return row, queries
+
+
+def method_order(frame: pd.DataFrame) -> pd.DataFrame:
+    rank = {name: i for i, name in enumerate(method_names())}
+    return frame.sort_values("method", key=lambda s: s.map(lambda m: rank.get(m, len(rank))), kind="stable")
+
+
+def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame:
+    options = {"backbone": cfg["backbone"], "weights_path": cfg["weights_path"]}
+    # Build every method first: a missing weights file stops the run before any work is done.
+    methods = [create_method(name, options) for name in cfg["method"]["names"]]
+    images = ImageCache(dataset)
+    env = environment()
+    run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    log.info("exp1 on %s: %d images, %d references, %d methods -> %s", dataset.name, len(images),
+             len(dataset.reference_indices), len(methods), out_dir)
+    table = pd.DataFrame()
+    for method in methods:
+        row, queries = evaluate(method, dataset, images, int(cfg["experiment"]["top_k"]))
+        row.update({"torch_threads": env["threads"]["torch_num_threads"], "machine": env["machine"],
+                    "git_commit": env["git_commit"], "run_id": run_id, "finished_at": now_utc()})
+        table = upsert_rows(out_dir / "table.csv", [row], order=method_order)
+        upsert_rows(out_dir / "queries.csv", queries, order=method_order)
+        update_json(out_dir / "meta.json", lambda meta: record_meta(meta, cfg, env, run_id, row, method))
+        plots.table1(table, out_dir / "table1.png")
+        log.info("%-22s accuracy %6.2f %%  all-queries %6.2f %%  %.6f s/pair (article)  %.2e s/pair (prepared)",
+                 method.name, row["accuracy"], row["accuracy_all_queries"], row["mean_s_per_pair"],
+                 row["prepared_s_per_pair"])
+    return table
+
+
+def record_meta(meta: dict[str, Any], cfg: Mapping[str, Any], env: dict[str, Any], run_id: str,
+                row: dict[str, Any], method: Method) -> dict[str, Any]:
+    meta.setdefault("experiment", EXPERIMENT)
+    meta["dataset"] = row["dataset"]
+    runs = meta.setdefault("runs", {})
+    runs.setdefault(run_id, {"config": cfg, "environment": env})
+    meta.setdefault("methods", {})[method.name] = {
+        "run_id": run_id, "finished_at": row["finished_at"], **method.describe(),
+        "weights_path": str(getattr(getattr(method, "backbone", None), "weights_path", "")),
+    }
+    live = {entry["run_id"] for entry in meta["methods"].values()}
+    meta["runs"] = {rid: info for rid, info in runs.items() if rid in live}
+    return meta

@@ -1,0 +1,11 @@
+"""Where things are: relative paths in configs are taken from the repository root, not the cwd."""
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def repo_path(path: str | Path) -> Path:
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else (REPO_ROOT / path).resolve()

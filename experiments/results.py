@@ -1,0 +1,62 @@
+"""Writing results: atomically, and merged per method so one run never drops another's rows."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_csv(path: Path, frame: pd.DataFrame) -> None:
+    atomic_write_text(path, frame.to_csv(index=False, lineterminator="\n"))
+
+
+def atomic_save_figure(path: Path, figure: Any) -> None:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=120, bbox_inches="tight")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def read_csv_or_empty(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path) if path.is_file() else pd.DataFrame()
+
+
+def upsert_rows(path: Path, rows: Iterable[dict[str, Any]], key: str = "method",
+                order: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Replace the rows of the same `key` values in the CSV at `path` by `rows`; keep all others."""
+    new = pd.DataFrame(list(rows))
+    old = read_csv_or_empty(path)
+    if not old.empty and key in old:
+        old = old[~old[key].isin(new[key].unique())]
+    merged = pd.concat([old, new], ignore_index=True) if not old.empty else new
+    if order is not None:
+        merged = order(merged)
+    atomic_write_csv(path, merged)
+    return merged
+
+
+def update_json(path: Path, update: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    current = json.loads(path.read_text()) if path.is_file() else {}
+    atomic_write_text(path, json.dumps(update(current), indent=2, sort_keys=True, default=str) + "\n")

@@ -1,0 +1,83 @@
+"""dupbench entry point: `python experiments/run.py [dataset=...] [method=...] [key=value ...]`.
+
+A problem the user can fix (unknown name, missing data or weights, bad image) ends with one line
+on stderr and exit code 2, never a traceback.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from experiments import exp1
+from experiments.data import Dataset, load_dataset
+from experiments.paths import REPO_ROOT, repo_path
+from methods.errors import DupbenchError
+
+CONF_DIR = REPO_ROOT / "conf"
+GROUPS = ("dataset", "method", "experiment")
+RUNNERS = {"exp1": exp1.run}
+log = logging.getLogger("dupbench")
+
+
+def group_options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def check_group_choices(argv: list[str]) -> None:
+    """Unknown config names as one line that lists the valid ones (Hydra's own message is a page)."""
+    for arg in argv:
+        key, sep, value = arg.lstrip("+~").partition("=")
+        if not sep or key not in GROUPS:
+            continue
+        valid = group_options(key)
+        for choice in value.split(","):
+            if choice not in valid:
+                raise DupbenchError(f"unknown {key} {choice!r}; valid: {', '.join(valid)} (files in {CONF_DIR / key})")
+
+
+def dataset_with_fallback(cfg: DictConfig) -> Dataset:
+    try:
+        return load_dataset(cfg.dataset)
+    except DupbenchError as missing:
+        fallback = cfg.get("dataset_fallback")
+        if not fallback or fallback == cfg.dataset.name:
+            raise
+        log.warning("%s; using dataset=%s instead", missing, fallback)
+        with open_dict(cfg):  # replace the whole node: the fallback may have keys the first lacked
+            cfg.dataset = OmegaConf.load(CONF_DIR / "dataset" / f"{fallback}.yaml")
+        return load_dataset(cfg.dataset)
+
+
+def execute(cfg: DictConfig) -> None:
+    if cfg.torch_threads:
+        import torch
+
+        torch.set_num_threads(int(cfg.torch_threads))
+    dataset = dataset_with_fallback(cfg)
+    log.info("data set %s: %d images from %s", dataset.name, len(dataset.items), dataset.root)
+    plain: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    out_dir = repo_path(cfg.results_root) / cfg.experiment.name / dataset.name
+    RUNNERS[cfg.experiment.name](plain, dataset, out_dir)
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    try:
+        execute(cfg)
+    except DupbenchError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    try:
+        check_group_choices(sys.argv[1:])
+    except DupbenchError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        sys.exit(2)
+    main()

@@ -1,0 +1,64 @@
+"""The interface every method implements: prepare an image once, score a pair of representations."""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal, Mapping, Sequence
+
+import numpy as np
+from PIL import Image
+
+Direction = Literal["distance", "similarity"]
+
+
+class Method:
+    """A duplicate-finding method.
+
+    `prepare(image)` turns an RGB PIL image into a representation; `score(a, b)` compares two
+    representations. `direction` says whether a lower score (distance) or a higher one
+    (similarity) means "more alike". `prepare_many` and `score_matrix` loop over the pair
+    functions; a method overrides them where it can batch.
+    """
+
+    name: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    variant: ClassVar[str] = "article"  # "article" = the article's exact calls; anything else is ours
+    direction: ClassVar[Direction] = "distance"
+    symmetric: ClassVar[bool] = True  # score(a, b) == score(b, a): lets score_matrix halve the work
+    summary: ClassVar[str] = ""
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> "Method":
+        """Build from the run's settings; methods that need none ignore them."""
+        return cls()
+
+    def prepare(self, image: Image.Image) -> Any:
+        raise NotImplementedError
+
+    def score(self, a: Any, b: Any) -> float:
+        raise NotImplementedError
+
+    def prepare_many(self, images: Sequence[Image.Image]) -> list[Any]:
+        return [self.prepare(image) for image in images]
+
+    def score_matrix(self, A: Sequence[Any], B: Sequence[Any], same: bool = False) -> np.ndarray:
+        """Scores of every (a, b); `same=True` says A is B, so a symmetric method scores each pair once."""
+        out = np.empty((len(A), len(B)), dtype=np.float64)
+        for i, a in enumerate(A):
+            start = i if same and self.symmetric else 0
+            for j in range(start, len(B)):
+                out[i, j] = self.score(a, B[j])
+                if same and self.symmetric:
+                    out[j, i] = out[i, j]
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """Extra facts that belong in every result row (a CNN adds its backbone and weights)."""
+        return {"backbone": "", "weights_sha256": ""}
+
+    def worst_score(self) -> float:
+        """A score that ranks below every real one: used to keep an image from retrieving itself."""
+        return np.inf if self.direction == "distance" else -np.inf
+
+    def order(self, scores: np.ndarray) -> np.ndarray:
+        """Indices from best to worst; a stable sort so ties keep the data set's order."""
+        key = scores if self.direction == "distance" else -scores
+        return np.argsort(key, kind="stable")

@@ -1,0 +1,55 @@
+"""Every option of every config group composes through Hydra's compose API."""
+from __future__ import annotations
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from experiments.run import CONF_DIR, GROUPS, check_group_choices, group_options
+from methods import DupbenchError, method_names
+
+
+def composed(*overrides: str):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def test_defaults_are_fruits360_all_methods_exp1():
+    cfg = composed()
+    assert (cfg.dataset.name, cfg.experiment.name) == ("fruits360", "exp1")
+    assert list(cfg.method.names) == method_names()
+    assert cfg.dataset.resize.mode == "fixed" and (cfg.dataset.resize.width, cfg.dataset.resize.height) == (100, 100)
+
+
+@pytest.mark.parametrize("name", group_options("dataset"))
+def test_each_dataset_composes(name):
+    cfg = composed(f"dataset={name}", "data_root=/data")
+    assert cfg.dataset.name == name
+    assert cfg.dataset.kind in {"manifest", "convention", "embedded"}
+    assert cfg.dataset.resize.mode in {"fixed", "scale"}
+    if name != "embedded":
+        assert cfg.dataset.root.startswith("/data/")
+
+
+@pytest.mark.parametrize("name", group_options("method"))
+def test_each_method_config_names_registered_methods(name):
+    names = list(composed(f"method={name}").method.names)
+    assert names and set(names) <= set(method_names())
+    if name != "all":
+        assert names == [name]
+
+
+@pytest.mark.parametrize("name", group_options("experiment"))
+def test_each_experiment_composes(name):
+    assert composed(f"experiment={name}").experiment.name == name
+
+
+def test_data_root_follows_the_environment_variable(monkeypatch):
+    monkeypatch.setenv("DUPBENCH_DATA", "/elsewhere")
+    assert composed("dataset=ukbench").dataset.root == "/elsewhere/ukbench_subset"
+
+
+def test_unknown_group_choices_are_refused_with_the_valid_list():
+    assert set(GROUPS) == {"dataset", "method", "experiment"}
+    check_group_choices(["dataset=ukbench", "method=ahash,cosine", "backbone=auto"])
+    with pytest.raises(DupbenchError, match="unknown method 'bogus'; valid: ahash, all"):
+        check_group_choices(["method=ahash,bogus"])

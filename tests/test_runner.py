@@ -1,0 +1,122 @@
+"""The runner end to end, as a user calls it, on the embedded set at a small resize."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments.paths import REPO_ROOT
+from methods import method_names
+
+TABLE_COLUMNS = ["experiment", "dataset", "method", "variant", "resize", "n_images", "n_references", "n_pairs",
+                 "accuracy", "accuracy_all_queries", "mean_s_per_pair", "median_s_per_pair", "prepared_s_per_pair",
+                 "backbone", "weights_sha256", "machine", "git_commit", "torch_threads"]
+# Methods that must find these mild near-duplicates: chance for top-3 among 31 others is about 10 %.
+STRONG = ["euclidean_scipy_float", "euclidean_numpy_float", "cosine", "ssim", "ahash", "cnn_euclidean", "cnn_cosine"]
+
+
+def run(tmp: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    flags = [a for a in args if a.startswith("-")]  # Hydra reads flags (-m) before overrides
+    overrides = [a for a in args if not a.startswith("-")]
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "experiments" / "run.py"), *flags, f"results_root={tmp}", *overrides],
+        capture_output=True, text=True, cwd=tmp, timeout=600,
+        env={**os.environ, "TORCH_HOME": str(tmp / "torch"), **(env or {})},
+    )
+
+
+@pytest.fixture(scope="module")
+def embedded_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    done = run(tmp, "dataset=embedded", "dataset.resize.width=64", "dataset.resize.height=64")
+    assert done.returncode == 0, done.stderr[-2000:]
+    return tmp / "exp1" / "embedded", done
+
+
+def test_table_has_a_row_per_method_with_every_column(embedded_run):
+    out, _ = embedded_run
+    table = pd.read_csv(out / "table.csv")
+    assert list(table["method"]) == method_names()
+    assert set(TABLE_COLUMNS) <= set(table.columns)
+    assert (table["n_images"] == 32).all() and (table["n_references"] == 8).all()
+    assert (table["n_pairs"] == 32 * 8 - 8).all() and (table["resize"] == "fixed 64x64").all()
+    assert table["accuracy"].between(0, 100).all() and table["accuracy_all_queries"].between(0, 100).all()
+    assert (table["mean_s_per_pair"] > 0).all() and (table["prepared_s_per_pair"] > 0).all()
+
+
+def test_good_methods_are_well_above_chance(embedded_run):
+    table = pd.read_csv(embedded_run[0] / "table.csv").set_index("method")
+    assert (table.loc[STRONG, "accuracy"] >= 60).all(), table.loc[STRONG, "accuracy"]
+    # The article's uint8 wrap-around makes its Euclidean calls worse than the true distance.
+    assert table.loc["euclidean_numpy", "accuracy"] < table.loc["euclidean_numpy_float", "accuracy"]
+
+
+def test_cnn_rows_and_meta_name_the_backbone_and_weights(embedded_run):
+    out, _ = embedded_run
+    table = pd.read_csv(out / "table.csv").set_index("method")
+    meta = json.loads((out / "meta.json").read_text())
+    for name in ("cnn_euclidean", "cnn_cosine"):
+        assert table.loc[name, "backbone"] == "efficientnet-lite0"
+        assert len(table.loc[name, "weights_sha256"]) == 64
+        assert meta["methods"][name]["weights_sha256"] == table.loc[name, "weights_sha256"]
+    run_info = next(iter(meta["runs"].values()))
+    assert {"versions", "cpu_model", "threads", "git_commit"} <= set(run_info["environment"])
+    assert run_info["config"]["dataset"]["name"] == "embedded"
+
+
+def test_queries_and_plot_are_written(embedded_run):
+    out, _ = embedded_run
+    queries = pd.read_csv(out / "queries.csv")
+    article = queries[queries["protocol"] == "article"]
+    assert len(article) == len(method_names()) * 8 * 3
+    assert len(queries[queries["protocol"] == "all_queries"]) == len(method_names()) * 32 * 3
+    assert (queries["query"] != queries["retrieved"]).all()
+    assert (out / "table1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_later_run_of_one_method_keeps_the_other_rows(embedded_run, tmp_path):
+    out, _ = embedded_run
+    before = pd.read_csv(out / "table.csv")
+    done = run(out.parent.parent, "dataset=embedded", "method=ahash", "dataset.resize.width=64",
+               "dataset.resize.height=64")
+    assert done.returncode == 0, done.stderr[-2000:]
+    after = pd.read_csv(out / "table.csv")
+    assert list(after["method"]) == list(before["method"])
+    assert after.set_index("method").loc["ahash", "run_id"] != before.set_index("method").loc["ahash", "run_id"]
+
+
+def test_multirun_over_methods(tmp_path):
+    done = run(tmp_path, "-m", "method=ahash,cosine", "dataset=embedded", "dataset.resize.width=48",
+               "dataset.resize.height=48")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(pd.read_csv(tmp_path / "exp1" / "embedded" / "table.csv")["method"]) == ["ahash", "cosine"]
+
+
+def test_missing_data_falls_back_to_embedded_only_when_asked(tmp_path):
+    done = run(tmp_path, "dataset=fruits360", f"data_root={tmp_path / 'none'}", "method=ahash",
+               "dataset_fallback=embedded")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "using dataset=embedded" in done.stdout + done.stderr  # Hydra logs to stdout
+    assert (tmp_path / "exp1" / "embedded" / "table.csv").is_file()
+
+
+@pytest.mark.parametrize("overrides,expected", [
+    (["dataset=nosuchset"], "unknown dataset 'nosuchset'; valid: embedded, fruits360, sfbench, ukbench"),
+    (["dataset=sfbench", "data_root=/nowhere"], "no folder at /nowhere/sfbench. SFBench"),
+    (["dataset=fruits360", "data_root=/nowhere", "method=ahash"], "no folder at /nowhere/fruits360_subset"),
+    (["dataset=embedded", "method=cnn_cosine", "backbone=efficientnet-b0"], "efficientnet-b0 weights not found; looked in:"),
+    (["method=nope"], "unknown method 'nope'"),
+])
+def test_user_errors_end_with_one_line_and_no_traceback(tmp_path, overrides, expected):
+    done = run(tmp_path, *overrides)
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and expected in lines[0], done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    if "SFBench" in expected:
+        assert "dataset=ukbench" in lines[0] and "Kaggle" in lines[0]
