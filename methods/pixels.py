@@ -39,10 +39,15 @@ class EuclideanNumpy(_PixelArray):
         return float(np.linalg.norm(a - b))
 
 
-@register("euclidean_scipy_float")
-class EuclideanScipyFloat(_PixelArray):
+class _FloatPixelArray(_PixelArray):
+    """Ours, not the article's: the same calls on float64 pixels, which measure the true distance."""
+
     variant = "float"
     symmetric = True
+
+
+@register("euclidean_scipy_float")
+class EuclideanScipyFloat(_FloatPixelArray):
     summary = "scipy distance.euclidean on float64 pixels (the true distance)"
 
     def score(self, a: np.ndarray, b: np.ndarray) -> float:
@@ -50,9 +55,7 @@ class EuclideanScipyFloat(_PixelArray):
 
 
 @register("euclidean_numpy_float")
-class EuclideanNumpyFloat(_PixelArray):
-    variant = "float"
-    symmetric = True
+class EuclideanNumpyFloat(_FloatPixelArray):
     summary = "numpy linalg.norm(a - b) on float64 pixels (the true distance)"
 
     def score(self, a: np.ndarray, b: np.ndarray) -> float:
