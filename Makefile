@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 RUN := $(PY) experiments/run.py
 
-.PHONY: setup exp1 exp2 exp3 test readme-table clean distclean
+.PHONY: setup exp1 exp2 exp3 test data-check readme-table clean distclean
 
 setup: $(STAMP)
 
@@ -25,6 +25,10 @@ exp2 exp3:
 
 test: setup
 	$(PY) -m pytest
+
+# Every data set whose folder is there, verified file by file against its manifest.
+data-check: setup
+	$(PY) -m experiments.data check --staged
 
 # After `make exp1` on fruits360: make its table the committed baseline and redraw the README table.
 readme-table: setup

@@ -3,10 +3,13 @@
 Per method: (1) the article's loop, timed per pair around prepare(both images) + score, exactly
 what the article's timer enclosed; its scores give the article's accuracy; (2) each image prepared
 once and all pairs scored (`prepared_s_per_pair`), which gives `accuracy_all_queries`.
-Rows are written as soon as a method finishes, so a later failure keeps them.
+Rows are written as soon as a method finishes, so a later failure or Ctrl-C keeps them, and a
+rerun skips the methods whose rows are already there for the same data and settings.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 import uuid
@@ -17,14 +20,14 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from methods import Method, create_method, method_names
+from methods import DupbenchError, Method, create_method, method_names
 
 from . import plots
 from .data import Dataset
 from .environment import environment, now_utc
 from .images import ImageCache
 from .protocol import all_queries_recall, article_accuracy, article_pairs
-from .results import update_json, upsert_rows
+from .results import atomic_write_csv, read_csv_or_empty, update_json, upsert_rows
 
 log = logging.getLogger("dupbench.exp1")
 EXPERIMENT = "exp1"
@@ -109,20 +112,65 @@ def method_order(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values("method", key=lambda s: s.map(lambda m: rank.get(m, len(rank))), kind="stable")
 
 
+def fingerprint(method: Method, dataset: Dataset, top_k: int) -> str:
+    """What a row depends on: the method and its weights, the images, their resize, top_k. A rerun
+    reuses a row with the same fingerprint (code changes are not in it: pass force=true after them)."""
+    facts = {
+        "method": method.name, "variant": method.variant, **method.describe(), "dataset": dataset.name,
+        "resize": dict(dataset.resize), "top_k": top_k,
+        "items": [(it.key, it.group, it.sha256 or it.path.stat().st_size) for it in dataset.items],
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def finished_fingerprints(path: Path) -> dict[str, str]:
+    done = read_csv_or_empty(path)
+    if done.empty or "fingerprint" not in done:
+        return {}
+    return dict(zip(done["method"], done["fingerprint"]))
+
+
+def write_skipped(dataset: Dataset, out_dir: Path) -> None:
+    rows = [{"dataset": dataset.name, "path": s.key, "stage": s.stage, "reason": s.reason} for s in dataset.all_skips()]
+    atomic_write_csv(out_dir / "skipped.csv", pd.DataFrame(rows, columns=["dataset", "path", "stage", "reason"]))
+    for skip in dataset.all_skips():
+        log.warning("skipped %s (%s): %s", skip.key, skip.stage, skip.reason)
+
+
 def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame:
+    """Every configured method in turn; rows already there with the same fingerprint are kept
+    unless cfg["force"]. A method that fails is reported and the others still run."""
     options = {"backbone": cfg["backbone"], "weights_path": cfg["weights_path"]}
-    # Build every method first: a missing weights file stops the run before any work is done.
+    top_k = int(cfg["experiment"]["top_k"])
+    # Build every method and read every image first: a missing weights file or an image too small
+    # for a method stops the run before any work is done.
     methods = [create_method(name, options) for name in cfg["method"]["names"]]
-    images = ImageCache(dataset)
+    images = ImageCache(dataset, cfg.get("max_image_pixels"))
+    dataset = images.dataset
+    for method in methods:
+        images.check_min_side(method.min_side, method.name)
+    write_skipped(dataset, out_dir)
     env = environment()
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     log.info("exp1 on %s: %d images, %d references, %d methods -> %s", dataset.name, len(images),
              len(dataset.reference_indices), len(methods), out_dir)
-    table = pd.DataFrame()
+    done = finished_fingerprints(out_dir / "table.csv")
+    table, failed = read_csv_or_empty(out_dir / "table.csv"), []
     for method in methods:
-        row, queries = evaluate(method, dataset, images, int(cfg["experiment"]["top_k"]))
-        row.update({"torch_threads": env["threads"]["torch_num_threads"], "machine": env["machine"],
-                    "git_commit": env["git_commit"], "run_id": run_id, "finished_at": now_utc()})
+        mark = fingerprint(method, dataset, top_k)
+        if not cfg.get("force") and done.get(method.name) == mark:
+            log.info("%-22s already in %s with the same data and settings: kept (force=true redoes it)",
+                     method.name, out_dir / "table.csv")
+            continue
+        try:
+            row, queries = evaluate(method, dataset, images, top_k)
+        except Exception:  # one method's crash must not cost the others' results
+            log.exception("%s failed; its rows are unchanged, the other methods go on", method.name)
+            failed.append(method.name)
+            continue
+        row.update({"n_skipped": len(dataset.skipped), "fingerprint": mark, "torch_threads": env["threads"]["torch_num_threads"],
+                    "machine": env["machine"], "git_commit": env["git_commit"], "run_id": run_id,
+                    "finished_at": now_utc()})
         table = upsert_rows(out_dir / "table.csv", [row], order=method_order)
         upsert_rows(out_dir / "queries.csv", queries, order=method_order)
         update_json(out_dir / "meta.json", lambda meta: record_meta(meta, cfg, env, run_id, row, method))
@@ -130,6 +178,9 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
         log.info("%-22s accuracy %6.2f %%  all-queries %6.2f %%  %.6f s/pair (article)  %.2e s/pair (prepared)",
                  method.name, row["accuracy"], row["accuracy_all_queries"], row["mean_s_per_pair"],
                  row["prepared_s_per_pair"])
+    if failed:
+        raise DupbenchError(f"{len(failed)} method(s) failed: {', '.join(failed)} (traceback in the run's log); "
+                            f"the others' results are in {out_dir}")
     return table
 
 

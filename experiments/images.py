@@ -3,17 +3,43 @@ from __future__ import annotations
 
 from PIL import Image
 
+from methods.errors import DupbenchError
+
 from .data import Dataset, read_rgb, target_size
+from .data.loader import DEFAULT_MAX_PIXELS, UnreadableImage
 
 
 class ImageCache:
-    def __init__(self, dataset: Dataset):
-        self.dataset = dataset
-        self.originals = [read_rgb(item.path) for item in dataset.items]
+    """Decodes every image of `dataset`; one that cannot be read is left out and recorded in
+    `self.dataset.skipped`, so the run uses `self.dataset`, never the one it was given."""
+
+    def __init__(self, dataset: Dataset, max_pixels: int | None = DEFAULT_MAX_PIXELS):
+        originals, dropped = [], {}
+        for i, item in enumerate(dataset.items):
+            try:
+                originals.append(read_rgb(item.path, max_pixels, item.sha256))
+            except UnreadableImage as problem:
+                dropped[i] = str(problem)
+        if not originals:
+            raise DupbenchError(f"data set {dataset.name!r}: none of its {len(dataset.items)} images can be read "
+                                f"(first: {next(iter(dropped.values()))})")
+        self.dataset = dataset.without(dropped) if dropped else dataset
+        self.originals = originals
         self._resized: dict[tuple[int, tuple[int, int]], Image.Image] = {}
 
     def __len__(self) -> int:
         return len(self.originals)
+
+    def target(self, index: int) -> tuple[int, int]:
+        return target_size(self.dataset.resize, self.originals[index].size)
+
+    def check_min_side(self, min_side: int, who: str) -> None:
+        """Refuse, before any work, a run in which some image would be too small for a method."""
+        small = [(self.dataset.items[i].key, self.target(i)) for i in range(len(self)) if min(self.target(i)) < min_side]
+        if small:
+            key, (w, h) = small[0]
+            raise DupbenchError(f"{len(small)} image(s) are under the {min_side} px a side that {who} needs after "
+                                f"resizing, first {key} at {w}x{h}; change the resize or leave them out")
 
     def resized(self, index: int, size: tuple[int, int]) -> Image.Image:
         key = (index, size)
@@ -24,12 +50,10 @@ class ImageCache:
 
     def pair(self, row: int, reference: int) -> tuple[Image.Image, Image.Image]:
         """Both images at the row image's target size, as the article's notebook resized them."""
-        size = target_size(self.dataset.resize, self.originals[row].size)
+        size = self.target(row)
         return self.resized(row, size), self.resized(reference, size)
 
     def all_at_common_size(self) -> list[Image.Image]:
         """Every image once, for the prepared path; sizes that differ are all taken to the first one's."""
-        sizes = {target_size(self.dataset.resize, image.size) for image in self.originals}
-        first = target_size(self.dataset.resize, self.originals[0].size)
-        return [self.resized(i, first if len(sizes) > 1 else target_size(self.dataset.resize, image.size))
-                for i, image in enumerate(self.originals)]
+        sizes = {self.target(i) for i in range(len(self))}
+        return [self.resized(i, self.target(0) if len(sizes) > 1 else self.target(i)) for i in range(len(self))]

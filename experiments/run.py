@@ -14,7 +14,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from experiments import exp1
-from experiments.data import Dataset, load_dataset
+from experiments.data import Dataset, DataMissingError, load_dataset
 from experiments.paths import REPO_ROOT, repo_path
 from methods.errors import DupbenchError
 
@@ -43,7 +43,7 @@ def check_group_choices(argv: list[str]) -> None:
 def dataset_with_fallback(cfg: DictConfig) -> Dataset:
     try:
         return load_dataset(cfg.dataset)
-    except DupbenchError as missing:
+    except DataMissingError as missing:  # absent, not broken: a partial or corrupt set is an error
         fallback = cfg.get("dataset_fallback")
         if not fallback or fallback == cfg.dataset.name:
             raise
@@ -72,6 +72,9 @@ def main(cfg: DictConfig) -> None:
     except DupbenchError as problem:
         print(f"error: {problem}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted: every method that had finished is saved; run again to resume", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

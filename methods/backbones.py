@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from efficientnet_pytorch import EfficientNet
 from efficientnet_pytorch.utils import BlockDecoder, get_model_params
 
 from .errors import DupbenchError
+from .files import sha256_of
 
 LITE0 = "efficientnet-lite0"
 B0 = "efficientnet-b0"
@@ -43,14 +43,6 @@ class Backbone:
     weights_path: Path
     weights_sha256: str
     model: torch.nn.Module
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def b0_candidates(weights_path: str | None) -> list[Path]:

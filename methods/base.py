@@ -23,6 +23,7 @@ class Method:
     variant: ClassVar[str] = "article"  # "article" = the article's exact calls; anything else is ours
     direction: ClassVar[Direction] = "distance"
     symmetric: ClassVar[bool] = True  # score(a, b) == score(b, a): lets score_matrix halve the work
+    min_side: ClassVar[int] = 1  # the smallest image side (after resizing) the method can use
     summary: ClassVar[str] = ""
 
     @classmethod

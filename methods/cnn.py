@@ -19,11 +19,11 @@ from .registry import register
 
 _to_tensor = transforms.ToTensor()
 _cosine = torch.nn.CosineSimilarity(dim=0)
-MIN_SIDE = 32  # EfficientNet downsamples by 32; a smaller input has no spatial extent left
 
 
 class _CnnFeatures(Method):
     family = "cnn"
+    min_side = 32  # EfficientNet downsamples by 32; a smaller input has no spatial extent left
 
     def __init__(self, backbone: Backbone):
         self.backbone = backbone
@@ -33,8 +33,9 @@ class _CnnFeatures(Method):
         return cls(load_backbone(str(options.get("backbone") or "auto"), options.get("weights_path") or None))
 
     def prepare(self, image: Image.Image) -> torch.Tensor:
-        if min(image.size) < MIN_SIDE:
-            raise DupbenchError(f"image of {image.size[0]}x{image.size[1]} is too small for the CNN (needs >= {MIN_SIDE} px a side)")
+        if min(image.size) < self.min_side:
+            raise DupbenchError(f"image of {image.size[0]}x{image.size[1]} is too small for the CNN "
+                                f"(needs >= {self.min_side} px a side)")
         with torch.no_grad():
             return self.backbone.model.extract_features(_to_tensor(image).unsqueeze(0))
 

@@ -12,6 +12,7 @@ from .registry import register
 class Ssim(Method):
     family = "ssim"
     direction = "similarity"
+    min_side = 7  # SSIM-PIL's tile_size: smaller images raise inside it
     summary = "SSIM_PIL.compare_ssim(img1, img2, GPU=False) on equal-size RGB images (article)"
 
     def prepare(self, image: Image.Image) -> Image.Image:

@@ -24,9 +24,11 @@ def test_defaults_are_fruits360_all_methods_exp1():
 def test_each_dataset_composes(name):
     cfg = composed(f"dataset={name}", "data_root=/data")
     assert cfg.dataset.name == name
-    assert cfg.dataset.kind in {"manifest", "convention", "embedded"}
+    assert cfg.dataset.kind in {"manifest", "convention", "folders", "embedded"}
     assert cfg.dataset.resize.mode in {"fixed", "scale"}
-    if name != "embedded":
+    if name == "folder":
+        assert cfg.dataset.root is None  # the user's folder: required on the command line
+    elif name != "embedded":
         assert cfg.dataset.root.startswith("/data/")
 
 

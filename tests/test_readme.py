@@ -23,3 +23,16 @@ def test_readme_method_table_lists_every_registered_method():
     text = README.read_text()
     for name in method_names():
         assert f"| `{name}` |" in text
+
+
+def test_every_bad_input_row_names_a_test_that_exists():
+    text = README.read_text()
+    section = text[text.index("### Bad input"):text.index("CNN weights (")]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "`test_" in line]
+    assert len(rows) >= 15
+    sources = {p.name: p.read_text() for p in (README.parent / "tests").glob("test_*.py")}
+    for row in rows:
+        cell = row.rstrip(" |").rsplit("|", 1)[-1].strip().strip("`")
+        file, _, name = cell.rpartition("::")
+        where = [file] if file else list(sources)
+        assert any(f"def {name}(" in sources[f] for f in where), f"no test {cell} for: {row[:60]}"

@@ -83,7 +83,7 @@ def test_a_later_run_of_one_method_keeps_the_other_rows(embedded_run, tmp_path):
     out, _ = embedded_run
     before = pd.read_csv(out / "table.csv")
     done = run(out.parent.parent, "dataset=embedded", "method=ahash", "dataset.resize.width=64",
-               "dataset.resize.height=64")
+               "dataset.resize.height=64", "force=true")
     assert done.returncode == 0, done.stderr[-2000:]
     after = pd.read_csv(out / "table.csv")
     assert list(after["method"]) == list(before["method"])
@@ -106,7 +106,7 @@ def test_missing_data_falls_back_to_embedded_only_when_asked(tmp_path):
 
 
 @pytest.mark.parametrize("overrides,expected", [
-    (["dataset=nosuchset"], "unknown dataset 'nosuchset'; valid: embedded, fruits360, sfbench, ukbench"),
+    (["dataset=nosuchset"], "unknown dataset 'nosuchset'; valid: embedded, folder, fruits360, sfbench, ukbench"),
     (["dataset=sfbench", "data_root=/nowhere"], "no folder at /nowhere/sfbench. SFBench"),
     (["dataset=fruits360", "data_root=/nowhere", "method=ahash"], "no folder at /nowhere/fruits360_subset"),
     (["dataset=embedded", "method=cnn_cosine", "backbone=efficientnet-b0"], "efficientnet-b0 weights not found; looked in:"),

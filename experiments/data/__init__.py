@@ -1,0 +1,7 @@
+"""Data sets: loading (loader), verification against manifests (check), fetching (fetch).
+
+`python -m experiments.data check|fetch DATASET` is the command line (see __main__.py).
+"""
+from .loader import Dataset, DataMissingError, Item, Skip, load_dataset, read_rgb, target_size
+
+__all__ = ["Dataset", "DataMissingError", "Item", "Skip", "load_dataset", "read_rgb", "target_size"]

@@ -1,0 +1,251 @@
+"""Loading a data set: a folder of images and the group of each (same group = near-duplicates).
+
+Kinds, chosen by the data set config's `kind`:
+- manifest: a CSV with at least `path,group` (paths relative to the data set's root);
+- convention: the article's own naming, file names sort into consecutive groups of `group_size`;
+- folders: a user's folder, each sub-folder one group (or give a manifest: kind=manifest);
+- embedded: the default set built from scikit-image's photos (see experiments/embedded.py).
+The reference of a group is its first image by path, as in the article's code.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from methods.errors import DupbenchError
+
+from ..paths import repo_path
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb limit
+
+
+class DataMissingError(DupbenchError):
+    """The data set's folder is not there at all (as opposed to being there but wrong)."""
+
+
+class UnreadableImage(DupbenchError):
+    """One image cannot be used; a run records it in skipped.csv and goes on without it."""
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str  # the path relative to the data set root: how results name an image
+    path: Path
+    group: str
+    sha256: str = ""
+    width: int | None = None
+    height: int | None = None
+    url: str = ""  # where the manifest says the file can be downloaded
+
+
+@dataclass(frozen=True)
+class Skip:
+    key: str
+    reason: str
+    stage: str  # "read": not used at all; "query": kept as a distractor but not a query
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    root: Path
+    items: tuple[Item, ...]
+    resize: Mapping[str, Any]
+    skipped: tuple[Skip, ...] = ()
+
+    @property
+    def groups(self) -> list[str]:
+        return [item.group for item in self.items]
+
+    @property
+    def reference_indices(self) -> list[int]:
+        """The first image of each group that has near-duplicates, in the data set's order."""
+        sizes: dict[str, int] = {}
+        for group in self.groups:
+            sizes[group] = sizes.get(group, 0) + 1
+        seen: set[str] = set()
+        refs = []
+        for i, item in enumerate(self.items):
+            if item.group not in seen:
+                seen.add(item.group)
+                if sizes[item.group] > 1:
+                    refs.append(i)
+        return refs
+
+    def all_skips(self) -> list[Skip]:
+        """Files left out, and images of a one-image group (no near-duplicate: gallery only, not a query)."""
+        groups = self.groups
+        singles = [Skip(it.key, "the only image of its group: kept as a distractor, not a query", "query")
+                   for it in self.items if groups.count(it.group) == 1]
+        return [*self.skipped, *singles]
+
+    def without(self, dropped: dict[int, str]) -> "Dataset":
+        """The same data set less the items at the given indices, each recorded with its reason."""
+        keep = tuple(item for i, item in enumerate(self.items) if i not in dropped)
+        skips = tuple(Skip(self.items[i].key, reason, "read") for i, reason in sorted(dropped.items()))
+        return dataclasses.replace(self, items=keep, skipped=self.skipped + skips)
+
+
+def _how_to_get(cfg: Mapping[str, Any]) -> str:
+    return str(cfg.get("how_to_get") or "").strip()
+
+
+def require_root(cfg: Mapping[str, Any], root: Path) -> None:
+    if not root.is_dir():
+        raise DataMissingError(
+            f"data set {cfg['name']!r}: no folder at {root}. {_how_to_get(cfg)} "
+            "Point elsewhere with data_root=... (or DUPBENCH_DATA), or dataset.root=..."
+        )
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value not in (None, "") else None
+
+
+def read_manifest(path: Path, root: Path) -> list[Item]:
+    if not path.is_file():
+        raise DupbenchError(f"manifest {path} not found")
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or not {"path", "group"} <= set(rows[0]):
+        raise DupbenchError(f"manifest {path} needs the columns path,group and at least one row")
+    return [Item(key=row["path"], path=root / row["path"], group=row["group"], sha256=row.get("sha256") or "",
+                 width=_int_or_none(row.get("width")), height=_int_or_none(row.get("height")),
+                 url=row.get("url") or "") for row in rows]
+
+
+def manifest_items(cfg: Mapping[str, Any], root: Path, manifest: Path) -> tuple[Item, ...]:
+    require_root(cfg, root)
+    items = read_manifest(manifest, root)
+    missing = [it for it in items if not it.path.is_file()]
+    if missing:
+        # A data set with a manifest is a published set: a missing file is an error, never a skip.
+        raise DupbenchError(
+            f"data set {cfg['name']!r}: {len(missing)} of {len(items)} files missing, first {missing[0].path} "
+            f"(listed in {manifest}). {_how_to_get(cfg)} `python -m experiments.data fetch {cfg['name']}` "
+            "gets them where a source is reachable"
+        )
+    return tuple(sorted(items, key=lambda it: (it.group, it.key)))
+
+
+def image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def convention_items(cfg: Mapping[str, Any], root: Path) -> tuple[Item, ...]:
+    require_root(cfg, root)
+    files = image_files(root)
+    size = int(cfg.get("group_size", 4))
+    if not files:
+        raise DupbenchError(f"data set {cfg['name']!r}: no images in {root}. {_how_to_get(cfg)}")
+    if len(files) % size:
+        raise DupbenchError(
+            f"data set {cfg['name']!r}: {len(files)} images in {root} is not a multiple of group_size={size}"
+        )
+    # The article's numbering: sorted names, every group_size-th one starts a group.
+    return tuple(Item(key=p.name, path=p, group=f"g{i // size:04d}") for i, p in enumerate(files))
+
+
+def folder_items(cfg: Mapping[str, Any], root: Path) -> tuple[Item, ...]:
+    require_root(cfg, root)
+    groups = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    items = [Item(key=f"{g.name}/{p.name}", path=p, group=g.name) for g in groups for p in image_files(g)]
+    if not items:
+        loose = len(image_files(root))
+        hint = f" ({loose} images lie directly in it: put each group in a sub-folder)" if loose else ""
+        raise DupbenchError(f"data set {cfg['name']!r}: no images in sub-folders of {root}{hint}")
+    return tuple(items)
+
+
+def dataset_root(cfg: Mapping[str, Any]) -> Path:
+    if not cfg.get("root"):
+        raise DupbenchError(f"data set {cfg['name']!r} needs a folder: pass dataset.root=/path")
+    return repo_path(cfg["root"])
+
+
+def load_dataset(cfg: Mapping[str, Any]) -> Dataset:
+    root = dataset_root(cfg)
+    kind = cfg.get("kind", "manifest")
+    if kind == "manifest":
+        items = manifest_items(cfg, root, repo_path(cfg["manifest"]))
+    elif kind == "convention":
+        items = convention_items(cfg, root)
+    elif kind == "folders":
+        items = manifest_items(cfg, root, repo_path(cfg["manifest"])) if cfg.get("manifest") else folder_items(cfg, root)
+    elif kind == "embedded":  # its items come from the manifest it was built with
+        from ..embedded import ensure_embedded
+
+        ensure_embedded(root, seed=int(cfg.get("seed", 0)))
+        items = manifest_items(cfg, root, root / "MANIFEST.csv")
+    else:
+        raise DupbenchError(f"data set {cfg['name']!r}: unknown kind {kind!r} (manifest, convention, folders, embedded)")
+    return Dataset(name=str(cfg["name"]), root=root, items=items, resize=dict(cfg["resize"]))
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """RGB without silently changing what the image shows: alpha onto white, 16-bit scaled to 8."""
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        pixels = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or pixels.max() > 255 else 255.0
+        image = Image.fromarray(np.clip(np.rint(pixels * (255.0 / top)), 0, 255).astype(np.uint8), "L")
+    elif image.mode == "F":
+        raise UnreadableImage("floating-point pixels (mode F) have no fixed range to map to 8 bits")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image.convert("RGBA"))
+    return image.convert("RGB")
+
+
+def read_rgb(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS, sha256: str = "") -> Image.Image:
+    """Decode fully, apply the EXIF orientation, convert to RGB; a file that cannot be used raises
+    UnreadableImage naming it (a run records it as a skip). With `sha256`, bytes that differ from it
+    are an error: a published data set is used exactly or not at all."""
+    try:
+        data = path.read_bytes()
+        if not data:
+            raise UnreadableImage("empty file (0 bytes)")
+        if sha256 and hashlib.sha256(data).hexdigest() != sha256:
+            raise DupbenchError(f"{path} differs from its manifest (sha256); "
+                                "`python -m experiments.data check DATASET` lists every such file")
+        with warnings.catch_warnings():
+            # Pillow only warns between its limit and twice it; here anything over the limit is refused.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, max_pixels
+            try:
+                with Image.open(io.BytesIO(data)) as image:
+                    image.load()
+                    return _to_rgb(ImageOps.exif_transpose(image))
+            finally:
+                Image.MAX_IMAGE_PIXELS = previous
+    except UnreadableImage as exc:
+        raise UnreadableImage(f"cannot read image {path}: {exc}") from None
+    except DupbenchError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise UnreadableImage(f"cannot read image {path}: over the decompression-bomb limit of {max_pixels} "
+                              f"pixels ({exc}); raise max_image_pixels=... if the image is trusted") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise UnreadableImage(f"cannot read image {path}: {type(exc).__name__}: {exc}") from None
+
+
+def target_size(resize: Mapping[str, Any], size: tuple[int, int]) -> tuple[int, int]:
+    """The size an image of `size` is resized to: a fixed size, or its own scaled by a factor."""
+    mode = resize.get("mode")
+    if mode == "fixed":
+        return int(resize["width"]), int(resize["height"])
+    if mode == "scale":
+        factor = float(resize["factor"])
+        return max(1, round(size[0] * factor)), max(1, round(size[1] * factor))
+    raise DupbenchError(f"resize mode {mode!r} unknown (fixed, scale)")

@@ -1,0 +1,81 @@
+"""Nothing lost: an interrupted run keeps every finished method, and a rerun resumes."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments import exp1
+from experiments.data import load_dataset
+from experiments.paths import REPO_ROOT
+from methods import DupbenchError
+
+SMALL = ["dataset=embedded", "dataset.resize.width=64", "dataset.resize.height=64"]
+
+
+def start(out: Path, *overrides: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(REPO_ROOT / "experiments" / "run.py"), f"results_root={out}",
+                             *SMALL, *overrides], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finished_methods(table: Path) -> list[str]:
+    try:
+        return list(pd.read_csv(table)["method"])
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        return []
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_interrupted_run_keeps_finished_methods_and_the_rerun_resumes(tmp_path, how):
+    table = tmp_path / "exp1" / "embedded" / "table.csv"
+    run = start(tmp_path, "method=all")
+    deadline = time.time() + 300
+    while len(finished_methods(table)) < 3 and time.time() < deadline and run.poll() is None:
+        time.sleep(0.05)
+    run.send_signal(how)
+    _, err = run.communicate(timeout=120)
+    if how == signal.SIGINT:
+        assert run.returncode == 130 and "run again to resume" in err
+    before = pd.read_csv(table).set_index("method")  # still a whole, readable table
+    assert 3 <= len(before) < 9, "the run finished before it could be interrupted"
+    rerun = start(tmp_path, "method=all")
+    out, err = rerun.communicate(timeout=600)
+    assert rerun.returncode == 0, err[-2000:]
+    after = pd.read_csv(table).set_index("method")
+    assert len(after) == 9
+    assert (after.loc[before.index, "run_id"] == before["run_id"]).all()  # not recomputed
+    assert (out + err).count("already in") == len(before)
+
+
+def test_force_redoes_a_finished_method(tmp_path):
+    run_ids = []
+    for extra in ([], [], ["force=true"]):
+        done = start(tmp_path, "method=ahash", *extra)
+        done.communicate(timeout=300)
+        assert done.returncode == 0
+        run_ids.append(pd.read_csv(tmp_path / "exp1" / "embedded" / "table.csv")["run_id"].item())
+    assert run_ids[0] == run_ids[1] != run_ids[2]  # kept on a plain rerun, redone when forced
+
+
+def test_a_crash_in_one_method_keeps_the_others(tmp_path, monkeypatch):
+    dataset = load_dataset({"name": "embedded", "kind": "embedded", "root": str(REPO_ROOT / "data" / "embedded"),
+                            "resize": {"mode": "fixed", "width": 48, "height": 48}})
+    real = exp1.evaluate
+
+    def flaky(method, *args):
+        if method.name == "cosine":
+            raise RuntimeError("boom")
+        return real(method, *args)
+
+    monkeypatch.setattr(exp1, "evaluate", flaky)
+    cfg = {"backbone": "auto", "weights_path": None, "experiment": {"top_k": 3}, "force": False,
+           "method": {"names": ["ahash", "cosine", "euclidean_numpy_float"]}}
+    with pytest.raises(DupbenchError, match="1 method.* failed: cosine"):
+        exp1.run(cfg, dataset, tmp_path)
+    assert list(pd.read_csv(tmp_path / "table.csv")["method"]) == ["euclidean_numpy_float", "ahash"]
