@@ -30,6 +30,11 @@ def render(table: pd.DataFrame) -> str:
             f"| {row['method']} | {row['variant']} | {row['accuracy']:.2f} | {row['accuracy_all_queries']:.2f} "
             f"| {row['mean_s_per_pair']:.2e} | {row['prepared_s_per_pair']:.2e} | {backbone} |"
         )
+    by_method = table.set_index("method")["mean_s_per_pair"]
+    if {"cnn_cosine", "cosine"} <= set(by_method.index):
+        lines.append("")
+        lines.append(f"Per pair in the article's loop, `cnn_cosine` costs {by_method['cnn_cosine'] / by_method['cosine']:.0f}x "
+                     f"`cosine` (the article reports about 250x with B0).")
     first = table.iloc[0]
     when = ", ".join(sorted({str(t)[:10] for t in table["finished_at"]}))
     lines.append("")
