@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 RUN := $(PY) experiments/run.py
 
-.PHONY: setup exp1 exp2 exp3 test data-check readme-table clean distclean
+.PHONY: setup exp1 exp2 exp2-matrix exp3 bench test data-check readme-table clean distclean
 
 setup: $(STAMP)
 
@@ -20,8 +20,23 @@ $(STAMP): pyproject.toml
 exp1: setup
 	$(RUN) experiment=exp1 dataset=fruits360 dataset_fallback=embedded
 
-exp2 exp3:
-	@echo "$@: not implemented yet (issues #5 and #6); nothing was run" >&2; exit 1
+# Table 2: the article's SFBench when its photos are there, else UKBench, its stand-in (it says which).
+exp2: setup
+	$(RUN) experiment=exp2 dataset=sfbench dataset_fallback=ukbench
+
+# The transform matrix on the embedded set (any data set: make exp2-matrix DATASET=ukbench).
+DATASET ?= embedded
+exp2-matrix: setup
+	$(RUN) experiment=transforms dataset=$(DATASET)
+
+# Table 3: scipy vs numpy Euclidean, once per scored pair of Experiment 1 (2,280 on Fruits-360).
+exp3: setup
+	$(RUN) experiment=exp3 dataset=fruits360 dataset_fallback=embedded
+
+# Micro-benchmarks of every method's prepare and score (pytest-benchmark), JSON in results/bench/.
+bench: setup
+	$(PY) -m pytest benchmarks --benchmark-only --benchmark-storage=file://results/bench \
+		--benchmark-autosave --benchmark-max-time=0.5 --benchmark-columns=min,median,mean,stddev,rounds
 
 test: setup
 	$(PY) -m pytest
@@ -30,12 +45,13 @@ test: setup
 data-check: setup
 	$(PY) -m experiments.data check --staged
 
-# After `make exp1` on fruits360: make its table the committed baseline and redraw the README table.
+# After make exp1 / exp2 / exp2-matrix: make their tables the committed baselines and redraw the
+# README's tables from them (only those results that exist are promoted).
 readme-table: setup
-	$(PY) -m experiments.readme_table --promote results/exp1/fruits360/table.csv
+	$(PY) -m experiments.readme_table --promote
 
 clean:
-	rm -rf results/exp1 results/runs data/embedded .pytest_cache .benchmarks
+	rm -rf results/exp1 results/exp2 results/exp3 results/bench results/runs data/embedded .pytest_cache .benchmarks
 
 distclean: clean
 	rm -rf $(VENV) *.egg-info

@@ -7,12 +7,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .results import atomic_save_figure  # noqa: E402
 
 
-def table1(table: pd.DataFrame, path: Path) -> None:
+def speed_accuracy(table: pd.DataFrame, path: Path) -> None:
     """Time per pair (log) against accuracy, one labelled point per method."""
     fig, ax = plt.subplots(figsize=(8.5, 5.2))
     # Methods often tie on accuracy: stagger the labels of each tied row up and down with a leader line.
@@ -32,23 +33,91 @@ def table1(table: pd.DataFrame, path: Path) -> None:
     ax.set_ylim(-8, 112)
     ax.grid(True, which="both", alpha=0.3)
     datasets = ", ".join(sorted(table["dataset"].astype(str).unique()))
-    ax.set_title(f"Experiment 1 on {datasets}: speed vs accuracy (circle = article call, square = variant)",
+    experiments = ", ".join(sorted(table["experiment"].astype(str).unique()))
+    ax.set_title(f"{experiments} on {datasets}: speed vs accuracy (circle = article call, square = variant)",
                  fontsize=9)
     atomic_save_figure(path, fig)
     plt.close(fig)
 
 
 def main() -> None:
-    """`python -m experiments.plots results/exp1/<dataset>/table.csv`: redraw table1.png beside it."""
+    """`python -m experiments.plots results/<experiment>/<dataset>/table.csv`: redraw its plot beside it."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("table", type=Path)
     args = parser.parse_args()
-    out = args.table.with_name("table1.png")
-    table1(pd.read_csv(args.table), out)
+    from omegaconf import OmegaConf
+
+    from .paths import CONF_DIR
+
+    table = pd.read_csv(args.table)
+    out = args.table.with_name(OmegaConf.load(CONF_DIR / "experiment" / f"{table['experiment'].iloc[0]}.yaml").plot)
+    speed_accuracy(table, out)
     print(out)
 
 
 if __name__ == "__main__":
     main()
+
+
+def transform_heatmap(matrix: pd.DataFrame, path: Path) -> None:
+    """recall@1 per method (rows) and family/severity (columns, in the config's order), numbers in cells."""
+    columns = list(dict.fromkeys(zip(matrix["family"], matrix["severity"])))
+    methods = list(dict.fromkeys(matrix["method"]))
+    recall = matrix.set_index(["method", "family", "severity"])["recall"]
+    grid = np.array([[recall.get((m, f, s), np.nan) for f, s in columns] for m in methods])
+    fig, ax = plt.subplots(figsize=(0.42 * len(columns) + 3.2, 0.42 * len(methods) + 2.2))
+    image = ax.imshow(grid, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    for r in range(len(methods)):
+        for c in range(len(columns)):
+            if not np.isnan(grid[r, c]):
+                ax.text(c, r, f"{grid[r, c]:.2f}".lstrip("0") if grid[r, c] < 1 else "1", ha="center",
+                        va="center", fontsize=6.5, color="black")
+    ax.set_xticks(range(len(columns)), [f"{f} {s:g}" if f not in SINGLE else f for f, s in columns],
+                  rotation=70, ha="right", fontsize=7)
+    ax.set_yticks(range(len(methods)), methods, fontsize=8)
+    n = int(matrix["n"].iloc[0])
+    ax.set_title(f"recall@1 of each base image's own variant among {n} base images and {n} variants "
+                 f"({', '.join(sorted(matrix['dataset'].astype(str).unique()))})", fontsize=8.5)
+    fig.colorbar(image, ax=ax, fraction=0.025, pad=0.01, label="recall@1")
+    atomic_save_figure(path, fig)
+    plt.close(fig)
+
+
+SINGLE = {"identity", "hflip", "grayscale"}  # families whose severity means nothing
+
+
+def timing_distributions(raw: pd.DataFrame, path: Path) -> None:
+    """Per-call times of each implementation and input type as box plots (log scale, 5-95 % whiskers)."""
+    groups = list(dict.fromkeys(zip(raw["input"], raw["implementation"])))
+    data = [raw[(raw["input"] == i) & (raw["implementation"] == m)]["seconds"].to_numpy() * 1e6 for i, m in groups]
+    fig, ax = plt.subplots(figsize=(1.1 * len(groups) + 2, 4.6))
+    ax.boxplot(data, whis=(5, 95), showfliers=False)
+    ax.set_xticks(range(1, len(groups) + 1), [f"{m}\n({i})" for i, m in groups], fontsize=7, rotation=20)
+    ax.set_yscale("log")
+    ax.set_ylabel("microseconds per call (log)")
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    n = int(raw["pair"].nunique())
+    ax.set_title(f"Experiment 3: time per Euclidean distance call, {n} pairs each (box 25-75 %, whiskers 5-95 %)",
+                 fontsize=9)
+    atomic_save_figure(path, fig)
+    plt.close(fig)
+
+
+def size_sweep(sweep: pd.DataFrame, path: Path) -> None:
+    """Median time per call against pixel count, log-log, one line per implementation and input."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    for (name, dtype), rows in sweep.groupby(["implementation", "input"], sort=False):
+        rows = rows.sort_values("pixels")
+        ax.plot(rows["pixels"], rows["median_s"] * 1e6, marker="o", linestyle="-" if dtype == "uint8" else "--",
+                label=f"{name} ({dtype})")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("pixels per image (x3 channels)")
+    ax.set_ylabel("median microseconds per call")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title("Experiment 3 size sweep: where call overhead stops dominating", fontsize=9)
+    atomic_save_figure(path, fig)
+    plt.close(fig)

@@ -7,37 +7,19 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from experiments import exp1
+from experiments import exp3, matrix, retrieval
+from experiments.config import check_group_choices
 from experiments.data import Dataset, DataMissingError, load_dataset
-from experiments.paths import REPO_ROOT, repo_path
+from experiments.paths import CONF_DIR, repo_path
 from methods.errors import DupbenchError
 
-CONF_DIR = REPO_ROOT / "conf"
-GROUPS = ("dataset", "method", "experiment")
-RUNNERS = {"exp1": exp1.run}
+RUNNERS = {"retrieval": retrieval.run, "transforms": matrix.run, "exp3": exp3.run}
 log = logging.getLogger("dupbench")
-
-
-def group_options(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
-
-
-def check_group_choices(argv: list[str]) -> None:
-    """Unknown config names as one line that lists the valid ones (Hydra's own message is a page)."""
-    for arg in argv:
-        key, sep, value = arg.lstrip("+~").partition("=")
-        if not sep or key not in GROUPS:
-            continue
-        valid = group_options(key)
-        for choice in value.split(","):
-            if choice not in valid:
-                raise DupbenchError(f"unknown {key} {choice!r}; valid: {', '.join(valid)} (files in {CONF_DIR / key})")
 
 
 def dataset_with_fallback(cfg: DictConfig) -> Dataset:
@@ -61,8 +43,8 @@ def execute(cfg: DictConfig) -> None:
     dataset = dataset_with_fallback(cfg)
     log.info("data set %s: %d images from %s", dataset.name, len(dataset.items), dataset.root)
     plain: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    out_dir = repo_path(cfg.results_root) / cfg.experiment.name / dataset.name
-    RUNNERS[cfg.experiment.name](plain, dataset, out_dir)
+    out_dir = repo_path(cfg.results_root) / cfg.experiment.get("output", cfg.experiment.name) / dataset.name
+    RUNNERS[cfg.experiment.runner](plain, dataset, out_dir)
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")

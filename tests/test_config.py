@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from hydra import compose, initialize_config_dir
-
-from experiments.run import CONF_DIR, GROUPS, check_group_choices, group_options
+from experiments.config import GROUPS, check_group_choices, compose_config, group_options
 from methods import DupbenchError, method_names
 
 
 def composed(*overrides: str):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
+    return compose_config(list(overrides))
 
 
 def test_defaults_are_fruits360_all_methods_exp1():

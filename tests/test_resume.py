@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments import exp1
+from experiments import retrieval
 from experiments.data import load_dataset
 from experiments.paths import REPO_ROOT
 from methods import DupbenchError
@@ -66,16 +66,17 @@ def test_force_redoes_a_finished_method(tmp_path):
 def test_a_crash_in_one_method_keeps_the_others(tmp_path, monkeypatch):
     dataset = load_dataset({"name": "embedded", "kind": "embedded", "root": str(REPO_ROOT / "data" / "embedded"),
                             "resize": {"mode": "fixed", "width": 48, "height": 48}})
-    real = exp1.evaluate
+    real = retrieval.evaluate
 
-    def flaky(method, *args):
+    def flaky(experiment, method, *args):
         if method.name == "cosine":
             raise RuntimeError("boom")
-        return real(method, *args)
+        return real(experiment, method, *args)
 
-    monkeypatch.setattr(exp1, "evaluate", flaky)
-    cfg = {"backbone": "auto", "weights_path": None, "experiment": {"top_k": 3}, "force": False,
+    monkeypatch.setattr(retrieval, "evaluate", flaky)
+    cfg = {"backbone": "auto", "weights_path": None, "force": False,
+           "experiment": {"name": "exp1", "top_k": 3, "plot": "table1.png"},
            "method": {"names": ["ahash", "cosine", "euclidean_numpy_float"]}}
     with pytest.raises(DupbenchError, match="1 method.* failed: cosine"):
-        exp1.run(cfg, dataset, tmp_path)
+        retrieval.run(cfg, dataset, tmp_path)
     assert list(pd.read_csv(tmp_path / "table.csv")["method"]) == ["euclidean_numpy_float", "ahash"]

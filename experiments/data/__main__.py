@@ -11,31 +11,25 @@ import argparse
 import sys
 from typing import Any
 
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from methods.errors import DupbenchError
 
-from ..paths import REPO_ROOT, repo_path
+from ..config import compose_config, group_options
+from ..paths import repo_path
 from .check import check
 from .fetch import fetch
 from .loader import DataMissingError, dataset_root, read_manifest
 
-CONF_DIR = REPO_ROOT / "conf"
-
 
 def dataset_config(name: str, overrides: list[str]) -> dict[str, Any]:
-    valid = sorted(p.stem for p in (CONF_DIR / "dataset").glob("*.yaml"))
-    if name not in valid:
-        raise DupbenchError(f"unknown dataset {name!r}; valid: {', '.join(valid)}")
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[f"dataset={name}", *overrides])
+    cfg = compose_config([f"dataset={name}", *overrides])
     return OmegaConf.to_container(cfg.dataset, resolve=True)  # type: ignore[return-value]
 
 
 def run_check(names: list[str], overrides: list[str], staged: bool) -> int:
     if staged:
-        names = sorted(p.stem for p in (CONF_DIR / "dataset").glob("*.yaml"))
+        names = group_options("dataset")
     status = 0
     for name in names:
         cfg = dataset_config(name, overrides)

@@ -1,4 +1,5 @@
-"""Experiment 1: speed and accuracy of every method, the article's way, plus two extensions.
+"""The article's retrieval experiment (its Experiments 1 and 2: the same protocol on two data sets):
+speed and accuracy of every method, the article's way, plus two extensions.
 
 Per method: (1) the article's loop, timed per pair around prepare(both images) + score, exactly
 what the article's timer enclosed; its scores give the article's accuracy; (2) each image prepared
@@ -29,8 +30,7 @@ from .images import ImageCache
 from .protocol import all_queries_recall, article_accuracy, article_pairs
 from .results import atomic_write_csv, read_csv_or_empty, update_json, upsert_rows
 
-log = logging.getLogger("dupbench.exp1")
-EXPERIMENT = "exp1"
+log = logging.getLogger("dupbench.retrieval")
 
 
 def resize_label(resize: Mapping[str, Any]) -> str:
@@ -69,13 +69,13 @@ def time_prepared(method: Method, images: ImageCache) -> tuple[np.ndarray, float
     return matrix, prepare_s / n, score_s / max(distinct_pairs, 1)
 
 
-def query_rows(dataset: Dataset, method: Method, protocol: str, queries: list[int],
+def query_rows(experiment: str, dataset: Dataset, method: Method, protocol: str, queries: list[int],
                retrieved: list[np.ndarray], score_of) -> list[dict[str, Any]]:
     rows = []
     for q, got in zip(queries, retrieved):
         for rank, index in enumerate(got, start=1):
             rows.append({
-                "experiment": EXPERIMENT, "dataset": dataset.name, "method": method.name,
+                "experiment": experiment, "dataset": dataset.name, "method": method.name,
                 "protocol": protocol, "query": dataset.items[q].key, "query_group": dataset.items[q].group,
                 "rank": rank, "retrieved": dataset.items[index].key,
                 "score": score_of(q, int(index)), "hit": dataset.items[index].group == dataset.items[q].group,
@@ -83,7 +83,8 @@ def query_rows(dataset: Dataset, method: Method, protocol: str, queries: list[in
     return rows
 
 
-def evaluate(method: Method, dataset: Dataset, images: ImageCache, top_k: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def evaluate(experiment: str, method: Method, dataset: Dataset, images: ImageCache,
+             top_k: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     references = dataset.reference_indices
     groups = dataset.groups
     columns, seconds = time_article_loop(method, images, references)
@@ -92,7 +93,7 @@ def evaluate(method: Method, dataset: Dataset, images: ImageCache, top_k: int) -
     accuracy_all, retrieved_all = all_queries_recall(method, matrix, groups, top_k)
     column_of = {ref: c for c, ref in enumerate(references)}
     row = {
-        "experiment": EXPERIMENT, "dataset": dataset.name, "method": method.name, "family": method.family,
+        "experiment": experiment, "dataset": dataset.name, "method": method.name, "family": method.family,
         "variant": method.variant, "direction": method.direction, **method.describe(),
         "resize": resize_label(dataset.resize), "n_images": len(groups), "n_references": len(references),
         "n_pairs": len(seconds), "top_k": top_k,
@@ -100,9 +101,9 @@ def evaluate(method: Method, dataset: Dataset, images: ImageCache, top_k: int) -
         "mean_s_per_pair": float(seconds.mean()), "median_s_per_pair": float(np.median(seconds)),
         "prepared_s_per_pair": prepared_s, "prepare_s_per_image": prepare_s,
     }
-    queries = query_rows(dataset, method, "article", references, retrieved,
+    queries = query_rows(experiment, dataset, method, "article", references, retrieved,
                          lambda q, i: float(columns[i, column_of[q]]))
-    queries += query_rows(dataset, method, "all_queries", list(range(len(groups))), retrieved_all,
+    queries += query_rows(experiment, dataset, method, "all_queries", list(range(len(groups))), retrieved_all,
                           lambda q, i: float(matrix[q, i]))
     return row, queries
 
@@ -141,7 +142,7 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
     """Every configured method in turn; rows already there with the same fingerprint are kept
     unless cfg["force"]. A method that fails is reported and the others still run."""
     options = {"backbone": cfg["backbone"], "weights_path": cfg["weights_path"]}
-    top_k = int(cfg["experiment"]["top_k"])
+    experiment, top_k = str(cfg["experiment"]["name"]), int(cfg["experiment"]["top_k"])
     # Build every method and read every image first: a missing weights file or an image too small
     # for a method stops the run before any work is done.
     methods = [create_method(name, options) for name in cfg["method"]["names"]]
@@ -152,7 +153,7 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
     write_skipped(dataset, out_dir)
     env = environment()
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    log.info("exp1 on %s: %d images, %d references, %d methods -> %s", dataset.name, len(images),
+    log.info("%s on %s: %d images, %d references, %d methods -> %s", experiment, dataset.name, len(images),
              len(dataset.reference_indices), len(methods), out_dir)
     done = finished_fingerprints(out_dir / "table.csv")
     table, failed = read_csv_or_empty(out_dir / "table.csv"), []
@@ -163,7 +164,7 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
                      method.name, out_dir / "table.csv")
             continue
         try:
-            row, queries = evaluate(method, dataset, images, top_k)
+            row, queries = evaluate(experiment, method, dataset, images, top_k)
         except Exception:  # one method's crash must not cost the others' results
             log.exception("%s failed; its rows are unchanged, the other methods go on", method.name)
             failed.append(method.name)
@@ -174,7 +175,7 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
         table = upsert_rows(out_dir / "table.csv", [row], order=method_order)
         upsert_rows(out_dir / "queries.csv", queries, order=method_order)
         update_json(out_dir / "meta.json", lambda meta: record_meta(meta, cfg, env, run_id, row, method))
-        plots.table1(table, out_dir / "table1.png")
+        plots.speed_accuracy(table, out_dir / cfg["experiment"]["plot"])
         log.info("%-22s accuracy %6.2f %%  all-queries %6.2f %%  %.6f s/pair (article)  %.2e s/pair (prepared)",
                  method.name, row["accuracy"], row["accuracy_all_queries"], row["mean_s_per_pair"],
                  row["prepared_s_per_pair"])
@@ -186,7 +187,7 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
 
 def record_meta(meta: dict[str, Any], cfg: Mapping[str, Any], env: dict[str, Any], run_id: str,
                 row: dict[str, Any], method: Method) -> dict[str, Any]:
-    meta.setdefault("experiment", EXPERIMENT)
+    meta.setdefault("experiment", cfg["experiment"]["name"])
     meta["dataset"] = row["dataset"]
     runs = meta.setdefault("runs", {})
     runs.setdefault(run_id, {"config": cfg, "environment": env})

@@ -1,0 +1,103 @@
+"""Experiment 2, controlled: which method survives which transform, and how strong a one.
+
+The base images are the data set's references (one per group, distinct scenes). For each transform
+family and severity every base image gets one seeded variant; each base image then queries a
+gallery of all other base images and all variants. recall@1 = the share of queries whose best
+match is their own variant; margin = how far the true match's score is ahead of the best wrong one
+(in the method's own units, positive = right with room). Scores come from each image prepared once
+(the same scores as the article's per-pair loop; it is not timed here).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from methods import Method, create_method
+
+from . import plots
+from .data import Dataset
+from .environment import environment, now_utc
+from .images import ImageCache
+from .results import atomic_write_csv, update_json, upsert_rows
+from .transforms import apply
+
+log = logging.getLogger("dupbench.matrix")
+
+
+def recall_and_margin(method: Method, base_scores: np.ndarray, variant_scores: np.ndarray) -> tuple[float, float]:
+    """base_scores (n, n): base vs base; variant_scores (n, n): base i vs variant j. Query i's true
+    match is variant i; its candidates are every other base image and every variant."""
+    n = len(base_scores)
+    sign = 1.0 if method.direction == "similarity" else -1.0  # turn every score into "higher is better"
+    hits, margins = 0, []
+    for i in range(n):
+        true = sign * variant_scores[i, i]
+        wrong = np.concatenate([np.delete(base_scores[i], i), np.delete(variant_scores[i], i)]) * sign
+        best_wrong = wrong.max() if wrong.size else -np.inf
+        hits += bool(true > best_wrong)  # a tie is not a hit: a finder could not tell them apart
+        margins.append(true - best_wrong)
+    return hits / n, float(np.mean(margins))
+
+
+def families(cfg: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any], float]]:
+    chosen = cfg["experiment"].get("only")
+    return [(family, spec, float(severity)) for family, spec in cfg["experiment"]["transforms"].items()
+            if not chosen or family in chosen for severity in spec["severities"]]
+
+
+def evaluate(method: Method, dataset: Dataset, images: ImageCache, cfg: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per (family, severity) for this method."""
+    seed = int(cfg["experiment"]["seed"])
+    bases = dataset.reference_indices or list(range(len(images)))
+    base_images = [images.resized(i, images.target(i)) for i in bases]
+    prepared = method.prepare_many(base_images)
+    base_scores = method.score_matrix(prepared, prepared, same=True)
+    rows = []
+    for family, spec, severity in tqdm(families(cfg), desc=method.name, unit="severity", leave=False, disable=None):
+        start = time.perf_counter()
+        variants = []
+        for k, i in enumerate(bases):
+            variant = apply(spec, family, images.originals[i], severity, seed, k)
+            # To its base image's size, as the article resizes both images of a pair to one size:
+            # pixel methods need it, and it undoes a scale or aspect change (the lost detail stays).
+            variants.append(variant.resize(images.target(i)))
+        variant_scores = method.score_matrix(prepared, method.prepare_many(variants))
+        recall, margin = recall_and_margin(method, base_scores, variant_scores)
+        rows.append({"experiment": "transforms", "dataset": dataset.name, "method": method.name,
+                     "variant": method.variant, "direction": method.direction, **method.describe(),
+                     "family": family, "op": spec.get("op", family), "severity": severity, "recall": recall,
+                     "margin": margin, "n": len(bases), "seed": seed, "seconds": time.perf_counter() - start})
+    return rows
+
+
+def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame:
+    options = {"backbone": cfg["backbone"], "weights_path": cfg["weights_path"]}
+    methods = [create_method(name, options) for name in cfg["method"]["names"]]
+    images = ImageCache(dataset, cfg.get("max_image_pixels"))
+    dataset = images.dataset
+    for method in methods:
+        images.check_min_side(method.min_side, method.name)
+    env = environment()
+    log.info("transform matrix on %s: %d base images, %d family/severity cells, %d methods -> %s", dataset.name,
+             len(dataset.reference_indices), len(families(cfg)), len(methods), out_dir)
+    matrix = pd.DataFrame()
+    for method in methods:
+        rows = evaluate(method, dataset, images, cfg)
+        for row in rows:
+            row.update({"machine": env["machine"], "git_commit": env["git_commit"], "finished_at": now_utc()})
+        matrix = upsert_rows(out_dir / "matrix.csv", rows)
+        update_json(out_dir / "meta.json", lambda meta: {**meta, "config": cfg, "environment": env})
+        plots.transform_heatmap(matrix, out_dir / "matrix.png")
+        worst = min(rows, key=lambda r: r["recall"])
+        log.info("%-22s mean recall@1 %.2f; lowest %.2f at %s %g", method.name,
+                 np.mean([r["recall"] for r in rows]), worst["recall"], worst["family"], worst["severity"])
+    atomic_write_csv(out_dir / "skipped.csv", pd.DataFrame(
+        [{"path": s.key, "stage": s.stage, "reason": s.reason} for s in dataset.all_skips()],
+        columns=["path", "stage", "reason"]))
+    return matrix
