@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 RUN := $(PY) experiments/run.py
+# Extra overrides for the experiment targets, e.g. make exp1 ARGS="force=true torch_threads=1".
+ARGS ?=
 
 .PHONY: setup exp1 exp2 exp2-matrix exp3 bench test data-check readme-table clean distclean
 
@@ -18,20 +20,20 @@ $(STAMP): pyproject.toml
 
 # Fruits-360 subset when its files are under the data root, else the embedded set (it says which).
 exp1: setup
-	$(RUN) experiment=exp1 dataset=fruits360 dataset_fallback=embedded
+	$(RUN) experiment=exp1 dataset=fruits360 dataset_fallback=embedded $(ARGS)
 
 # Table 2: the article's SFBench when its photos are there, else UKBench, its stand-in (it says which).
 exp2: setup
-	$(RUN) experiment=exp2 dataset=sfbench dataset_fallback=ukbench
+	$(RUN) experiment=exp2 dataset=sfbench dataset_fallback=ukbench $(ARGS)
 
 # The transform matrix on the embedded set (any data set: make exp2-matrix DATASET=ukbench).
 DATASET ?= embedded
 exp2-matrix: setup
-	$(RUN) experiment=transforms dataset=$(DATASET)
+	$(RUN) experiment=transforms dataset=$(DATASET) $(ARGS)
 
 # Table 3: scipy vs numpy Euclidean, once per scored pair of Experiment 1 (2,280 on Fruits-360).
 exp3: setup
-	$(RUN) experiment=exp3 dataset=fruits360 dataset_fallback=embedded
+	$(RUN) experiment=exp3 dataset=fruits360 dataset_fallback=embedded $(ARGS)
 
 # Micro-benchmarks of every method's prepare and score (pytest-benchmark), JSON in results/bench/.
 bench: setup

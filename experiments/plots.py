@@ -121,3 +121,20 @@ def size_sweep(sweep: pd.DataFrame, path: Path) -> None:
     ax.set_title("Experiment 3 size sweep: where call overhead stops dominating", fontsize=9)
     atomic_save_figure(path, fig)
     plt.close(fig)
+
+
+def precision_recall(curves: pd.DataFrame, path: Path) -> None:
+    """Pair classification: one precision-recall line per method (same group = positive)."""
+    fig, ax = plt.subplots(figsize=(6.8, 4.8))
+    for method, rows in curves.groupby("method", sort=False):
+        ax.step(rows["recall"], rows["precision"], where="post", label=method)
+    ax.set_xlabel("recall (share of same-group pairs called duplicates)")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1.01)
+    ax.set_ylim(0, 1.02)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
+    names = ", ".join(sorted(curves["dataset"].astype(str).unique()))
+    ax.set_title(f"Pairs at every threshold: {names}", fontsize=9)
+    atomic_save_figure(path, fig)
+    plt.close(fig)

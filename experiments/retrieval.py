@@ -27,6 +27,7 @@ from . import plots
 from .data import Dataset
 from .environment import environment, now_utc
 from .images import ImageCache
+from .metrics import pair_classification, pair_scores, retrieval_metrics
 from .protocol import all_queries_recall, article_accuracy, article_pairs
 from .results import atomic_write_csv, read_csv_or_empty, update_json, upsert_rows
 
@@ -84,7 +85,8 @@ def query_rows(experiment: str, dataset: Dataset, method: Method, protocol: str,
 
 
 def evaluate(experiment: str, method: Method, dataset: Dataset, images: ImageCache,
-             top_k: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+             top_k: int) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], pd.DataFrame]:
+    """The table row, the query rows, the pair-classification summary and its PR curve."""
     references = dataset.reference_indices
     groups = dataset.groups
     columns, seconds = time_article_loop(method, images, references)
@@ -100,12 +102,18 @@ def evaluate(experiment: str, method: Method, dataset: Dataset, images: ImageCac
         "accuracy": accuracy, "accuracy_all_queries": accuracy_all,
         "mean_s_per_pair": float(seconds.mean()), "median_s_per_pair": float(np.median(seconds)),
         "prepared_s_per_pair": prepared_s, "prepare_s_per_image": prepare_s,
+        **retrieval_metrics(method, matrix, groups),
     }
+    summary, curve = pair_classification(method, *pair_scores(method, matrix, groups))
+    row.update({"pair_auc": summary["auc"], "pair_ap": summary["ap"]})
+    keys = {"experiment": experiment, "dataset": dataset.name, "method": method.name}
+    thresholds = {**keys, "direction": method.direction, **summary}
+    curve_rows = pd.DataFrame(curve).assign(**keys)
     queries = query_rows(experiment, dataset, method, "article", references, retrieved,
                          lambda q, i: float(columns[i, column_of[q]]))
     queries += query_rows(experiment, dataset, method, "all_queries", list(range(len(groups))), retrieved_all,
                           lambda q, i: float(matrix[q, i]))
-    return row, queries
+    return row, queries, thresholds, curve_rows
 
 
 def method_order(frame: pd.DataFrame) -> pd.DataFrame:
@@ -164,7 +172,7 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
                      method.name, out_dir / "table.csv")
             continue
         try:
-            row, queries = evaluate(experiment, method, dataset, images, top_k)
+            row, queries, thresholds, curve = evaluate(experiment, method, dataset, images, top_k)
         except Exception:  # one method's crash must not cost the others' results
             log.exception("%s failed; its rows are unchanged, the other methods go on", method.name)
             failed.append(method.name)
@@ -174,6 +182,9 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
                     "finished_at": now_utc()})
         table = upsert_rows(out_dir / "table.csv", [row], order=method_order)
         upsert_rows(out_dir / "queries.csv", queries, order=method_order)
+        upsert_rows(out_dir / "thresholds.csv", [thresholds], order=method_order)
+        curves = upsert_rows(out_dir / "pr_curve.csv", curve.to_dict("records"), order=method_order)
+        plots.precision_recall(curves, out_dir / "pr.png")
         update_json(out_dir / "meta.json", lambda meta: record_meta(meta, cfg, env, run_id, row, method))
         plots.speed_accuracy(table, out_dir / cfg["experiment"]["plot"])
         log.info("%-22s accuracy %6.2f %%  all-queries %6.2f %%  %.6f s/pair (article)  %.2e s/pair (prepared)",

@@ -15,7 +15,8 @@ from methods import method_names
 
 TABLE_COLUMNS = ["experiment", "dataset", "method", "variant", "resize", "n_images", "n_references", "n_pairs",
                  "accuracy", "accuracy_all_queries", "mean_s_per_pair", "median_s_per_pair", "prepared_s_per_pair",
-                 "backbone", "weights_sha256", "machine", "git_commit", "torch_threads"]
+                 "backbone", "weights_sha256", "machine", "git_commit", "torch_threads",
+                 "p_at_1", "p_at_3", "p_at_10", "r_at_1", "r_at_3", "r_at_10", "map", "pair_auc", "pair_ap"]
 # Methods that must find these mild near-duplicates: chance for top-3 among 31 others is about 10 %.
 STRONG = ["euclidean_scipy_float", "euclidean_numpy_float", "cosine", "ssim", "ahash", "cnn_euclidean", "cnn_cosine"]
 
@@ -67,6 +68,21 @@ def test_cnn_rows_and_meta_name_the_backbone_and_weights(embedded_run):
     run_info = next(iter(meta["runs"].values()))
     assert {"versions", "cpu_model", "threads", "git_commit"} <= set(run_info["environment"])
     assert run_info["config"]["dataset"]["name"] == "embedded"
+
+
+def test_metrics_agree_with_the_tables_own_figures(embedded_run):
+    out, _ = embedded_run
+    table = pd.read_csv(out / "table.csv").set_index("method")
+    # recall@3 over every query is the all-queries accuracy: two code paths, one number.
+    assert (table["r_at_3"] * 100 - table["accuracy_all_queries"]).abs().max() < 1e-9
+    assert table[["map", "pair_auc", "pair_ap"]].apply(lambda c: c.between(0, 1)).all().all()
+    thresholds = pd.read_csv(out / "thresholds.csv").set_index("method")
+    assert list(thresholds.index) == method_names()
+    assert (thresholds["auc"] == table["pair_auc"]).all()
+    assert {"best_f1", "threshold_at_best_f1", "precision", "recall", "threshold_at_p99", "auc", "ap"} <= set(thresholds.columns)
+    curve = pd.read_csv(out / "pr_curve.csv")
+    assert set(curve["method"]) == set(method_names()) and curve["precision"].between(0, 1).all()
+    assert (out / "pr.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_queries_and_plot_are_written(embedded_run):

@@ -1,0 +1,81 @@
+"""Evaluation beyond the article's accuracy, as pure functions of a score matrix.
+
+Retrieval (every image a query against all others): precision@k, recall@k and average precision,
+averaged over the queries that have at least one near-duplicate. Rankings use each method's order
+with ties kept in the data set's order, as everywhere in the suite.
+
+Pair classification (every pair of distinct images, positive = same group): ROC AUC (ties count
+half), the precision-recall curve, average precision, and the thresholds with the best F1 and
+with 99 % precision, in the method's own score units and direction: a pair is called a duplicate
+when its score is at or below the threshold (distances) or at or above it (similarities).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from scipy.stats import rankdata
+
+from methods.base import Method
+
+KS = (1, 3, 10)
+
+
+def retrieval_metrics(method: Method, matrix: np.ndarray, groups: Sequence[str], ks: Sequence[int] = KS) -> dict[str, float]:
+    labels = np.asarray(groups)
+    sums = {f"p_at_{k}": 0.0 for k in ks} | {f"r_at_{k}": 0.0 for k in ks} | {"map": 0.0}
+    queries = 0
+    for q in range(len(labels)):
+        others = np.delete(np.arange(len(labels)), q)
+        ranked = others[method.order(matrix[q, others])]
+        relevant = labels[ranked] == labels[q]
+        n_relevant = int(relevant.sum())
+        if not n_relevant:
+            continue
+        queries += 1
+        for k in ks:
+            hits = int(relevant[:k].sum())
+            sums[f"p_at_{k}"] += hits / k
+            sums[f"r_at_{k}"] += hits / n_relevant
+        positions = np.flatnonzero(relevant) + 1
+        sums["map"] += float(np.mean(np.arange(1, n_relevant + 1) / positions))
+    return {name: (total / queries if queries else float("nan")) for name, total in sums.items()}
+
+
+def pair_scores(method: Method, matrix: np.ndarray, groups: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and labels of every pair of distinct images: each unordered pair once for a
+    symmetric method, both orders for one that is not."""
+    n = len(groups)
+    i, j = np.triu_indices(n, k=1) if method.symmetric else np.nonzero(~np.eye(n, dtype=bool))
+    labels = np.asarray(groups)
+    return matrix[i, j], labels[i] == labels[j]
+
+
+def pair_classification(method: Method, scores: np.ndarray, positive: np.ndarray) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Summary figures and the precision-recall curve (one point per distinct threshold)."""
+    goodness = scores if method.direction == "similarity" else -scores
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if not n_pos or not n_neg:
+        nan = float("nan")
+        return {"auc": nan, "ap": nan, "best_f1": nan, "threshold_at_best_f1": nan, "precision": nan,
+                "recall": nan, "threshold_at_p99": nan}, {"threshold": np.array([]), "precision": np.array([]),
+                                                             "recall": np.array([])}
+    ranks = rankdata(goodness)  # average ranks: a tie between a positive and a negative counts half
+    auc = (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    order = np.argsort(-goodness, kind="stable")
+    sorted_good, sorted_pos = goodness[order], positive[order]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(sorted_good)), len(sorted_good) - 1]  # cut after equal scores
+    tp = np.cumsum(sorted_pos)[last_of_tie]
+    fp = (last_of_tie + 1) - tp
+    precision, recall = tp / (tp + fp), tp / n_pos
+    ap = float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+    f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-300), 0.0)
+    best = int(np.argmax(f1))
+    thresholds = scores[order][last_of_tie]
+    reaching = np.flatnonzero(precision >= 0.99)
+    summary = {
+        "auc": float(auc), "ap": ap, "best_f1": float(f1[best]), "threshold_at_best_f1": float(thresholds[best]),
+        "precision": float(precision[best]), "recall": float(recall[best]),
+        "threshold_at_p99": float(thresholds[reaching[-1]]) if reaching.size else float("nan"),
+    }
+    return summary, {"threshold": thresholds, "precision": precision, "recall": recall}

@@ -1,0 +1,83 @@
+"""Retrieval and pair-classification metrics against tiny cases worked out by hand."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from experiments.metrics import pair_classification, pair_scores, retrieval_metrics
+from methods.base import Method
+
+
+class Dist(Method):
+    direction = "distance"
+
+
+class Sim(Method):
+    direction = "similarity"
+
+
+class OneWay(Method):
+    direction = "distance"
+    symmetric = False
+
+
+GROUPS = ["a", "a", "b", "b"]
+
+
+def test_perfect_ranking():
+    matrix = np.array([[0, 1, 5, 6], [1, 0, 5, 6], [5, 6, 0, 1], [5, 6, 1, 0]], dtype=float)
+    m = retrieval_metrics(Dist(), matrix, GROUPS, ks=(1, 3))
+    assert m == {"p_at_1": 1.0, "p_at_3": pytest.approx(1 / 3), "r_at_1": 1.0, "r_at_3": 1.0, "map": 1.0}
+
+
+def test_worst_ranking():
+    matrix = np.array([[0, 9, 1, 2], [9, 0, 1, 2], [1, 2, 0, 9], [1, 2, 9, 0]], dtype=float)
+    m = retrieval_metrics(Dist(), matrix, GROUPS, ks=(1, 3))
+    assert m["p_at_1"] == 0.0 and m["r_at_1"] == 0.0 and m["r_at_3"] == 1.0
+    assert m["map"] == pytest.approx(1 / 3)  # the one relevant image always at rank 3
+
+
+def test_map_precision_and_recall_by_hand_with_ties():
+    groups = ["a", "a", "a", "b", "c"]  # queries 3 and 4 have no near-duplicate: not counted
+    matrix = np.zeros((5, 5))
+    matrix[0, [1, 2, 3, 4]] = [0.8, 0.6, 0.9, 0.7]  # ranks 3 1 4 2: relevant at 2 and 4, AP = (1/2 + 2/4) / 2
+    matrix[1, [0, 2, 3, 4]] = [0.9, 0.8, 0.1, 0.1]  # ranks 0 2 ...: AP = 1
+    matrix[2, [0, 1, 3, 4]] = 0.5  # all tied: data set order 0 1 3 4, AP = 1
+    m = retrieval_metrics(Sim(), matrix, groups, ks=(1, 3))
+    assert m["map"] == pytest.approx((0.5 + 1 + 1) / 3)
+    assert m["p_at_1"] == pytest.approx(2 / 3) and m["r_at_1"] == pytest.approx((0 + 0.5 + 0.5) / 3)
+    assert m["p_at_3"] == pytest.approx((1 / 3 + 2 / 3 + 2 / 3) / 3) and m["r_at_3"] == pytest.approx((0.5 + 1 + 1) / 3)
+
+
+def test_pair_scores_take_each_pair_once_or_both_orders():
+    matrix = np.arange(16, dtype=float).reshape(4, 4)
+    scores, labels = pair_scores(Dist(), matrix, GROUPS)
+    assert list(scores) == [1, 2, 3, 6, 7, 11] and list(labels) == [True, False, False, False, False, True]
+    assert len(pair_scores(OneWay(), matrix, GROUPS)[0]) == 12
+
+
+def test_pair_classification_by_hand():
+    # Distances; positives at 1 and 3, negatives at 2 and 4.
+    scores, positive = np.array([1.0, 2.0, 3.0, 4.0]), np.array([True, False, True, False])
+    summary, curve = pair_classification(Dist(), scores, positive)
+    assert summary["auc"] == pytest.approx(0.75)  # of 4 (pos, neg) pairs, 3 ordered right
+    assert list(curve["threshold"]) == [1, 2, 3, 4]
+    assert list(curve["precision"]) == pytest.approx([1, 0.5, 2 / 3, 0.5])
+    assert list(curve["recall"]) == pytest.approx([0.5, 0.5, 1, 1])
+    assert summary["ap"] == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
+    assert summary["best_f1"] == pytest.approx(0.8) and summary["threshold_at_best_f1"] == 3.0
+    assert summary["threshold_at_p99"] == 1.0
+
+
+def test_ties_count_half_and_cut_together():
+    summary, curve = pair_classification(Sim(), np.array([0.5, 0.5]), np.array([True, False]))
+    assert summary["auc"] == 0.5
+    assert list(curve["threshold"]) == [0.5] and curve["precision"][0] == 0.5
+    assert np.isnan(summary["threshold_at_p99"])
+
+
+def test_perfect_and_worst_separation():
+    perfect = pair_classification(Sim(), np.array([0.9, 0.8, 0.1]), np.array([True, True, False]))[0]
+    assert perfect["auc"] == 1.0 and perfect["ap"] == 1.0 and perfect["best_f1"] == 1.0
+    worst = pair_classification(Sim(), np.array([0.1, 0.2, 0.9]), np.array([True, True, False]))[0]
+    assert worst["auc"] == 0.0
