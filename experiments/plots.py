@@ -127,7 +127,8 @@ def precision_recall(curves: pd.DataFrame, path: Path) -> None:
     """Pair classification: one precision-recall line per method (same group = positive)."""
     fig, ax = plt.subplots(figsize=(6.8, 4.8))
     for method, rows in curves.groupby("method", sort=False):
-        ax.step(rows["recall"], rows["precision"], where="post", label=method)
+        ap = float((np.diff(np.r_[0.0, rows["recall"].to_numpy()]) * rows["precision"].to_numpy()).sum())
+        ax.step(rows["recall"], rows["precision"], where="post", label=f"{method} (AP {ap:.3f})")
     ax.set_xlabel("recall (share of same-group pairs called duplicates)")
     ax.set_ylabel("precision")
     ax.set_xlim(0, 1.01)

@@ -22,13 +22,14 @@ README = REPO_ROOT / "README.md"
 
 def render_retrieval(table: pd.DataFrame, source: str) -> str:
     lines = [
-        "| method | variant | accuracy % (article) | accuracy % (all queries) | s/pair (article loop, mean) | s/pair (prepared once) | backbone |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "| method | variant | accuracy % (article) | accuracy % (all queries) | mAP | pair AP | s/pair (article loop, mean) | s/pair (prepared once) | backbone |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for _, row in table.iterrows():
         backbone = row["backbone"] if isinstance(row["backbone"], str) and row["backbone"] else ""
         lines.append(
             f"| {row['method']} | {row['variant']} | {row['accuracy']:.2f} | {row['accuracy_all_queries']:.2f} "
+            f"| {row['map']:.3f} | {row['pair_ap']:.3f} "
             f"| {row['mean_s_per_pair']:.2e} | {row['prepared_s_per_pair']:.2e} | {backbone} |"
         )
     by_method = table.set_index("method")["mean_s_per_pair"]
