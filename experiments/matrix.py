@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 from tqdm.auto import tqdm
 
 from methods import Method, create_method
@@ -51,28 +52,40 @@ def families(cfg: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any], float
             if not chosen or family in chosen for severity in spec["severities"]]
 
 
-def evaluate(method: Method, dataset: Dataset, images: ImageCache, cfg: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per (family, severity) for this method."""
+def base_indices(dataset: Dataset) -> list[int]:
+    return dataset.reference_indices or list(range(len(dataset.items)))
+
+
+def make_variants(images: ImageCache, cfg: Mapping[str, Any]) -> dict[tuple[str, float], list[Image.Image]]:
+    """Every cell's variants, made once for all methods."""
     seed = int(cfg["experiment"]["seed"])
-    bases = dataset.reference_indices or list(range(len(images)))
-    base_images = [images.resized(i, images.target(i)) for i in bases]
-    prepared = method.prepare_many(base_images)
+    bases = base_indices(images.dataset)
+    cells = {}
+    for family, spec, severity in families(cfg):
+        # Each to its base image's size, as the article resizes both images of a pair to one size:
+        # pixel methods need it, and it undoes a scale or aspect change (the lost detail stays).
+        cells[(family, severity)] = [apply(spec, family, images.originals[i], severity, seed, k).resize(images.target(i))
+                                     for k, i in enumerate(bases)]
+    return cells
+
+
+def evaluate(method: Method, images: ImageCache, cells: dict[tuple[str, float], list[Image.Image]],
+             cfg: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per (family, severity) for this method."""
+    dataset = images.dataset
+    bases = base_indices(dataset)
+    prepared = method.prepare_many([images.resized(i, images.target(i)) for i in bases])
     base_scores = method.score_matrix(prepared, prepared, same=True)
     rows = []
     for family, spec, severity in tqdm(families(cfg), desc=method.name, unit="severity", leave=False, disable=None):
         start = time.perf_counter()
-        variants = []
-        for k, i in enumerate(bases):
-            variant = apply(spec, family, images.originals[i], severity, seed, k)
-            # To its base image's size, as the article resizes both images of a pair to one size:
-            # pixel methods need it, and it undoes a scale or aspect change (the lost detail stays).
-            variants.append(variant.resize(images.target(i)))
-        variant_scores = method.score_matrix(prepared, method.prepare_many(variants))
+        variant_scores = method.score_matrix(prepared, method.prepare_many(cells[(family, severity)]))
         recall, margin = recall_and_margin(method, base_scores, variant_scores)
         rows.append({"experiment": "transforms", "dataset": dataset.name, "method": method.name,
                      "variant": method.variant, "direction": method.direction, **method.describe(),
                      "family": family, "op": spec.get("op", family), "severity": severity, "recall": recall,
-                     "margin": margin, "n": len(bases), "seed": seed, "seconds": time.perf_counter() - start})
+                     "margin": margin, "n": len(bases), "seed": int(cfg["experiment"]["seed"]),
+                     "seconds": time.perf_counter() - start})
     return rows
 
 
@@ -86,9 +99,10 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
     env = environment()
     log.info("transform matrix on %s: %d base images, %d family/severity cells, %d methods -> %s", dataset.name,
              len(dataset.reference_indices), len(families(cfg)), len(methods), out_dir)
+    cells = make_variants(images, cfg)
     matrix = pd.DataFrame()
     for method in methods:
-        rows = evaluate(method, dataset, images, cfg)
+        rows = evaluate(method, images, cells, cfg)
         for row in rows:
             row.update({"machine": env["machine"], "git_commit": env["git_commit"], "finished_at": now_utc()})
         matrix = upsert_rows(out_dir / "matrix.csv", rows)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+from collections import Counter
 import hashlib
 import io
 import warnings
@@ -70,9 +71,7 @@ class Dataset:
     @property
     def reference_indices(self) -> list[int]:
         """The first image of each group that has near-duplicates, in the data set's order."""
-        sizes: dict[str, int] = {}
-        for group in self.groups:
-            sizes[group] = sizes.get(group, 0) + 1
+        sizes = Counter(self.groups)
         seen: set[str] = set()
         refs = []
         for i, item in enumerate(self.items):
@@ -84,9 +83,9 @@ class Dataset:
 
     def all_skips(self) -> list[Skip]:
         """Files left out, and images of a one-image group (no near-duplicate: gallery only, not a query)."""
-        groups = self.groups
+        sizes = Counter(self.groups)
         singles = [Skip(it.key, "the only image of its group: kept as a distractor, not a query", "query")
-                   for it in self.items if groups.count(it.group) == 1]
+                   for it in self.items if sizes[it.group] == 1]
         return [*self.skipped, *singles]
 
     def without(self, dropped: dict[int, str]) -> "Dataset":
