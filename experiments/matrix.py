@@ -19,9 +19,9 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
-from methods import Method, create_method
+from methods import Method
 
-from . import plots
+from . import plots, preflight
 from .data import Dataset
 from .environment import environment, now_utc
 from .images import ImageCache
@@ -90,12 +90,8 @@ def evaluate(method: Method, images: ImageCache, cells: dict[tuple[str, float], 
 
 
 def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame:
-    options = {"backbone": cfg["backbone"], "weights_path": cfg["weights_path"]}
-    methods = [create_method(name, options) for name in cfg["method"]["names"]]
-    images = ImageCache(dataset, cfg.get("max_image_pixels"))
+    methods, images = preflight.prepare(cfg, dataset)
     dataset = images.dataset
-    for method in methods:
-        images.check_min_side(method.min_side, method.name)
     env = environment()
     log.info("transform matrix on %s: %d base images, %d family/severity cells, %d methods -> %s", dataset.name,
              len(dataset.reference_indices), len(families(cfg)), len(methods), out_dir)

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from methods import DupbenchError, Method, create_method, method_names
+from methods import DupbenchError, Method, method_names
 
-from . import plots
+from . import plots, preflight
 from .data import Dataset
 from .environment import environment, now_utc
 from .images import ImageCache
@@ -132,39 +132,33 @@ def fingerprint(method: Method, dataset: Dataset, top_k: int) -> str:
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def finished_fingerprints(path: Path) -> dict[str, str]:
-    done = read_csv_or_empty(path)
-    if done.empty or "fingerprint" not in done:
+def finished_fingerprints(table: pd.DataFrame) -> dict[str, str]:
+    if table.empty or "fingerprint" not in table:
         return {}
-    return dict(zip(done["method"], done["fingerprint"]))
+    return dict(zip(table["method"], table["fingerprint"]))
 
 
 def write_skipped(dataset: Dataset, out_dir: Path) -> None:
-    rows = [{"dataset": dataset.name, "path": s.key, "stage": s.stage, "reason": s.reason} for s in dataset.all_skips()]
+    skips = dataset.all_skips()
+    rows = [{"dataset": dataset.name, "path": s.key, "stage": s.stage, "reason": s.reason} for s in skips]
     atomic_write_csv(out_dir / "skipped.csv", pd.DataFrame(rows, columns=["dataset", "path", "stage", "reason"]))
-    for skip in dataset.all_skips():
+    for skip in skips:
         log.warning("skipped %s (%s): %s", skip.key, skip.stage, skip.reason)
 
 
 def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame:
     """Every configured method in turn; rows already there with the same fingerprint are kept
     unless cfg["force"]. A method that fails is reported and the others still run."""
-    options = {"backbone": cfg["backbone"], "weights_path": cfg["weights_path"]}
     experiment, top_k = str(cfg["experiment"]["name"]), int(cfg["experiment"]["top_k"])
-    # Build every method and read every image first: a missing weights file or an image too small
-    # for a method stops the run before any work is done.
-    methods = [create_method(name, options) for name in cfg["method"]["names"]]
-    images = ImageCache(dataset, cfg.get("max_image_pixels"))
+    methods, images = preflight.prepare(cfg, dataset)
     dataset = images.dataset
-    for method in methods:
-        images.check_min_side(method.min_side, method.name)
     write_skipped(dataset, out_dir)
     env = environment()
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     log.info("%s on %s: %d images, %d references, %d methods -> %s", experiment, dataset.name, len(images),
              len(dataset.reference_indices), len(methods), out_dir)
-    done = finished_fingerprints(out_dir / "table.csv")
     table, failed = read_csv_or_empty(out_dir / "table.csv"), []
+    done = finished_fingerprints(table)
     for method in methods:
         mark = fingerprint(method, dataset, top_k)
         if not cfg.get("force") and done.get(method.name) == mark:
