@@ -7,7 +7,7 @@ RUN := $(PY) experiments/run.py
 # Extra overrides for the experiment targets, e.g. make exp1 ARGS="force=true torch_threads=1".
 ARGS ?=
 
-.PHONY: setup exp1 exp2 exp2-matrix exp3 bench test data-check readme-table clean distclean
+.PHONY: setup exp1 exp2 exp2-matrix exp3 calibrate bench test regress regress-refresh report data-check readme-table clean distclean
 
 setup: $(STAMP)
 
@@ -35,6 +35,10 @@ exp2-matrix: setup
 exp3: setup
 	$(RUN) experiment=exp3 dataset=fruits360 dataset_fallback=embedded $(ARGS)
 
+# Thresholds per method (YAML snippets) and the duplicate groups they form: make calibrate DATASET=fruits360.
+calibrate: setup
+	$(RUN) experiment=calibrate dataset=$(DATASET) $(ARGS)
+
 # Micro-benchmarks of every method's prepare and score (pytest-benchmark), JSON in results/bench/.
 bench: setup
 	$(PY) -m pytest benchmarks --benchmark-only --benchmark-storage=file://results/bench \
@@ -42,6 +46,20 @@ bench: setup
 
 test: setup
 	$(PY) -m pytest
+
+# Reruns the quick configurations (Experiment 1 on embedded; on Fruits-360 when its files are there)
+# and fails with a table of what dropped below results/baselines/ (tolerances in experiments/regress.py).
+regress: setup
+	$(PY) -m experiments.regress $(ARGS)
+
+# On purpose only: the same runs become the new baselines, and the README tables are redrawn from them.
+regress-refresh: setup
+	$(PY) -m experiments.regress --refresh $(ARGS)
+	$(PY) -m experiments.readme_table
+
+# results/REPORT.md from the result files that exist (nothing is rerun).
+report: setup
+	$(PY) -m experiments.report
 
 # Every data set whose folder is there, verified file by file against its manifest.
 data-check: setup
@@ -53,7 +71,7 @@ readme-table: setup
 	$(PY) -m experiments.readme_table --promote
 
 clean:
-	rm -rf results/exp1 results/exp2 results/exp3 results/bench results/runs data/embedded .pytest_cache .benchmarks
+	rm -rf results/exp1 results/exp2 results/exp3 results/calibrate results/regress results/report results/REPORT.md results/bench results/runs data/embedded .pytest_cache .benchmarks
 
 distclean: clean
 	rm -rf $(VENV) *.egg-info

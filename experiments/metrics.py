@@ -79,3 +79,38 @@ def pair_classification(method: Method, scores: np.ndarray, positive: np.ndarray
         "threshold_at_p99": float(thresholds[reaching[-1]]) if reaching.size else float("nan"),
     }
     return summary, {"threshold": thresholds, "precision": precision, "recall": recall}
+
+
+def duplicate_mask(method: Method, matrix: np.ndarray, threshold: float) -> np.ndarray:
+    """Which scored pairs a method calls duplicates at a threshold, in its own direction."""
+    return matrix >= threshold if method.direction == "similarity" else matrix <= threshold
+
+
+def groups_at_threshold(method: Method, matrix: np.ndarray, threshold: float) -> np.ndarray:
+    """Cluster label per image: connected components of the pairs called duplicates. For a method
+    that is not symmetric, a pair is linked when either order passes (weak connectivity)."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    links = duplicate_mask(method, matrix, threshold)
+    np.fill_diagonal(links, False)
+    _, labels = connected_components(csr_matrix(links), directed=True, connection="weak")
+    return labels
+
+
+def pairwise_clustering_scores(predicted: Sequence, truth: Sequence) -> dict[str, float]:
+    """Pairwise precision/recall/F1 of a clustering: a pair of images is a positive when the truth
+    puts them in one group, a prediction when the clustering puts them in one cluster."""
+    def together(counts: np.ndarray) -> int:
+        return int((counts * (counts - 1) // 2).sum())
+
+    _, predicted_ids = np.unique(np.asarray(predicted), return_inverse=True)
+    _, truth_ids = np.unique(np.asarray(truth), return_inverse=True)
+    joint = np.zeros((predicted_ids.max() + 1, truth_ids.max() + 1), dtype=np.int64)
+    np.add.at(joint, (predicted_ids, truth_ids), 1)
+    both, called, real = together(joint), together(joint.sum(axis=1)), together(joint.sum(axis=0))
+    precision = both / called if called else float("nan")
+    recall = both / real if real else float("nan")
+    f1 = 2 * precision * recall / (precision + recall) if both else 0.0
+    return {"pairwise_precision": precision, "pairwise_recall": recall, "pairwise_f1": f1,
+            "n_clusters": int(joint.shape[0]), "n_groups": int(joint.shape[1])}

@@ -12,13 +12,13 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from experiments import exp3, matrix, retrieval
+from experiments import calibrate, exp3, matrix, retrieval
 from experiments.config import check_group_choices
 from experiments.data import Dataset, DataMissingError, load_dataset
 from experiments.paths import CONF_DIR, repo_path
 from methods.errors import DupbenchError
 
-RUNNERS = {"retrieval": retrieval.run, "transforms": matrix.run, "exp3": exp3.run}
+RUNNERS = {"retrieval": retrieval.run, "transforms": matrix.run, "exp3": exp3.run, "calibrate": calibrate.run}
 log = logging.getLogger("dupbench")
 
 

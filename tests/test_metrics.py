@@ -81,3 +81,40 @@ def test_perfect_and_worst_separation():
     assert perfect["auc"] == 1.0 and perfect["ap"] == 1.0 and perfect["best_f1"] == 1.0
     worst = pair_classification(Sim(), np.array([0.1, 0.2, 0.9]), np.array([True, True, False]))[0]
     assert worst["auc"] == 0.0
+
+
+# Grouping at a threshold: connected components, scored pairwise against the true groups.
+from experiments.metrics import groups_at_threshold, pairwise_clustering_scores  # noqa: E402
+
+
+def test_pairwise_clustering_scores_by_hand():
+    # truth {0,1,2} {3,4}: 3 + 1 = 4 true pairs. predicted {0,1} {2,3,4}: 1 + 3 = 4 called pairs;
+    # together in both: (0,1) and (3,4) -> precision 2/4, recall 2/4, F1 1/2.
+    got = pairwise_clustering_scores([0, 0, 1, 1, 1], ["x", "x", "x", "y", "y"])
+    assert got == {"pairwise_precision": 0.5, "pairwise_recall": 0.5, "pairwise_f1": 0.5,
+                   "n_clusters": 2, "n_groups": 2}
+
+
+def test_pairwise_clustering_perfect_all_in_one_and_all_apart():
+    truth = ["a", "a", "b", "b"]
+    assert pairwise_clustering_scores([7, 7, 3, 3], truth)["pairwise_f1"] == 1.0  # label names do not matter
+    one = pairwise_clustering_scores([0, 0, 0, 0], truth)  # 6 called pairs, 2 right
+    assert (one["pairwise_precision"], one["pairwise_recall"]) == (pytest.approx(1 / 3), 1.0)
+    apart = pairwise_clustering_scores([0, 1, 2, 3], truth)  # nothing called: precision undefined, F1 0
+    assert np.isnan(apart["pairwise_precision"]) and apart["pairwise_recall"] == 0 and apart["pairwise_f1"] == 0
+
+
+def test_groups_at_threshold_link_transitively_and_respect_the_direction():
+    # 0-1 close, 1-2 close, 0-2 far: one chain; 3 alone. At or below 1.0 is a duplicate (ties included).
+    d = np.array([[0, 1, 9, 9], [1, 0, 1, 9], [9, 1, 0, 9], [9, 9, 9, 0]], dtype=float)
+    labels = groups_at_threshold(Dist(), d, 1.0)
+    assert labels[0] == labels[1] == labels[2] != labels[3]
+    assert len(set(groups_at_threshold(Dist(), d, 0.5))) == 4
+    s = 10 - d  # the same as similarities: at or above 9 links
+    assert list(groups_at_threshold(Sim(), s, 9.0)) == list(labels)
+
+
+def test_one_way_pairs_link_when_either_order_passes():
+    d = np.array([[0, 1, 9], [9, 0, 9], [9, 9, 0]], dtype=float)  # only 0 -> 1 passes
+    labels = groups_at_threshold(OneWay(), d, 1.0)
+    assert labels[0] == labels[1] != labels[2]

@@ -1,0 +1,170 @@
+"""`make regress`: rerun the quick configurations and fail when a method's accuracy got worse than
+its committed baseline (results/baselines/<experiment>-<dataset>.csv).
+
+Quick configurations: Experiment 1 on the embedded set (always there) and on the Fruits-360 subset
+when its files are under the data root (they are in CI). Each is run exactly as a user runs it
+(experiments/run.py, force=true so nothing is reused) into results/regress/.
+
+Compared per method: the article's accuracy, all-queries accuracy, mAP, pair AUC and pair AP. A
+metric fails when it falls below baseline - tolerance:
+- deterministic methods (pixels, SSIM, hash): 1e-9, i.e. exact within float noise;
+- the CNN (family cnn): 0.005 on the 0-1 metrics and 1.5 points on accuracy in %. Its features come
+  from float32 convolutions whose summation order depends on the thread count and the CPU's SIMD
+  path. Scores are rounded to 4 decimals before ranking, so such noise changes a ranking only where a
+  score sits on a rounding boundary next to a near-tied neighbour. Measured here: torch_threads=1 and
+  2 give identical metrics on both sets; the tolerance is for another CPU (AVX-512 vs AVX2 kernels),
+  which this machine cannot show. One hit is 1.39 points on Fruits-360 (72 images to find), so one
+  flip there passes and two fail; on the embedded set one hit is 4.17 points, so any flip fails.
+A method in the baseline but absent from the new run fails too. `make regress-refresh` reruns the
+same configurations and makes their tables the new baselines, on purpose.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .paths import REPO_ROOT
+
+BASELINES = REPO_ROOT / "results" / "baselines"
+METRICS = ("accuracy", "accuracy_all_queries", "map", "pair_auc", "pair_ap")
+PERCENT = {"accuracy", "accuracy_all_queries"}
+EXACT = 1e-9
+
+
+@dataclass(frozen=True)
+class Quick:
+    experiment: str
+    dataset: str
+    always: bool  # False: only when the data set's files are there
+
+    @property
+    def baseline(self) -> Path:
+        return BASELINES / f"{self.experiment}-{self.dataset}.csv"
+
+    def table(self, root: Path) -> Path:
+        return root / self.experiment / self.dataset / "table.csv"
+
+
+QUICK = [Quick("exp1", "embedded", True), Quick("exp1", "fruits360", False)]
+
+
+def tolerance(family: str, metric: str) -> float:
+    if family != "cnn":
+        return EXACT
+    return 1.5 if metric in PERCENT else 0.005
+
+
+def compare(baseline: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
+    """One row per (method, metric) that fell below baseline - tolerance, or went missing."""
+    fresh = now.set_index("method")
+    drops = []
+    for _, base in baseline.iterrows():
+        method = base["method"]
+        for metric in METRICS:
+            if metric not in baseline or pd.isna(base[metric]):
+                continue
+            tol = tolerance(str(base.get("family", "")), metric)
+            value = fresh[metric].get(method, math.nan) if metric in fresh else math.nan
+            if pd.isna(value) or value < base[metric] - tol:
+                drops.append({"dataset": base["dataset"], "method": method, "metric": metric,
+                              "baseline": base[metric], "now": value, "change": value - base[metric], "tolerance": tol})
+    return pd.DataFrame(drops, columns=["dataset", "method", "metric", "baseline", "now", "change", "tolerance"])
+
+
+def improvements(baseline: pd.DataFrame, now: pd.DataFrame) -> list[str]:
+    joined = baseline[["method", *METRICS]].merge(now[["method", *METRICS]], on="method", suffixes=("", "_now"))
+    joined = joined.set_index("method")
+    better = []
+    for method, row in joined.iterrows():
+        for metric in METRICS:
+            if row[f"{metric}_now"] > row[metric] + tolerance("", metric) * 10:
+                better.append(f"{method} {metric} {row[metric]:.4g} -> {row[f'{metric}_now']:.4g}")
+    return better
+
+
+def available(quick: Quick, data_root: str | None) -> bool:
+    if quick.always:
+        return True
+    from experiments.config import compose_config
+    from experiments.data import DataMissingError, load_dataset
+
+    cfg = compose_config([f"dataset={quick.dataset}", *([f"data_root={data_root}"] if data_root else [])])
+    try:
+        load_dataset(cfg.dataset)
+    except DataMissingError as missing:
+        print(f"regress: {quick.experiment} on {quick.dataset} skipped: {missing}")
+        return False
+    return True
+
+
+def rerun(quick: Quick, root: Path, extra: list[str]) -> None:
+    command = [sys.executable, str(REPO_ROOT / "experiments" / "run.py"), f"experiment={quick.experiment}",
+               f"dataset={quick.dataset}", f"results_root={root}", "force=true", *extra]
+    print(f"regress: {' '.join(command[1:])}", flush=True)
+    done = subprocess.run(command, cwd=REPO_ROOT)
+    if done.returncode:
+        raise SystemExit(f"regress: the run of {quick.experiment} on {quick.dataset} failed (exit {done.returncode})")
+
+
+def format_drops(drops: pd.DataFrame) -> str:
+    lines = [f"{'dataset':<10} {'method':<22} {'metric':<21} {'baseline':>10} {'now':>10} {'change':>10} {'tolerance':>9}"]
+    for _, d in drops.iterrows():
+        lines.append(f"{d['dataset']:<10} {d['method']:<22} {d['metric']:<21} {d['baseline']:>10.4f} {d['now']:>10.4f} "
+                     f"{d['change']:>+10.4f} {d['tolerance']:>9.2g}")
+    return "\n".join(lines)
+
+
+def check(quicks: list[Quick], root: Path) -> int:
+    failed = 0
+    for quick in quicks:
+        if not quick.baseline.is_file():
+            print(f"regress: no baseline {quick.baseline.relative_to(REPO_ROOT)}; make one with make regress-refresh")
+            failed += 1
+            continue
+        baseline, now = pd.read_csv(quick.baseline), pd.read_csv(quick.table(root))
+        drops = compare(baseline, now)
+        name = f"{quick.experiment} on {quick.dataset}"
+        if drops.empty:
+            print(f"regress: {name}: {len(baseline)} methods x {len(METRICS)} metrics at or above baseline - tolerance: ok")
+        else:
+            print(f"regress: {name}: {len(drops)} metric(s) dropped below baseline - tolerance:\n{format_drops(drops)}")
+            failed += 1
+        for line in improvements(baseline, now):
+            print(f"regress: {name}: better than baseline: {line} (make regress-refresh to keep it)")
+    return failed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--refresh", action="store_true", help="make the new tables the baselines (on purpose)")
+    parser.add_argument("--compare-only", action="store_true", help="compare the tables already in --root, run nothing")
+    parser.add_argument("--root", type=Path, default=REPO_ROOT / "results" / "regress")
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("overrides", nargs="*", help="extra overrides for every run, e.g. torch_threads=1")
+    args = parser.parse_args()
+    extra = [*args.overrides, *([f"data_root={args.data_root}"] if args.data_root else [])]
+    quicks = [q for q in QUICK if available(q, args.data_root)]
+    if not args.compare_only:
+        for quick in quicks:
+            rerun(quick, args.root.resolve(), extra)
+    if args.refresh:
+        for quick in quicks:
+            shutil.copyfile(quick.table(args.root), quick.baseline)
+            print(f"regress: {quick.table(args.root)} -> {quick.baseline.relative_to(REPO_ROOT)}")
+        return
+    failed = check(quicks, args.root)
+    if failed:
+        raise SystemExit(f"regress: FAILED for {failed} configuration(s); if the change is intended, "
+                         f"make regress-refresh and commit results/baselines/")
+    print("regress: passed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The accuracy regression check: passes on the committed baselines, fails on a worsened copy."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from experiments import regress
+from experiments.paths import REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def baseline() -> pd.DataFrame:
+    return pd.read_csv(regress.BASELINES / "exp1-embedded.csv")
+
+
+def test_committed_baselines_have_every_metric_for_every_method(baseline):
+    for quick in regress.QUICK:
+        table = pd.read_csv(quick.baseline)
+        assert set(regress.METRICS) <= set(table.columns), quick.baseline
+        assert table[list(regress.METRICS)].notna().all().all(), quick.baseline
+        assert len(table) == 9
+
+
+def test_the_same_table_passes(baseline):
+    assert regress.compare(baseline, baseline.copy()).empty
+
+
+def test_a_deterministic_method_fails_on_any_drop_beyond_float_noise(baseline):
+    worse = baseline.copy()
+    worse.loc[worse["method"] == "ahash", "map"] -= 1e-6
+    drops = regress.compare(baseline, worse)
+    assert list(zip(drops["method"], drops["metric"])) == [("ahash", "map")]
+    assert drops["change"].iloc[0] == pytest.approx(-1e-6)
+    noise = baseline.copy()
+    noise.loc[noise["method"] == "ahash", "map"] -= 1e-12
+    assert regress.compare(baseline, noise).empty
+
+
+def test_the_cnn_has_its_stated_tolerance(baseline):
+    cnn = baseline["method"] == "cnn_cosine"
+    within = baseline.copy()
+    within.loc[cnn, "pair_ap"] -= 0.004
+    within.loc[cnn, "accuracy"] -= 1.39  # one hit of 72 on Fruits-360
+    assert regress.compare(baseline, within).empty
+    beyond = baseline.copy()
+    beyond.loc[cnn, "accuracy"] -= 4.17  # one hit of 24 on the embedded set
+    assert list(regress.compare(baseline, beyond)["metric"]) == ["accuracy"]
+
+
+def test_a_missing_method_fails(baseline):
+    drops = regress.compare(baseline, baseline[baseline["method"] != "ssim"])
+    assert set(drops["method"]) == {"ssim"} and len(drops) == len(regress.METRICS)
+    assert drops["now"].isna().all()
+
+
+def test_the_command_fails_with_a_table_on_a_worsened_copy_and_passes_on_the_baselines(tmp_path):
+    for quick in regress.QUICK:
+        target = quick.table(tmp_path)
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(quick.baseline, target)
+    command = [sys.executable, "-m", "experiments.regress", "--compare-only", "--root", str(tmp_path)]
+    same = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "regress: passed" in same.stdout
+    table = pd.read_csv(regress.QUICK[0].table(tmp_path))
+    table.loc[table["method"] == "cosine", "accuracy"] -= 12.5  # one method broken
+    table.to_csv(regress.QUICK[0].table(tmp_path), index=False)
+    broken = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT)
+    assert broken.returncode == 1
+    assert "FAILED for 1 configuration" in broken.stderr
+    line = next(row for row in broken.stdout.splitlines() if row.startswith("embedded") and "cosine" in row)
+    assert line.split()[:3] == ["embedded", "cosine", "accuracy"] and "-12.5000" in line
