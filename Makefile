@@ -6,8 +6,11 @@ STAMP := $(VENV)/.installed-stamp
 RUN := $(PY) experiments/run.py
 # Extra overrides for the experiment targets, e.g. make exp1 ARGS="force=true torch_threads=1".
 ARGS ?=
+# make exp1 engine=fast: batched / matrix-product engine (results under results/exp1-fast/).
+engine ?=
+ENGINE_ARG := $(if $(engine),engine=$(engine))
 
-.PHONY: setup exp1 exp2 exp2-matrix exp3 calibrate bench test regress regress-refresh report data-check readme-table clean distclean
+.PHONY: setup exp1 exp2 exp2-matrix exp3 calibrate bench bench-scale test regress regress-refresh report data-check readme-table clean distclean
 
 setup: $(STAMP)
 
@@ -20,11 +23,11 @@ $(STAMP): pyproject.toml
 
 # Fruits-360 subset when its files are under the data root, else the embedded set (it says which).
 exp1: setup
-	$(RUN) experiment=exp1 dataset=fruits360 dataset_fallback=embedded $(ARGS)
+	$(RUN) experiment=exp1 dataset=fruits360 dataset_fallback=embedded $(ENGINE_ARG) $(ARGS)
 
 # Table 2: the article's SFBench when its photos are there, else UKBench, its stand-in (it says which).
 exp2: setup
-	$(RUN) experiment=exp2 dataset=sfbench dataset_fallback=ukbench $(ARGS)
+	$(RUN) experiment=exp2 dataset=sfbench dataset_fallback=ukbench $(ENGINE_ARG) $(ARGS)
 
 # The transform matrix on the embedded set (any data set: make exp2-matrix DATASET=ukbench).
 DATASET ?= embedded
@@ -43,6 +46,11 @@ calibrate: setup
 bench: setup
 	$(PY) -m pytest benchmarks --benchmark-only --benchmark-storage=file://results/bench \
 		--benchmark-autosave --benchmark-max-time=0.5 --benchmark-columns=min,median,mean,stddev,rounds
+
+# Article loop vs fast engine per method (N=96, same run), then the fast engine at N = 1k, 10k, 100k
+# (synthetic images): results/bench-scale/scale.csv and scale.png. About 15 minutes; not a test.
+bench-scale: setup
+	$(PY) -m experiments.bench_scale $(ARGS)
 
 test: setup
 	$(PY) -m pytest
@@ -71,7 +79,7 @@ readme-table: setup
 	$(PY) -m experiments.readme_table --promote
 
 clean:
-	rm -rf results/exp1 results/exp2 results/exp3 results/calibrate results/regress results/report results/REPORT.md results/bench results/runs data/embedded .pytest_cache .benchmarks
+	rm -rf results/exp1 results/exp2 results/exp3 results/calibrate results/regress results/bench-scale results/cache results/exp1-fast results/exp2-fast results/report results/REPORT.md results/bench results/runs data/embedded .pytest_cache .benchmarks
 
 distclean: clean
 	rm -rf $(VENV) *.egg-info

@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from scipy.stats import rankdata
 
 from methods.base import Method
 
@@ -42,6 +41,18 @@ def retrieval_metrics(method: Method, matrix: np.ndarray, groups: Sequence[str],
     return {name: (total / queries if queries else float("nan")) for name, total in sums.items()}
 
 
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, tied values sharing their mean rank (scipy.stats.rankdata's 'average', without
+    the 0.7 s import of scipy.stats)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.r_[0, np.flatnonzero(ordered[1:] != ordered[:-1]) + 1]
+    ends = np.r_[starts[1:], len(values)]
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
+
+
 def pair_scores(method: Method, matrix: np.ndarray, groups: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Scores and labels of every pair of distinct images: each unordered pair once for a
     symmetric method, both orders for one that is not."""
@@ -60,7 +71,7 @@ def pair_classification(method: Method, scores: np.ndarray, positive: np.ndarray
         return {"auc": nan, "ap": nan, "best_f1": nan, "threshold_at_best_f1": nan, "precision": nan,
                 "recall": nan, "threshold_at_p99": nan}, {"threshold": np.array([]), "precision": np.array([]),
                                                              "recall": np.array([])}
-    ranks = rankdata(goodness)  # average ranks: a tie between a positive and a negative counts half
+    ranks = average_ranks(goodness)  # average ranks: a tie between a positive and a negative counts half
     auc = (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
     order = np.argsort(-goodness, kind="stable")
     sorted_good, sorted_pos = goodness[order], positive[order]

@@ -139,3 +139,35 @@ def precision_recall(curves: pd.DataFrame, path: Path) -> None:
     ax.set_title(f"Pairs at every threshold: {names}", fontsize=9)
     atomic_save_figure(path, fig)
     plt.close(fig)
+
+
+def scale(table: pd.DataFrame, path: Path) -> None:
+    """Left: per-pair speed-up of the fast engine over the article's loop at N=96. Right: the fast
+    engine's total time against N, log-log, with an N^2 reference slope."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"width_ratios": [1, 1.3]})
+    small = table[(table["part"] == "article_vs_fast") & (table["status"] == "ok")] if "status" in table else table.iloc[:0]
+    if not small.empty:
+        left.barh(small["method"], small["speedup"], color="tab:blue")
+        for y, value in enumerate(small["speedup"]):
+            left.text(value, y, f" {value:.0f}x", va="center", fontsize=7)
+        left.set_xscale("log")
+        left.invert_yaxis()
+        left.set_xlabel("article s/pair / fast s/pair (log)")
+        left.set_title(f"Speed-up per pair, N={int(small['n'].iloc[0])} ({small['dataset'].iloc[0]})", fontsize=9)
+        left.grid(True, axis="x", which="both", alpha=0.3)
+    big = table[(table["part"] == "scale") & (table["status"] == "ok")] if "status" in table else table.iloc[:0]
+    for method, rows in big.groupby("method", sort=False):
+        right.plot(rows["n"], rows["total_s"], marker="o", label=method)
+    if not big.empty:
+        n = np.array(sorted(big["n"].unique()), dtype=float)
+        anchor = big[big["n"] == n[0]]["total_s"].median()
+        right.plot(n, anchor * (n / n[0]) ** 2, "k--", lw=1, label="N^2 slope")
+        right.legend(fontsize=7)
+    right.set_xscale("log")
+    right.set_yscale("log")
+    right.set_xlabel("images N")
+    right.set_ylabel("fast engine: prepare + top-10 of every image, s")
+    right.grid(True, which="both", alpha=0.3)
+    right.set_title("Fast engine at scale (skipped cells: see scale.csv)", fontsize=9)
+    atomic_save_figure(path, fig)
+    plt.close(fig)

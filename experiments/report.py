@@ -18,6 +18,8 @@ from .readme_table import BASELINES, dates, render_breaking_points, render_exp3,
 from .results import atomic_write_text
 
 TITLES = {"exp1": "Experiment 1: speed and accuracy", "exp2": "Experiment 2: multi-view photos",
+          "exp1-fast": "Experiment 1, fast engine", "exp2-fast": "Experiment 2, fast engine",
+          "bench-scale": "Fast engine against the article's loop, and at scale",
           "transforms": "Experiment 2, controlled: the transform matrix", "exp3": "Experiment 3: scipy vs numpy",
           "calibrate": "Threshold calibration and grouping"}
 
@@ -85,6 +87,36 @@ def calibration_findings(table: pd.DataFrame) -> str:
     return text
 
 
+def bench_findings(table: pd.DataFrame) -> str:
+    small = table[(table["part"] == "article_vs_fast") & (table["status"] == "ok")]
+    big = table[(table["part"] == "scale") & (table["status"] == "ok")]
+    text = ""
+    if not small.empty:
+        text += (f"Per pair at N={int(small['n'].iloc[0])} the fast engine is {small['speedup'].min():.1f}x "
+                 f"({small.loc[small['speedup'].idxmin(), 'method']}) to {small['speedup'].max():.0f}x "
+                 f"({small.loc[small['speedup'].idxmax(), 'method']}) faster than the article's loop. ")
+    if not big.empty:
+        top = big.loc[big["n"].idxmax()]
+        text += (f"Largest N run: {int(top['n'])} ({top['method']}, {top['total_s']:.1f} s); highest peak memory "
+                 f"{big['peak_rss_mib'].max():.0f} MiB.")
+    return text or "No cell finished."
+
+
+def bench_section(report: "Report", csv: Path) -> None:
+    table = pd.read_csv(csv)
+    report.section(TITLES["bench-scale"], csv)
+    small = table[table["part"] == "article_vs_fast"]
+    report.parts.append(markdown(small, {"method": "", "n": ".0f", "article_s_per_pair": ".2e", "fast_s_per_pair": ".2e",
+                                         "speedup": ".1f", "total_over_floor": ".2f", "status": ""}))
+    big = table[table["part"] == "scale"]
+    report.parts.append(markdown(big, {"method": "", "n": ".0f", "status": "", "prepare_s": ".2f", "search_s": ".2f",
+                                       "total_s": ".2f", "peak_rss_mib": ".0f", "predicted_s": ".0f"}))
+    report.parts.append(f"Measured on {table['machine'].iloc[0]} ({int(table['torch_threads'].iloc[0])} torch threads), "
+                        f"{dates(table)}, commit {table['git_commit'].iloc[0]}.")
+    report.findings(bench_findings(table))
+    report.image(csv.with_name("scale.png"), "speed-up per pair and time against N")
+
+
 # --- sections ------------------------------------------------------------------------------------
 
 class Report:
@@ -125,7 +157,7 @@ def retrieval_section(report: Report, experiment: str, out_dir: Path, table: pd.
                                 "threshold_at_best_f1": ".6g", "precision": ".3f", "recall": ".3f",
                                 "threshold_at_p99": ".6g"}))
         report.findings(threshold_findings(frame))
-    plot = {"exp1": "table1.png", "exp2": "table2.png"}.get(experiment, f"{experiment}.png")
+    plot = {"exp1": "table1.png", "exp2": "table2.png"}.get(experiment.removesuffix("-fast"), f"{experiment}.png")
     if baseline:
         redrawn = report.out.parent / "report" / f"{experiment}-{table['dataset'].iloc[0]}.png"
         plots.speed_accuracy(table, redrawn)
@@ -138,10 +170,10 @@ def retrieval_section(report: Report, experiment: str, out_dir: Path, table: pd.
 def build(results: Path, out: Path) -> list[str]:
     report = Report(results, out)
     seen: list[str] = []
-    for experiment in ("exp1", "exp2"):
+    for experiment in ("exp1", "exp2", "exp1-fast", "exp2-fast"):
         tables = sorted((results / experiment).glob("*/table.csv"))
         sources = [(t, False) for t in tables]
-        if not tables:
+        if not tables and not experiment.endswith("-fast"):
             sources = [(b, True) for b in sorted(BASELINES.glob(f"{experiment}-*.csv"))
                        if not b.stem.startswith(f"{experiment}-transforms")]
         for csv, baseline in sources:
@@ -187,6 +219,10 @@ def build(results: Path, out: Path) -> list[str]:
                             f"{table['git_commit'].iloc[0]}. Snippets: `{report.link(csv.parent / 'thresholds')}/`.")
         report.findings(calibration_findings(table))
         seen.append(f"calibrate/{dataset}")
+    scale = results / "bench-scale" / "scale.csv"
+    if scale.is_file():
+        bench_section(report, scale)
+        seen.append("bench-scale")
     head = (f"# dupbench report\n\nBuilt {now_utc()} by `make report` from the result files under "
             f"`{report.link(results)}/` only (nothing was rerun). Each section names its source, and each table the "
             f"machine, dates and commit of its run. Sections: {', '.join(seen) or 'none (run make exp1 first)'}.")

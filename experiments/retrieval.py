@@ -22,16 +22,22 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from methods import DupbenchError, Method, method_names
+from methods.base import loop_prepare_many, loop_score_matrix
+from methods.files import sha256_of
+from methods.tensors import load_torchvision
 
 from . import plots, preflight
 from .data import Dataset
 from .environment import environment, now_utc
+from .feature_cache import prepare_cached
+from .paths import repo_path
 from .images import ImageCache
 from .metrics import pair_classification, pair_scores, retrieval_metrics
 from .protocol import all_queries_recall, article_accuracy, article_pairs
 from .results import atomic_write_csv, read_csv_or_empty, update_json, upsert_rows
 
 log = logging.getLogger("dupbench.retrieval")
+ENGINES = ("article", "fast")
 
 
 def resize_label(resize: Mapping[str, Any]) -> str:
@@ -56,18 +62,39 @@ def time_article_loop(method: Method, images: ImageCache, references: list[int])
     return columns, np.asarray(seconds)
 
 
+def distinct_pairs(method: Method, n: int) -> int:
+    return max(n * (n - 1) // (2 if method.symmetric else 1), 1)
+
+
 def time_prepared(method: Method, images: ImageCache) -> tuple[np.ndarray, float, float]:
-    """All-pairs scores with each image prepared once; seconds per image and per scored pair."""
+    """All-pairs scores with each image prepared once by the article's per-image and per-pair calls
+    (one prepare per image, one score per pair); seconds per image and per scored pair."""
     pictures = images.all_at_common_size()
     start = time.perf_counter()
-    prepared = method.prepare_many(pictures)
+    prepared = loop_prepare_many(method, pictures)
+    prepare_s = time.perf_counter() - start
+    start = time.perf_counter()
+    matrix = loop_score_matrix(method, prepared, prepared, same=True)
+    score_s = time.perf_counter() - start
+    return matrix, prepare_s / len(pictures), score_s / distinct_pairs(method, len(pictures))
+
+
+def time_fast(method: Method, images: ImageCache, cache_dir: Path | None) -> tuple[np.ndarray, dict[str, Any]]:
+    """The fast engine: every image prepared in one batched call (features from the cache where
+    there), all pairs scored by the method's vectorised score_matrix. The article's accuracy is then
+    read off the reference columns of this one matrix."""
+    pictures = images.all_at_common_size()
+    hashes = [item.sha256 or sha256_of(item.path) for item in images.dataset.items]
+    start = time.perf_counter()
+    prepared, hits = prepare_cached(method, pictures, hashes, cache_dir)
     prepare_s = time.perf_counter() - start
     start = time.perf_counter()
     matrix = method.score_matrix(prepared, prepared, same=True)
     score_s = time.perf_counter() - start
-    n = len(pictures)
-    distinct_pairs = n * (n - 1) // (2 if method.symmetric else 1)
-    return matrix, prepare_s / n, score_s / max(distinct_pairs, 1)
+    pairs = distinct_pairs(method, len(pictures))
+    return matrix, {"mean_s_per_pair": (prepare_s + score_s) / pairs, "median_s_per_pair": float("nan"),
+                    "prepared_s_per_pair": score_s / pairs, "prepare_s_per_image": prepare_s / len(pictures),
+                    "total_s": prepare_s + score_s, "cache_hits": hits}
 
 
 def query_rows(experiment: str, dataset: Dataset, method: Method, protocol: str, queries: list[int],
@@ -84,31 +111,36 @@ def query_rows(experiment: str, dataset: Dataset, method: Method, protocol: str,
     return rows
 
 
-def evaluate(experiment: str, method: Method, dataset: Dataset, images: ImageCache,
-             top_k: int) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], pd.DataFrame]:
+def evaluate(experiment: str, method: Method, dataset: Dataset, images: ImageCache, top_k: int,
+             engine: str = "article", cache_dir: Path | None = None
+             ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], pd.DataFrame]:
     """The table row, the query rows, the pair-classification summary and its PR curve."""
     references = dataset.reference_indices
     groups = dataset.groups
-    columns, seconds = time_article_loop(method, images, references)
+    if engine == "fast":
+        matrix, timing = time_fast(method, images, cache_dir)
+        columns = matrix[:, references]
+    else:
+        columns, seconds = time_article_loop(method, images, references)
+        matrix, prepare_s, prepared_s = time_prepared(method, images)
+        timing = {"mean_s_per_pair": float(seconds.mean()), "median_s_per_pair": float(np.median(seconds)),
+                  "prepared_s_per_pair": prepared_s, "prepare_s_per_image": prepare_s}
     accuracy, retrieved = article_accuracy(method, columns, groups, references, top_k)
-    matrix, prepare_s, prepared_s = time_prepared(method, images)
     accuracy_all, retrieved_all = all_queries_recall(method, matrix, groups, top_k)
     column_of = {ref: c for c, ref in enumerate(references)}
     row = {
         "experiment": experiment, "dataset": dataset.name, "method": method.name, "family": method.family,
         "variant": method.variant, "direction": method.direction, **method.describe(),
-        "resize": resize_label(dataset.resize), "n_images": len(groups), "n_references": len(references),
-        "n_pairs": len(seconds), "top_k": top_k,
-        "accuracy": accuracy, "accuracy_all_queries": accuracy_all,
-        "mean_s_per_pair": float(seconds.mean()), "median_s_per_pair": float(np.median(seconds)),
-        "prepared_s_per_pair": prepared_s, "prepare_s_per_image": prepare_s,
+        "engine": engine, "resize": resize_label(dataset.resize), "n_images": len(groups),
+        "n_references": len(references), "n_pairs": len(article_pairs(len(groups), references)), "top_k": top_k,
+        "accuracy": accuracy, "accuracy_all_queries": accuracy_all, **timing,
         **retrieval_metrics(method, matrix, groups),
     }
     summary, curve = pair_classification(method, *pair_scores(method, matrix, groups))
     row.update({"pair_auc": summary["auc"], "pair_ap": summary["ap"]})
     keys = {"experiment": experiment, "dataset": dataset.name, "method": method.name}
     thresholds = {**keys, "direction": method.direction, **summary}
-    curve_rows = pd.DataFrame(curve).assign(**keys)
+    curve_rows = thin_curve(pd.DataFrame(curve)).assign(**keys)
     queries = query_rows(experiment, dataset, method, "article", references, retrieved,
                          lambda q, i: float(columns[i, column_of[q]]))
     queries += query_rows(experiment, dataset, method, "all_queries", list(range(len(groups))), retrieved_all,
@@ -116,17 +148,26 @@ def evaluate(experiment: str, method: Method, dataset: Dataset, images: ImageCac
     return row, queries, thresholds, curve_rows
 
 
+def thin_curve(curve: pd.DataFrame, points: int = 400) -> pd.DataFrame:
+    """At most ~`points` points of a PR curve (first and last kept): enough to draw it, and
+    pr_curve.csv stays small. The exact figures are in thresholds.csv."""
+    if len(curve) <= points:
+        return curve
+    keep = np.unique(np.r_[np.linspace(0, len(curve) - 1, points).round().astype(int), len(curve) - 1])
+    return curve.iloc[keep]
+
+
 def method_order(frame: pd.DataFrame) -> pd.DataFrame:
     rank = {name: i for i, name in enumerate(method_names())}
     return frame.sort_values("method", key=lambda s: s.map(lambda m: rank.get(m, len(rank))), kind="stable")
 
 
-def fingerprint(method: Method, dataset: Dataset, top_k: int) -> str:
+def fingerprint(method: Method, dataset: Dataset, top_k: int, engine: str = "article") -> str:
     """What a row depends on: the method and its weights, the images, their resize, top_k. A rerun
     reuses a row with the same fingerprint (code changes are not in it: pass force=true after them)."""
     facts = {
         "method": method.name, "variant": method.variant, **method.describe(), "dataset": dataset.name,
-        "resize": dict(dataset.resize), "top_k": top_k,
+        "resize": dict(dataset.resize), "top_k": top_k, **({"engine": engine} if engine != "article" else {}),
         "items": [(it.key, it.group, it.sha256 or it.path.stat().st_size) for it in dataset.items],
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -150,7 +191,13 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
     """Every configured method in turn; rows already there with the same fingerprint are kept
     unless cfg["force"]. A method that fails is reported and the others still run."""
     experiment, top_k = str(cfg["experiment"]["name"]), int(cfg["experiment"]["top_k"])
+    engine = str(cfg.get("engine") or "article")
+    if engine not in ENGINES:
+        raise DupbenchError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
+    cache_dir = repo_path(cfg["feature_cache"]) if cfg.get("feature_cache") and engine == "fast" else None
     methods, images = preflight.prepare(cfg, dataset)
+    if engine == "article":
+        load_torchvision()  # imported lazily (the fast engine needs none of it): not inside a timed call
     dataset = images.dataset
     write_skipped(dataset, out_dir)
     env = environment()
@@ -160,13 +207,13 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
     table, failed = read_csv_or_empty(out_dir / "table.csv"), []
     done = finished_fingerprints(table)
     for method in methods:
-        mark = fingerprint(method, dataset, top_k)
+        mark = fingerprint(method, dataset, top_k, engine)
         if not cfg.get("force") and done.get(method.name) == mark:
             log.info("%-22s already in %s with the same data and settings: kept (force=true redoes it)",
                      method.name, out_dir / "table.csv")
             continue
         try:
-            row, queries, thresholds, curve = evaluate(experiment, method, dataset, images, top_k)
+            row, queries, thresholds, curve = evaluate(experiment, method, dataset, images, top_k, engine, cache_dir)
         except Exception:  # one method's crash must not cost the others' results
             log.exception("%s failed; its rows are unchanged, the other methods go on", method.name)
             failed.append(method.name)
@@ -177,17 +224,26 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
         table = upsert_rows(out_dir / "table.csv", [row], order=method_order)
         upsert_rows(out_dir / "queries.csv", queries, order=method_order)
         upsert_rows(out_dir / "thresholds.csv", [thresholds], order=method_order)
-        curves = upsert_rows(out_dir / "pr_curve.csv", curve.to_dict("records"), order=method_order)
-        plots.precision_recall(curves, out_dir / "pr.png")
+        upsert_rows(out_dir / "pr_curve.csv", curve.to_dict("records"), order=method_order)
         update_json(out_dir / "meta.json", lambda meta: record_meta(meta, cfg, env, run_id, row, method))
-        plots.speed_accuracy(table, out_dir / cfg["experiment"]["plot"])
-        log.info("%-22s accuracy %6.2f %%  all-queries %6.2f %%  %.6f s/pair (article)  %.2e s/pair (prepared)",
-                 method.name, row["accuracy"], row["accuracy_all_queries"], row["mean_s_per_pair"],
-                 row["prepared_s_per_pair"])
+        log.info("%-22s accuracy %6.2f %%  all-queries %6.2f %%  %.2e s/pair (%s engine)  %.2e s/pair (scoring only)%s",
+                 method.name, row["accuracy"], row["accuracy_all_queries"], row["mean_s_per_pair"], engine,
+                 row["prepared_s_per_pair"], f"  cache hits {row['cache_hits']}" if engine == "fast" else "")
+    draw_plots(cfg, out_dir, table)
     if failed:
         raise DupbenchError(f"{len(failed)} method(s) failed: {', '.join(failed)} (traceback in the run's log); "
                             f"the others' results are in {out_dir}")
     return table
+
+
+def draw_plots(cfg: Mapping[str, Any], out_dir: Path, table: pd.DataFrame) -> None:
+    """Once per run, from the CSVs (an interrupted run's plots: python -m experiments.plots <table.csv>)."""
+    if table.empty:
+        return
+    plots.speed_accuracy(table, out_dir / cfg["experiment"]["plot"])
+    curves = read_csv_or_empty(out_dir / "pr_curve.csv")
+    if not curves.empty:
+        plots.precision_recall(curves, out_dir / "pr.png")
 
 
 def record_meta(meta: dict[str, Any], cfg: Mapping[str, Any], env: dict[str, Any], run_id: str,

@@ -43,7 +43,10 @@ def execute(cfg: DictConfig) -> None:
     dataset = dataset_with_fallback(cfg)
     log.info("data set %s: %d images from %s", dataset.name, len(dataset.items), dataset.root)
     plain: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    out_dir = repo_path(cfg.results_root) / cfg.experiment.get("output", cfg.experiment.name) / dataset.name
+    output = cfg.experiment.get("output", cfg.experiment.name)
+    if cfg.get("engine", "article") != "article":  # the fast engine's tables sit beside the article's
+        output = f"{output}-{cfg.engine}"
+    out_dir = repo_path(cfg.results_root) / output / dataset.name
     RUNNERS[cfg.experiment.runner](plain, dataset, out_dir)
 
 

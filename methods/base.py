@@ -25,6 +25,9 @@ class Method:
     symmetric: ClassVar[bool] = True  # score(a, b) == score(b, a): lets score_matrix halve the work
     min_side: ClassVar[int] = 1  # the smallest image side (after resizing) the method can use
     summary: ClassVar[str] = ""
+    # How methods.search can search prepare_many's output at scale: "hamming", "cosine", "l2", or
+    # None (the method's own score_matrix in blocks).
+    index_kind: ClassVar[str | None] = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> "Method":
@@ -37,19 +40,21 @@ class Method:
     def score(self, a: Any, b: Any) -> float:
         raise NotImplementedError
 
-    def prepare_many(self, images: Sequence[Image.Image]) -> list[Any]:
-        return [self.prepare(image) for image in images]
+    def prepare_many(self, images: Sequence[Image.Image]) -> Any:
+        """All images' representations, in whatever form score_matrix takes (the fast engine's path)."""
+        return loop_prepare_many(self, images)
 
-    def score_matrix(self, A: Sequence[Any], B: Sequence[Any], same: bool = False) -> np.ndarray:
+    def score_matrix(self, A: Any, B: Any, same: bool = False) -> np.ndarray:
         """Scores of every (a, b); `same=True` says A is B, so a symmetric method scores each pair once."""
-        out = np.empty((len(A), len(B)), dtype=np.float64)
-        for i, a in enumerate(A):
-            start = i if same and self.symmetric else 0
-            for j in range(start, len(B)):
-                out[i, j] = self.score(a, B[j])
-                if same and self.symmetric:
-                    out[j, i] = out[i, j]
-        return out
+        return loop_score_matrix(self, A, B, same)
+
+    def count(self, prepared: Any) -> int:
+        """How many images a prepare_many result holds."""
+        return len(prepared)
+
+    def subset(self, prepared: Any, rows: slice) -> Any:
+        """The prepare_many result of some of the images (row blocks of a search)."""
+        return prepared[rows]
 
     def describe(self) -> dict[str, Any]:
         """Extra facts that belong in every result row (a CNN adds its backbone and weights)."""
@@ -63,3 +68,26 @@ class Method:
         """Indices from best to worst; a stable sort so ties keep the data set's order."""
         key = scores if self.direction == "distance" else -scores
         return np.argsort(key, kind="stable")
+
+
+def loop_prepare_many(method: Method, images: Sequence[Image.Image]) -> list[Any]:
+    """One prepare call per image: the article's per-image work, done once each."""
+    return [method.prepare(image) for image in images]
+
+
+def loop_score_matrix(method: Method, A: Sequence[Any], B: Sequence[Any], same: bool = False) -> np.ndarray:
+    """One score call per pair (each unordered pair once for a symmetric method when A is B)."""
+    out = np.empty((len(A), len(B)), dtype=np.float64)
+    for i, a in enumerate(A):
+        start = i if same and method.symmetric else 0
+        for j in range(start, len(B)):
+            out[i, j] = method.score(a, B[j])
+            if same and method.symmetric:
+                out[j, i] = out[i, j]
+    return out
+
+
+def row_blocks(n_rows: int, bytes_per_row: int, budget: int = 256 << 20) -> list[slice]:
+    """Slices of rows whose temporaries fit in `budget` bytes: bounded memory at any N."""
+    step = max(1, budget // max(bytes_per_row, 1))
+    return [slice(i, min(i + step, n_rows)) for i in range(0, n_rows, step)]

@@ -10,14 +10,14 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 from PIL import Image
-from torchvision import transforms
 
 from .backbones import Backbone, load_backbone
 from .base import Method
 from .errors import DupbenchError
+from .gram import cosine_all_pairs, euclidean_all_pairs
 from .registry import register
+from .tensors import article_to_tensor, batch_to_tensor
 
-_to_tensor = transforms.ToTensor()
 _cosine = torch.nn.CosineSimilarity(dim=0)
 
 
@@ -37,25 +37,51 @@ class _CnnFeatures(Method):
             raise DupbenchError(f"image of {image.size[0]}x{image.size[1]} is too small for the CNN "
                                 f"(needs >= {self.min_side} px a side)")
         with torch.no_grad():
-            return self.backbone.model.extract_features(_to_tensor(image).unsqueeze(0))
+            return self.backbone.model.extract_features(article_to_tensor(image).unsqueeze(0))
 
     def describe(self) -> dict[str, Any]:
         return {"backbone": self.backbone.name, "weights_sha256": self.backbone.weights_sha256}
+
+    batch_size = 32
+
+    def cache_identity(self) -> dict[str, str]:
+        """What a cached feature depends on besides the image: the network and its weights."""
+        return {"features": "extract_features", **self.describe()}
+
+    def prepare_many(self, images) -> np.ndarray:
+        """(n, features) float32: the same features as prepare, in batches of equal-size images."""
+        for image in images:
+            if min(image.size) < self.min_side:
+                self.prepare(image)  # raises its one-line error
+        rows = []
+        with torch.inference_mode():
+            for start in range(0, len(images), self.batch_size):
+                batch = batch_to_tensor(images[start:start + self.batch_size])
+                rows.append(self.backbone.model.extract_features(batch).flatten(1).numpy())
+        return np.concatenate(rows) if rows else np.empty((0, 0), dtype=np.float32)
 
 
 @register("cnn_euclidean")
 class CnnEuclidean(_CnnFeatures):
     direction = "distance"
+    index_kind = "l2"
     summary = "EfficientNet extract_features, np.linalg.norm(f1 - f2) rounded to 4 decimals (article)"
 
     def score(self, a: torch.Tensor, b: torch.Tensor) -> float:
         return round(float(np.linalg.norm((a - b).numpy())), 4)
 
+    def score_matrix(self, A: np.ndarray, B: np.ndarray, same: bool = False) -> np.ndarray:
+        return np.round(euclidean_all_pairs(A, B), 4)
+
 
 @register("cnn_cosine")
 class CnnCosine(_CnnFeatures):
     direction = "similarity"
+    index_kind = "cosine"
     summary = "EfficientNet extract_features, CosineSimilarity of flattened features, 4 decimals (article)"
 
     def score(self, a: torch.Tensor, b: torch.Tensor) -> float:
         return round(float(_cosine(a.flatten(), b.flatten())), 4)
+
+    def score_matrix(self, A: np.ndarray, B: np.ndarray, same: bool = False) -> np.ndarray:
+        return np.round(cosine_all_pairs(A, B), 4)

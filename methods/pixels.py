@@ -5,12 +5,12 @@ import numpy as np
 import torch
 from PIL import Image
 from scipy.spatial import distance
-from torchvision import transforms
 
-from .base import Method
+from .base import Method, row_blocks
+from .gram import cosine_all_pairs, euclidean_all_pairs
 from .registry import register
+from .tensors import article_to_tensor
 
-_to_tensor = transforms.ToTensor()
 _cosine = torch.nn.CosineSimilarity(dim=0)
 
 
@@ -21,6 +21,20 @@ class _PixelArray(Method):
 
     def prepare(self, image: Image.Image) -> np.ndarray:
         return np.array(image)
+
+    def prepare_many(self, images) -> np.ndarray:
+        return np.stack([np.asarray(image, dtype=np.uint8).reshape(-1) for image in images])
+
+    def score_matrix(self, A: np.ndarray, B: np.ndarray, same: bool = False) -> np.ndarray:
+        """The article's wrapped uint8 distance for every ordered pair, exactly: a - b in uint8 as the
+        article's calls do, squares summed as integers. No matrix-product form exists for a wrapped
+        difference, so this stays one pass over the bytes of each pair (memory-bound)."""
+        out = np.empty((len(A), len(B)), dtype=np.float64)
+        for rows in row_blocks(len(A), B.size * 3, budget=64 << 20):
+            wrapped = A[rows, None, :] - B[None, :, :]
+            squares = np.square(wrapped, dtype=np.uint16).sum(axis=-1, dtype=np.uint64)
+            out[rows] = np.sqrt(squares.astype(np.float64))
+        return out
 
 
 @register("euclidean_scipy")
@@ -44,6 +58,11 @@ class _FloatPixelArray(_PixelArray):
 
     variant = "float"
     symmetric = True
+    index_kind = "l2"
+
+    def score_matrix(self, A: np.ndarray, B: np.ndarray, same: bool = False) -> np.ndarray:
+        """True distances of all pairs from norms and one float64 Gram matrix (BLAS)."""
+        return euclidean_all_pairs(A, B)  # A, B: uint8 rows from prepare_many, so exact
 
 
 @register("euclidean_scipy_float")
@@ -67,9 +86,17 @@ class CosinePixels(Method):
     family = "cosine"
     direction = "similarity"
     summary = "torch CosineSimilarity of flattened ToTensor pixels (article)"
+    index_kind = "cosine"
 
     def prepare(self, image: Image.Image) -> torch.Tensor:
-        return _to_tensor(image).reshape(1, -1).squeeze()
+        return article_to_tensor(image).reshape(1, -1).squeeze()
 
     def score(self, a: torch.Tensor, b: torch.Tensor) -> float:
         return float(_cosine(a, b))
+
+    def prepare_many(self, images) -> np.ndarray:
+        # ToTensor's scaling (x / 255) does not change a cosine: the raw bytes as float32 suffice.
+        return np.stack([np.asarray(image, dtype=np.uint8).reshape(-1) for image in images]).astype(np.float32)
+
+    def score_matrix(self, A: np.ndarray, B: np.ndarray, same: bool = False) -> np.ndarray:
+        return cosine_all_pairs(A, B)

@@ -60,7 +60,7 @@ def test_a_missing_method_fails(baseline):
 def test_the_command_fails_with_a_table_on_a_worsened_copy_and_passes_on_the_baselines(tmp_path):
     for quick in regress.QUICK:
         target = quick.table(tmp_path)
-        target.parent.mkdir(parents=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(quick.baseline, target)
     command = [sys.executable, "-m", "experiments.regress", "--compare-only", "--root", str(tmp_path)]
     same = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT)
@@ -72,5 +72,6 @@ def test_the_command_fails_with_a_table_on_a_worsened_copy_and_passes_on_the_bas
     broken = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT)
     assert broken.returncode == 1
     assert "FAILED for 1 configuration" in broken.stderr
+    assert "exp1 on embedded:" in broken.stdout and "exp1 on embedded (engine=fast): 9 methods" in broken.stdout
     line = next(row for row in broken.stdout.splitlines() if row.startswith("embedded") and "cosine" in row)
     assert line.split()[:3] == ["embedded", "cosine", "accuracy"] and "-12.5000" in line

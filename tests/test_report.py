@@ -43,10 +43,24 @@ def test_run_outputs_with_thresholds_plots_and_calibration(tmp_path):
             for rule, t, r, f, n in [("best_f1", 9, 1.0, 1.0, 8), ("p99", 9, 1.0, 1.0, 8),
                                      ("given (fruits360)", 2, 0.5, 2 / 3, 16)]]
     pd.DataFrame(rows).to_csv(calib / "calibration.csv", index=False)
+    bench = tmp_path / "bench-scale"
+    bench.mkdir()
+    stamp = {"machine": "test box", "torch_threads": 2, "git_commit": "abc", "finished_at": "2026-11-25T00:00:00"}
+    pd.DataFrame([
+        {"part": "article_vs_fast", "method": "ahash", "n": 96, "status": "ok", "article_s_per_pair": 1e-4,
+         "fast_s_per_pair": 1e-6, "speedup": 100.0, **stamp},
+        {"part": "article_vs_fast", "method": "ssim", "n": 96, "status": "ok", "article_s_per_pair": 1e-2,
+         "fast_s_per_pair": 2e-5, "speedup": 500.0, **stamp},
+        {"part": "scale", "method": "ahash", "n": 100000, "status": "ok", "prepare_s": 3.0, "search_s": 6.0,
+         "total_s": 9.0, "peak_rss_mib": 2200.0, **stamp},
+        {"part": "scale", "method": "ssim", "n": 100000, "status": "skipped", "predicted_s": 7900.0, **stamp},
+    ]).to_csv(bench / "scale.csv", index=False)
     out = tmp_path / "REPORT.md"
     seen = report.build(tmp_path, out)
     text = out.read_text()
-    assert seen[0] == "exp1/embedded" and "calibrate/embedded" in seen
+    assert seen[0] == "exp1/embedded" and "calibrate/embedded" in seen and seen[-1] == "bench-scale"
+    assert "100.0x (ahash) to 500x (ssim)" in text and "Largest N run: 100000 (ahash, 9.0 s)" in text
+    assert "| ssim | 100000 | skipped |  |  |  |  | 7900 |" in text
     assert "exp1/embedded/pr.png" in images_of(text) and "exp1/embedded/table1.png" in images_of(text)
     assert "| ahash | distance | 0.500 | 0.250 | 0.400 | 7 | 0.300 | 0.600 |  |" in text
     assert "change pairwise F1 by -0.333 to -0.333" in text

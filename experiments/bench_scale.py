@@ -1,0 +1,202 @@
+"""`make bench-scale`: what each method costs the article's way and done right, and how the fast
+engine grows with the number of images. A benchmark script writing a CSV and a plot, not a test.
+
+Part 1, in the same run per method, on the Fruits-360 subset (96 images; the embedded set if absent):
+  - article: the article's loop, prepare both images + score, timed per pair, on an evenly spread
+    sample of the protocol's 2,280 pairs (`--article-pairs`, default 300);
+  - fast: prepare_many on all images (no feature cache: the CNN's forward passes are in it) plus
+    score_matrix over all pairs, divided by the number of distinct pairs; best of 3;
+  - ratio = article s/pair / fast s/pair. For the CNN also the floor it is measured against: the
+    batched forward passes alone on ready tensors plus one Gram matrix of the features.
+Part 2, per method and N (default 1,000, 10,000, 100,000): N synthetic 32x32 images (deterministic:
+seeded 4x4 colour fields, upscaled, plus noise), prepared by the fast engine and searched for each
+image's top 10 (methods.search: faiss flat indexes, or blocked score matrices), each cell in its own
+process so its peak resident memory is its own. A cell predicted (from the previous N, scaling as
+N for preparing, N^2 for the search) to take longer than `--budget` seconds (default 240) is
+recorded as skipped with the prediction, not run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .paths import REPO_ROOT
+
+SIZES = (1000, 10000, 100000)
+SIDE = 32
+
+
+def synthetic_images(n: int, seed: int = 0) -> list:
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    fields = rng.integers(0, 256, size=(n, 4, 4, 3), dtype=np.uint8).repeat(SIDE // 4, 1).repeat(SIDE // 4, 2)
+    noisy = np.clip(fields.astype(np.int16) + rng.integers(-12, 13, size=fields.shape, dtype=np.int16), 0, 255)
+    return [Image.fromarray(a) for a in noisy.astype(np.uint8)]
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def best_of(runs: int, work) -> tuple[float, Any]:
+    best, result = float("inf"), None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = work()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def cell_small(name: str, article_pairs: int) -> dict[str, Any]:
+    """Part 1 for one method: article loop vs fast engine, same process, same images."""
+    import torch
+
+    from experiments.config import compose_config
+    from experiments.data import DataMissingError, load_dataset
+    from experiments.images import ImageCache
+    from experiments.protocol import article_pairs as protocol_pairs
+    from methods import create_method
+    from methods.tensors import load_torchvision
+
+    try:
+        dataset = load_dataset(compose_config(["dataset=fruits360"]).dataset)
+    except DataMissingError:
+        dataset = load_dataset(compose_config(["dataset=embedded"]).dataset)
+    images = ImageCache(dataset)
+    method = create_method(name)
+    load_torchvision()  # outside the timed calls, as the article's imports were
+    pairs = protocol_pairs(len(images), images.dataset.reference_indices)
+    sample = [pairs[i] for i in np.linspace(0, len(pairs) - 1, min(article_pairs, len(pairs))).round().astype(int)]
+    seconds = []
+    for row, ref in sample:
+        a, b = images.pair(row, ref)
+        start = time.perf_counter()
+        method.score(method.prepare(a), method.prepare(b))
+        seconds.append(time.perf_counter() - start)
+    pictures = images.all_at_common_size()
+    n = len(pictures)
+    distinct = n * (n - 1) // (2 if method.symmetric else 1)
+    prepare_s, prepared = best_of(3, lambda: method.prepare_many(pictures))
+    score_s, _ = best_of(3, lambda: method.score_matrix(prepared, prepared, same=True))
+    fast = (prepare_s + score_s) / distinct
+    row = {"part": "article_vs_fast", "method": name, "n": n, "dataset": images.dataset.name,
+           "article_pairs_timed": len(sample), "article_s_per_pair": float(np.mean(seconds)),
+           "fast_s_per_pair": fast, "speedup": float(np.mean(seconds)) / fast,
+           "prepare_s": prepare_s, "score_s": score_s, "total_s": prepare_s + score_s}
+    if hasattr(method, "backbone"):  # the CNN's floor: forward passes on ready batches + one Gram matrix
+        from methods.tensors import batch_to_tensor
+
+        batches = [batch_to_tensor(pictures[i:i + method.batch_size]) for i in range(0, n, method.batch_size)]
+
+        def forward():
+            with torch.inference_mode():
+                return np.concatenate([method.backbone.model.extract_features(b).flatten(1).numpy() for b in batches])
+
+        forward_s, features = best_of(3, forward)
+        gram_s, _ = best_of(3, lambda: features @ features.T)
+        row.update({"floor_s": forward_s + gram_s, "total_over_floor": (prepare_s + score_s) / (forward_s + gram_s)})
+    return row
+
+
+def cell_scale(name: str, n: int, k: int = 10) -> dict[str, Any]:
+    from methods import create_method
+    from methods.search import top_k
+
+    method = create_method(name)
+    images = synthetic_images(n)
+    start = time.perf_counter()
+    prepared = method.prepare_many(images)
+    prepare_s = time.perf_counter() - start
+    del images
+    start = time.perf_counter()
+    indices, _ = top_k(method, prepared, k)
+    search_s = time.perf_counter() - start
+    return {"part": "scale", "method": name, "n": n, "dataset": f"synthetic {SIDE}x{SIDE}", "k": k,
+            "search": method.index_kind and f"faiss {method.index_kind}" or "blocked score_matrix",
+            "prepare_s": prepare_s, "search_s": search_s, "total_s": prepare_s + search_s,
+            "pairs": n * (n - 1) / 2, "s_per_pair": (prepare_s + search_s) / (n * (n - 1) / 2),
+            "checksum": int(indices[:, 0].sum())}
+
+
+def child(*args: str, timeout: float) -> dict[str, Any]:
+    command = [sys.executable, "-m", "experiments.bench_scale", "--cell", *args]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"status": f"timeout after {timeout:.0f} s"}
+    if done.returncode:
+        return {"status": f"failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"}
+    return {"status": "ok", **json.loads(done.stdout.strip().splitlines()[-1])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cell", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--methods", nargs="*", default=None)
+    parser.add_argument("--sizes", nargs="*", type=int, default=list(SIZES))
+    parser.add_argument("--budget", type=float, default=240.0, help="skip a scale cell predicted to take longer (s)")
+    parser.add_argument("--article-pairs", type=int, default=300)
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "bench-scale")
+    args = parser.parse_args()
+    if args.cell:
+        kind, name, value = args.cell
+        row = cell_small(name, int(value)) if kind == "small" else cell_scale(name, int(value))
+        print(json.dumps({**row, "peak_rss_mib": peak_rss_mib()}))
+        return
+    from experiments.environment import environment, now_utc
+    from experiments.results import atomic_write_csv, atomic_write_text
+    from methods import method_names
+
+    from . import plots
+
+    env = environment()
+    rows: list[dict[str, Any]] = []
+    out = args.out
+    stamp = {"machine": env["machine"], "torch_threads": env["threads"]["torch_num_threads"],
+             "git_commit": env["git_commit"], "finished_at": now_utc()}
+
+    def save() -> None:  # after every cell: an interrupted benchmark keeps what it measured
+        table = pd.DataFrame(rows)
+        atomic_write_csv(out / "scale.csv", table)
+        if not table.empty:
+            plots.scale(table, out / "scale.png")
+
+    for name in args.methods or method_names():
+        rows.append({**child("small", name, str(args.article_pairs), timeout=1800), **stamp})
+        print(f"bench-scale: {name} at N=96: {rows[-1].get('speedup', float('nan')):.1f}x faster per pair "
+              f"({rows[-1]['status']})", flush=True)
+        save()
+        last = None
+        for n in sorted(args.sizes):
+            # preparing grows as N, the all-pairs search as N^2
+            predicted = last["prepare_s"] * n / last["n"] + last["search_s"] * (n / last["n"]) ** 2 if last else None
+            if predicted is not None and predicted > args.budget:
+                rows.append({"part": "scale", "method": name, "n": n, "status": "skipped",
+                             "predicted_s": predicted, **stamp})
+                print(f"bench-scale: {name} N={n}: skipped, predicted {predicted:.0f} s > budget {args.budget:.0f} s")
+                save()
+                continue
+            row = {**child("scale", name, str(n), timeout=max(args.budget * 4, 600)), **stamp}
+            rows.append(row)
+            print(f"bench-scale: {name} N={n}: {row.get('total_s', float('nan')):.2f} s, peak "
+                  f"{row.get('peak_rss_mib', float('nan')):.0f} MiB ({row['status']})", flush=True)
+            save()
+            last = row if row["status"] == "ok" else None
+            if last is None:
+                break
+    atomic_write_text(out / "environment.json", json.dumps(env, indent=2, default=str))
+    print(f"bench-scale: {out / 'scale.csv'}, {out / 'scale.png'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""make bench-scale's machinery at toy sizes (what it measures is not asserted: it is a benchmark)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+
+from experiments.bench_scale import synthetic_images
+from experiments.paths import REPO_ROOT
+
+
+def test_synthetic_images_are_deterministic_and_distinct():
+    a, b = synthetic_images(20, seed=3), synthetic_images(20, seed=3)
+    assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, b))
+    assert a[0].size == (32, 32) and not np.array_equal(np.asarray(a[0]), np.asarray(a[1]))
+
+
+def test_writes_the_csv_and_plot_and_skips_over_budget(tmp_path):
+    command = [sys.executable, "-m", "experiments.bench_scale", "--methods", "ahash", "--sizes", "200", "400",
+               "100000000", "--article-pairs", "5", "--budget", "60", "--out", str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = pd.read_csv(tmp_path / "scale.csv")
+    small = table[table["part"] == "article_vs_fast"].iloc[0]
+    assert small["status"] == "ok" and small["article_pairs_timed"] == 5 and small["speedup"] > 0
+    scale = table[table["part"] == "scale"].set_index("n")
+    assert list(scale["status"]) == ["ok", "ok", "skipped"]  # 10^8 images would take far over 60 s
+    assert scale.loc[400, "peak_rss_mib"] > 0 and scale.loc[100000000, "predicted_s"] > 60
+    assert {"machine", "torch_threads", "git_commit"} <= set(table.columns)
+    assert (tmp_path / "scale.png").stat().st_size > 0 and (tmp_path / "environment.json").is_file()

@@ -1,0 +1,121 @@
+"""engine=fast against the article's per-pair calls: same scores (within float tolerance) and the
+same rankings, on the real Fruits-360 subset for every method; the feature cache; the batched kernels."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from experiments.config import compose_config
+from experiments.data import DataMissingError, load_dataset
+from experiments.feature_cache import prepare_cached
+from experiments.images import ImageCache
+from experiments.protocol import article_accuracy
+from experiments.regress import BASELINES, METRICS, tolerance
+from methods import create_method, method_names
+from methods.base import loop_prepare_many
+from methods.hashing import hamming_all_pairs
+from methods.tensors import article_to_tensor, batch_to_tensor
+from test_runner import run
+
+# Largest score difference allowed between the engines, per method. Exact kernels (integer sums,
+# the same float64 formula) get float rounding only; pixel cosine is a float32 Gram matrix; the CNN
+# batches its forward passes (other float summation order) and both engines round to 4 decimals.
+ABS_TOLERANCE = {"cosine": 1e-5, "ssim": 1e-10, "cnn_euclidean": 2e-3, "cnn_cosine": 2e-4}
+
+
+@pytest.fixture(scope="module")
+def fruits():
+    cfg = compose_config(["dataset=fruits360"])
+    try:
+        dataset = load_dataset(cfg.dataset)
+    except DataMissingError as missing:
+        pytest.skip(f"Fruits-360 subset not here: {missing}")
+    images = ImageCache(dataset)
+    return images.dataset, images
+
+
+def ranks_agree(method, loop: np.ndarray, fast: np.ndarray, exclude: int, tol: float) -> None:
+    """Same order, except between scores equal within tol (ties may break either way)."""
+    loop, fast = loop.copy(), fast.copy()
+    loop[exclude] = fast[exclude] = method.worst_score()
+    by_loop, by_fast = method.order(loop), method.order(fast)
+    differ = np.flatnonzero(by_loop != by_fast)
+    assert np.all(np.abs(loop[by_loop[differ]] - loop[by_fast[differ]]) <= tol), (method.name, differ[:5])
+
+
+@pytest.mark.parametrize("name", method_names())
+def test_engines_agree_on_fruits360(name, fruits):
+    """Every (image, reference) pair of the article's protocol, 2,280 per method, scored by the
+    article's calls: one single-image prepare per image (deterministic, so the same as the article's
+    two per pair) and one score call per pair."""
+    dataset, images = fruits
+    method = create_method(name)
+    references = dataset.reference_indices
+    pictures = images.all_at_common_size()
+    singles = loop_prepare_many(method, pictures)
+    loop_columns = np.full((len(pictures), len(references)), np.nan)
+    for c, ref in enumerate(references):
+        for row in range(len(pictures)):
+            if row != ref:
+                loop_columns[row, c] = method.score(singles[row], singles[ref])
+    prepared = method.prepare_many(pictures)
+    fast_columns = method.score_matrix(prepared, prepared, same=True)[:, references]
+    tol = ABS_TOLERANCE.get(name, 1e-9 * np.nanmax(np.abs(loop_columns)))
+    mask = ~np.isnan(loop_columns)
+    np.testing.assert_allclose(fast_columns[mask], loop_columns[mask], rtol=0, atol=tol)
+    for c, ref in enumerate(references):
+        ranks_agree(method, loop_columns[:, c], fast_columns[:, c], ref, tol)
+    loop_accuracy, loop_got = article_accuracy(method, loop_columns, dataset.groups, references)
+    fast_accuracy, fast_got = article_accuracy(method, fast_columns, dataset.groups, references)
+    assert fast_accuracy == loop_accuracy
+    if name not in ABS_TOLERANCE:  # exact kernels: the very same top-3 of every reference
+        assert all(np.array_equal(a, b) for a, b in zip(loop_got, fast_got))
+
+
+def test_batched_tensors_are_torchvisions_to_tensor(astronaut, coffee):
+    batch = batch_to_tensor([astronaut, coffee])
+    assert torch.equal(batch[0], article_to_tensor(astronaut)) and torch.equal(batch[1], article_to_tensor(coffee))
+
+
+def test_hamming_by_popcount_counts_differing_bits():
+    rng = np.random.default_rng(0)
+    words = rng.integers(0, 2 ** 63, size=(50, 2), dtype=np.uint64) * 2 + rng.integers(0, 2, size=(50, 2), dtype=np.uint64)
+    got = hamming_all_pairs(words, words)
+    expected = [[sum(bin(int(a) ^ int(b)).count("1") for a, b in zip(x, y)) for y in words] for x in words]
+    assert np.array_equal(got, np.array(expected, dtype=np.float64))
+
+
+def test_feature_cache_hits_on_rerun_and_misses_on_another_size(tmp_path, astronaut, coffee):
+    method = create_method("cnn_cosine")
+    pictures, shas = [astronaut, coffee], ["a" * 64, "b" * 64]
+    first, hits = prepare_cached(method, pictures, shas, tmp_path)
+    assert hits == 0 and len(list(tmp_path.rglob("*.npy"))) == 2
+    again, hits = prepare_cached(method, pictures, shas, tmp_path)
+    assert hits == 2 and np.array_equal(first, again)
+    bigger = [p.resize((128, 128)) for p in pictures]
+    _, hits = prepare_cached(method, bigger, shas, tmp_path)
+    assert hits == 0  # the size is part of the key
+    _, hits = prepare_cached(create_method("ahash"), pictures, shas, tmp_path)
+    assert hits == 0 and len(list(tmp_path.rglob("*.npy"))) == 4  # methods without cache_identity: no cache
+
+
+def test_engine_fast_end_to_end_matches_the_committed_article_baseline(tmp_path):
+    done = run(tmp_path, "dataset=embedded", "engine=fast")
+    assert done.returncode == 0, done.stderr[-2000:]
+    fast = pd.read_csv(tmp_path / "exp1-fast" / "embedded" / "table.csv").set_index("method")
+    assert (fast["engine"] == "fast").all() and (fast["n_pairs"] == 248).all()
+    base = pd.read_csv(BASELINES / "exp1-embedded.csv").set_index("method")
+    for name, row in base.iterrows():
+        for metric in METRICS:
+            assert fast.loc[name, metric] >= row[metric] - tolerance(row["family"], metric), (name, metric)
+    rerun = run(tmp_path, "dataset=embedded", "engine=fast", "force=true", "method.names=[cnn_cosine]")
+    assert rerun.returncode == 0
+    assert pd.read_csv(tmp_path / "exp1-fast" / "embedded" / "table.csv").set_index("method").loc["cnn_cosine", "cache_hits"] == 32
+
+
+def test_unknown_engine_is_one_line(tmp_path):
+    done = run(tmp_path, "dataset=embedded", "engine=warp", "method.names=[ahash]")
+    assert done.returncode == 2 and "unknown engine 'warp'; valid: article, fast" in done.stderr

@@ -1,0 +1,71 @@
+"""Top-k search at scale: faiss's exact indexes and the blocked path against brute force."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from methods import create_method
+from methods.search import _drop_self, brute_force_top_k, faiss_top_k, top_k
+
+K = 10
+
+
+def full_matrix_top_k(method, prepared, k):
+    matrix = method.score_matrix(prepared, prepared)
+    np.fill_diagonal(matrix, method.worst_score())
+    indices = np.stack([method.order(row)[:k] for row in matrix])
+    return indices, np.take_along_axis(matrix, indices, axis=1)
+
+
+def assert_same_results(method, prepared, got, want, atol):
+    """Same k best scores per query; and each returned index really has the score returned."""
+    (gi, gs), (wi, ws) = got, want
+    np.testing.assert_allclose(gs, ws, rtol=0, atol=atol)
+    truth = method.score_matrix(prepared, prepared)
+    np.testing.assert_allclose(np.take_along_axis(truth, gi, axis=1), gs, rtol=0, atol=atol)
+    assert not (gi == np.arange(len(gi))[:, None]).any()  # never the query itself
+
+
+def test_binary_flat_index_is_exact_on_hashes():
+    rng = np.random.default_rng(0)
+    hashes = rng.integers(0, 2 ** 63, size=(3000, 1), dtype=np.uint64) * 2
+    hashes[1] = hashes[0]  # an exact duplicate pair
+    method = create_method("ahash")
+    got = top_k(method, hashes, K)
+    assert_same_results(method, hashes, got, full_matrix_top_k(method, hashes, K), atol=0)
+    assert got[0][0, 0] == 1 and got[1][0, 0] == 0
+
+
+@pytest.mark.parametrize("name,atol", [("cosine", 1e-5), ("euclidean_numpy_float", 1e-2)])
+def test_flat_float_indexes_match_brute_force(name, atol):
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 256, size=(800, 192), dtype=np.uint8)
+    method = create_method(name)
+    prepared = pixels.astype(np.float32) if name == "cosine" else pixels
+    got = top_k(method, prepared, K)
+    assert_same_results(method, prepared, got, full_matrix_top_k(method, prepared, K), atol=atol)
+
+
+@pytest.mark.parametrize("name", ["ssim", "euclidean_numpy"])
+def test_blocked_search_matches_the_full_matrix(name, astronaut, coffee):
+    rng = np.random.default_rng(2)
+    images = [astronaut.resize((21, 21)), coffee.resize((21, 21))]
+    from PIL import Image
+
+    images += [Image.fromarray(rng.integers(0, 256, (21, 21, 3), dtype=np.uint8)) for _ in range(40)]
+    method = create_method(name)
+    prepared = method.prepare_many(images)
+    got = brute_force_top_k(method, prepared, 5, budget=4000)  # tiny budget: many row blocks
+    assert_same_results(method, prepared, got, full_matrix_top_k(method, prepared, 5), atol=1e-12)
+
+
+def test_drop_self_when_duplicates_push_the_query_out():
+    indices = np.array([[1, 2, 0], [1, 0, 2], [0, 1, 3]])  # row 2: itself not among its k+1
+    scores = np.arange(9, dtype=float).reshape(3, 3)
+    got, kept = _drop_self(indices, scores, 2)
+    assert got.tolist() == [[1, 2], [0, 2], [0, 1]] and kept.tolist() == [[0, 1], [4, 5], [6, 7]]
+
+
+def test_faiss_rejects_an_unknown_kind():
+    with pytest.raises(ValueError):
+        faiss_top_k("jaccard", np.zeros((3, 2), dtype=np.float32), 1)
