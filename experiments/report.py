@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
