@@ -112,13 +112,16 @@ def available(quick: Quick, data_root: str | None) -> bool:
     return True
 
 
-def rerun(quick: Quick, root: Path, extra: list[str]) -> None:
+def rerun(quick: Quick, root: Path, extra: list[str]) -> bool:
+    """Run one configuration; False when it failed (its finished methods are still compared: a
+    method that crashed shows up as missing)."""
     command = [sys.executable, str(REPO_ROOT / "experiments" / "run.py"), f"experiment={quick.experiment}",
                f"dataset={quick.dataset}", f"results_root={root}", f"engine={quick.engine}", "force=true", *extra]
     print(f"regress: {' '.join(command[1:])}", flush=True)
     done = subprocess.run(command, cwd=REPO_ROOT)
     if done.returncode:
-        raise SystemExit(f"regress: the run of {quick.name} failed (exit {done.returncode})")
+        print(f"regress: the run of {quick.name} failed (exit {done.returncode})", flush=True)
+    return done.returncode == 0
 
 
 def format_drops(drops: pd.DataFrame) -> str:
@@ -129,21 +132,26 @@ def format_drops(drops: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def check(quicks: list[Quick], root: Path) -> int:
-    failed = 0
+def check(quicks: list[Quick], root: Path) -> list[str]:
+    """Compare each configuration's table with its baseline; the names of those that fail."""
+    failed = []
     for quick in quicks:
+        name = quick.name
         if not quick.baseline.is_file():
             print(f"regress: no baseline {quick.baseline.relative_to(REPO_ROOT)}; make one with make regress-refresh")
-            failed += 1
+            failed.append(name)
+            continue
+        if not quick.table(root).is_file():
+            print(f"regress: {name}: no table at all ({quick.table(root)})")
+            failed.append(name)
             continue
         baseline, now = pd.read_csv(quick.baseline), pd.read_csv(quick.table(root))
         drops = compare(baseline, now)
-        name = quick.name
         if drops.empty:
             print(f"regress: {name}: {len(baseline)} methods x {len(METRICS)} metrics at or above baseline - tolerance: ok")
         else:
             print(f"regress: {name}: {len(drops)} metric(s) dropped below baseline - tolerance:\n{format_drops(drops)}")
-            failed += 1
+            failed.append(name)
         for line in improvements(baseline, now):
             print(f"regress: {name}: better than baseline: {line} (make regress-refresh to keep it)")
     return failed
@@ -159,18 +167,19 @@ def main() -> None:
     args = parser.parse_args()
     extra = [*args.overrides, *([f"data_root={args.data_root}"] if args.data_root else [])]
     quicks = [q for q in QUICK if available(q, args.data_root)]
-    if not args.compare_only:
-        for quick in quicks:
-            rerun(quick, args.root.resolve(), extra)
+    crashed = [] if args.compare_only else [q.name for q in quicks if not rerun(q, args.root.resolve(), extra)]
+    if args.refresh and crashed:
+        raise SystemExit(f"regress: not refreshed, these runs failed: {', '.join(crashed)}")
     if args.refresh:
         for quick in (q for q in quicks if q.engine == "article"):  # the fast engine is checked, never the baseline
             shutil.copyfile(quick.table(args.root), quick.baseline)
             print(f"regress: {quick.table(args.root)} -> {quick.baseline.relative_to(REPO_ROOT)}")
         return
-    failed = check(quicks, args.root)
+    failed = set(crashed) | set(check(quicks, args.root))
     if failed:
-        raise SystemExit(f"regress: FAILED for {failed} configuration(s); if the change is intended, "
-                         f"make regress-refresh and commit results/baselines/")
+        names = [q.name for q in quicks if q.name in failed]
+        raise SystemExit(f"regress: FAILED for {len(names)} configuration(s): {'; '.join(names)}. If the change "
+                         f"is intended: make regress-refresh and commit results/baselines/")
     print("regress: passed")
 
 

@@ -75,3 +75,7 @@ def test_the_command_fails_with_a_table_on_a_worsened_copy_and_passes_on_the_bas
     assert "exp1 on embedded:" in broken.stdout and "exp1 on embedded (engine=fast): 9 methods" in broken.stdout
     line = next(row for row in broken.stdout.splitlines() if row.startswith("embedded") and "cosine" in row)
     assert line.split()[:3] == ["embedded", "cosine", "accuracy"] and "-12.5000" in line
+
+
+def test_a_configuration_without_a_table_fails(tmp_path):
+    assert regress.check([regress.QUICK[0]], tmp_path) == [regress.QUICK[0].name]
