@@ -62,30 +62,23 @@ def cell_small(name: str, article_pairs: int) -> dict[str, Any]:
     import torch
 
     from experiments.config import compose_config
-    from experiments.data import DataMissingError, load_dataset
     from experiments.images import ImageCache
     from experiments.protocol import article_pairs as protocol_pairs
+    from experiments.retrieval import distinct_pairs, time_article_loop
+    from experiments.run import dataset_with_fallback
     from methods import create_method
     from methods.tensors import load_torchvision
 
-    try:
-        dataset = load_dataset(compose_config(["dataset=fruits360"]).dataset)
-    except DataMissingError:
-        dataset = load_dataset(compose_config(["dataset=embedded"]).dataset)
-    images = ImageCache(dataset)
+    images = ImageCache(dataset_with_fallback(compose_config(["dataset=fruits360", "dataset_fallback=embedded"])))
     method = create_method(name)
     load_torchvision()  # outside the timed calls, as the article's imports were
-    pairs = protocol_pairs(len(images), images.dataset.reference_indices)
+    references = images.dataset.reference_indices
+    pairs = protocol_pairs(len(images), references)
     sample = [pairs[i] for i in np.linspace(0, len(pairs) - 1, min(article_pairs, len(pairs))).round().astype(int)]
-    seconds = []
-    for row, ref in sample:
-        a, b = images.pair(row, ref)
-        start = time.perf_counter()
-        method.score(method.prepare(a), method.prepare(b))
-        seconds.append(time.perf_counter() - start)
+    _, seconds = time_article_loop(method, images, references, sample)
     pictures = images.all_at_common_size()
     n = len(pictures)
-    distinct = n * (n - 1) // (2 if method.symmetric else 1)
+    distinct = distinct_pairs(method, n)
     prepare_s, prepared = best_of(3, lambda: method.prepare_many(pictures))
     score_s, _ = best_of(3, lambda: method.score_matrix(prepared, prepared, same=True))
     fast = (prepare_s + score_s) / distinct

@@ -36,7 +36,7 @@ def prepare_cached(method: Method, pictures: Sequence[Image.Image], file_sha256s
                    cache_dir: Path | None) -> tuple[Any, int]:
     """method.prepare_many(pictures), with cached rows loaded and new rows saved; and the hit count."""
     folder = identity_dir(cache_dir, method)
-    if folder is None:
+    if folder is None or not pictures:
         return method.prepare_many(pictures), 0
     paths = [folder / f"{image_key(sha, picture)}.npy" for sha, picture in zip(file_sha256s, pictures)]
     cached = {i: np.load(p) for i, p in enumerate(paths) if p.is_file()}
@@ -46,8 +46,6 @@ def prepare_cached(method: Method, pictures: Sequence[Image.Image], file_sha256s
         for row, i in zip(fresh, missing):
             atomic_write_bytes(paths[i], npy_bytes(row))
             cached[i] = row
-    if not cached:
-        return method.prepare_many([]), 0
     return np.stack([cached[i] for i in range(len(pictures))]), len(pictures) - len(missing)
 
 

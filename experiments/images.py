@@ -4,6 +4,7 @@ from __future__ import annotations
 from PIL import Image
 
 from methods.errors import DupbenchError
+from methods.files import sha256_of
 
 from .data import Dataset, read_rgb, target_size
 from .data.loader import DEFAULT_MAX_PIXELS, UnreadableImage
@@ -26,6 +27,7 @@ class ImageCache:
         self.dataset = dataset.without(dropped) if dropped else dataset
         self.originals = originals
         self._resized: dict[tuple[int, tuple[int, int]], Image.Image] = {}
+        self._sha256s: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.originals)
@@ -52,6 +54,12 @@ class ImageCache:
         """Both images at the row image's target size, as the article's notebook resized them."""
         size = self.target(row)
         return self.resized(row, size), self.resized(reference, size)
+
+    def file_sha256s(self) -> list[str]:
+        """Each file's sha256: the manifest's (already verified on reading), else hashed once."""
+        if self._sha256s is None:
+            self._sha256s = [item.sha256 or sha256_of(item.path) for item in self.dataset.items]
+        return self._sha256s
 
     def all_at_common_size(self) -> list[Image.Image]:
         """Every image once, for the prepared path; sizes that differ are all taken to the first one's."""

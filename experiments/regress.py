@@ -31,9 +31,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .paths import REPO_ROOT
-
-BASELINES = REPO_ROOT / "results" / "baselines"
+from .paths import REPO_ROOT, output_name
+from .readme_table import BASELINES
 METRICS = ("accuracy", "accuracy_all_queries", "map", "pair_auc", "pair_ap")
 PERCENT = {"accuracy", "accuracy_all_queries"}
 EXACT = 1e-9
@@ -55,8 +54,7 @@ class Quick:
         return f"{self.experiment} on {self.dataset}" + (f" (engine={self.engine})" if self.engine != "article" else "")
 
     def table(self, root: Path) -> Path:
-        output = self.experiment if self.engine == "article" else f"{self.experiment}-{self.engine}"
-        return root / output / self.dataset / "table.csv"
+        return root / output_name(self.experiment, self.engine) / self.dataset / "table.csv"
 
 
 QUICK = [Quick("exp1", "embedded", True), Quick("exp1", "fruits360", False),

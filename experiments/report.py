@@ -167,25 +167,26 @@ def retrieval_section(report: Report, experiment: str, out_dir: Path, table: pd.
         report.image(out_dir / "pr.png", "precision-recall of pairs")
 
 
+def sources(outputs: list[Path], baselines: list[Path]) -> list[tuple[Path, bool]]:
+    """The run outputs where there are any, else the committed baselines (flagged True)."""
+    return [(path, False) for path in sorted(outputs)] or [(path, True) for path in sorted(baselines)]
+
+
 def build(results: Path, out: Path) -> list[str]:
     report = Report(results, out)
     seen: list[str] = []
     for experiment in ("exp1", "exp2", "exp1-fast", "exp2-fast"):
-        tables = sorted((results / experiment).glob("*/table.csv"))
-        sources = [(t, False) for t in tables]
-        if not tables and not experiment.endswith("-fast"):
-            sources = [(b, True) for b in sorted(BASELINES.glob(f"{experiment}-*.csv"))
-                       if not b.stem.startswith(f"{experiment}-transforms")]
-        for csv, baseline in sources:
+        baselines = [] if experiment.endswith("-fast") else [
+            b for b in BASELINES.glob(f"{experiment}-*.csv") if not b.stem.startswith(f"{experiment}-transforms")]
+        for csv, baseline in sources(list((results / experiment).glob("*/table.csv")), baselines):
             table = pd.read_csv(csv)
             dataset = table["dataset"].iloc[0]
             report.section(f"{TITLES[experiment]} ({dataset})", csv,
                            " (committed baseline: no run output under results/ here)" if baseline else "")
             retrieval_section(report, experiment, csv.parent, table, baseline)
             seen.append(f"{experiment}/{dataset}")
-    matrices = [(m, False) for m in sorted((results / "exp2" / "transforms").glob("*/matrix.csv"))] or \
-        [(b, True) for b in sorted(BASELINES.glob("exp2-transforms-*.csv"))]
-    for csv, baseline in matrices:
+    for csv, baseline in sources(list((results / "exp2" / "transforms").glob("*/matrix.csv")),
+                                 list(BASELINES.glob("exp2-transforms-*.csv"))):
         matrix = pd.read_csv(csv)
         dataset = matrix["dataset"].iloc[0]
         report.section(f"{TITLES['transforms']} ({dataset})", csv, " (committed baseline)" if baseline else "")
@@ -197,9 +198,7 @@ def build(results: Path, out: Path) -> list[str]:
             plots.transform_heatmap(matrix, image)
         report.image(image, "recall@1 per transform and severity")
         seen.append(f"transforms/{dataset}")
-    exp3 = [(t, False) for t in sorted((results / "exp3").glob("*/table.csv"))] or \
-        [(b, True) for b in sorted(BASELINES.glob("exp3-*.csv"))]
-    for csv, baseline in exp3:
+    for csv, baseline in sources(list((results / "exp3").glob("*/table.csv")), list(BASELINES.glob("exp3-*.csv"))):
         table = pd.read_csv(csv)
         report.section(f"{TITLES['exp3']} ({table['dataset'].iloc[0]})", csv, " (committed baseline)" if baseline else "")
         report.parts.append(render_exp3(table, report.link(csv)))

@@ -23,16 +23,15 @@ from tqdm.auto import tqdm
 
 from methods import DupbenchError, Method, method_names
 from methods.base import loop_prepare_many, loop_score_matrix
-from methods.files import sha256_of
 from methods.tensors import load_torchvision
 
 from . import plots, preflight
 from .data import Dataset
 from .environment import environment, now_utc
 from .feature_cache import prepare_cached
-from .paths import repo_path
 from .images import ImageCache
 from .metrics import pair_classification, pair_scores, retrieval_metrics
+from .paths import repo_path
 from .protocol import all_queries_recall, article_accuracy, article_pairs
 from .results import atomic_write_csv, read_csv_or_empty, update_json, upsert_rows
 
@@ -46,13 +45,15 @@ def resize_label(resize: Mapping[str, Any]) -> str:
     return f"scale {resize.get('factor')}"
 
 
-def time_article_loop(method: Method, images: ImageCache, references: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Scores (n_images, n_refs) and seconds per pair, timed as the article timed them."""
+def time_article_loop(method: Method, images: ImageCache, references: list[int],
+                      pairs: list[tuple[int, int]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (n_images, n_refs) and seconds per pair, timed as the article timed them, over the
+    protocol's pairs (or the given ones of them; the others' scores stay NaN)."""
     n = len(images)
     columns = np.full((n, len(references)), np.nan)
     seconds = []
     column_of = {ref: c for c, ref in enumerate(references)}
-    pairs = article_pairs(n, references)
+    pairs = article_pairs(n, references) if pairs is None else pairs
     for row, ref in tqdm(pairs, desc=f"{method.name} (article loop)", unit="pair", leave=False, disable=None):  # no bar off a terminal
         a_image, b_image = images.pair(row, ref)
         start = time.perf_counter()
@@ -84,9 +85,8 @@ def time_fast(method: Method, images: ImageCache, cache_dir: Path | None) -> tup
     there), all pairs scored by the method's vectorised score_matrix. The article's accuracy is then
     read off the reference columns of this one matrix."""
     pictures = images.all_at_common_size()
-    hashes = [item.sha256 or sha256_of(item.path) for item in images.dataset.items]
     start = time.perf_counter()
-    prepared, hits = prepare_cached(method, pictures, hashes, cache_dir)
+    prepared, hits = prepare_cached(method, pictures, images.file_sha256s(), cache_dir)
     prepare_s = time.perf_counter() - start
     start = time.perf_counter()
     matrix = method.score_matrix(prepared, prepared, same=True)

@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from experiments import calibrate, exp3, matrix, retrieval
 from experiments.config import check_group_choices
 from experiments.data import Dataset, DataMissingError, load_dataset
-from experiments.paths import CONF_DIR, repo_path
+from experiments.paths import CONF_DIR, output_name, repo_path
 from methods.errors import DupbenchError
 
 RUNNERS = {"retrieval": retrieval.run, "transforms": matrix.run, "exp3": exp3.run, "calibrate": calibrate.run}
@@ -43,9 +43,7 @@ def execute(cfg: DictConfig) -> None:
     dataset = dataset_with_fallback(cfg)
     log.info("data set %s: %d images from %s", dataset.name, len(dataset.items), dataset.root)
     plain: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    output = cfg.experiment.get("output", cfg.experiment.name)
-    if cfg.get("engine", "article") != "article":  # the fast engine's tables sit beside the article's
-        output = f"{output}-{cfg.engine}"
+    output = output_name(cfg.experiment.get("output", cfg.experiment.name), cfg.get("engine", "article"))
     out_dir = repo_path(cfg.results_root) / output / dataset.name
     RUNNERS[cfg.experiment.runner](plain, dataset, out_dir)
 

@@ -32,10 +32,13 @@ class _CnnFeatures(Method):
     def from_options(cls, options: Mapping[str, Any]) -> "_CnnFeatures":
         return cls(load_backbone(str(options.get("backbone") or "auto"), options.get("weights_path") or None))
 
-    def prepare(self, image: Image.Image) -> torch.Tensor:
+    def check_size(self, image: Image.Image) -> None:
         if min(image.size) < self.min_side:
             raise DupbenchError(f"image of {image.size[0]}x{image.size[1]} is too small for the CNN "
                                 f"(needs >= {self.min_side} px a side)")
+
+    def prepare(self, image: Image.Image) -> torch.Tensor:
+        self.check_size(image)
         with torch.no_grad():
             return self.backbone.model.extract_features(article_to_tensor(image).unsqueeze(0))
 
@@ -51,8 +54,7 @@ class _CnnFeatures(Method):
     def prepare_many(self, images) -> np.ndarray:
         """(n, features) float32: the same features as prepare, in batches of equal-size images."""
         for image in images:
-            if min(image.size) < self.min_side:
-                self.prepare(image)  # raises its one-line error
+            self.check_size(image)
         rows = []
         with torch.inference_mode():
             for start in range(0, len(images), self.batch_size):

@@ -14,6 +14,11 @@ from .tensors import article_to_tensor
 _cosine = torch.nn.CosineSimilarity(dim=0)
 
 
+def pixel_rows(images) -> np.ndarray:
+    """(n, h*w*3) uint8: each image's pixels as one row (all images the same size)."""
+    return np.stack([np.asarray(image, dtype=np.uint8).reshape(-1) for image in images])
+
+
 class _PixelArray(Method):
     family = "euclidean"
     direction = "distance"
@@ -23,7 +28,7 @@ class _PixelArray(Method):
         return np.array(image)
 
     def prepare_many(self, images) -> np.ndarray:
-        return np.stack([np.asarray(image, dtype=np.uint8).reshape(-1) for image in images])
+        return pixel_rows(images)
 
     def score_matrix(self, A: np.ndarray, B: np.ndarray, same: bool = False) -> np.ndarray:
         """The article's wrapped uint8 distance for every ordered pair, exactly: a - b in uint8 as the
@@ -96,7 +101,7 @@ class CosinePixels(Method):
 
     def prepare_many(self, images) -> np.ndarray:
         # ToTensor's scaling (x / 255) does not change a cosine: the raw bytes as float32 suffice.
-        return np.stack([np.asarray(image, dtype=np.uint8).reshape(-1) for image in images]).astype(np.float32)
+        return pixel_rows(images).astype(np.float32)
 
     def score_matrix(self, A: np.ndarray, B: np.ndarray, same: bool = False) -> np.ndarray:
         return cosine_all_pairs(A, B)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .base import Method, row_blocks
+from .gram import unit_rows
 
 
 def _drop_self(indices: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -53,7 +54,7 @@ def faiss_top_k(kind: str, prepared: np.ndarray, k: int) -> tuple[np.ndarray, np
         return _drop_self(indices, scores.astype(np.float64), k)
     vectors = np.ascontiguousarray(prepared, dtype=np.float32)
     if kind == "cosine":
-        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-8)
+        vectors = unit_rows(vectors)
         index = faiss.IndexFlatIP(vectors.shape[1])
     elif kind == "l2":
         index = faiss.IndexFlatL2(vectors.shape[1])
