@@ -64,6 +64,7 @@ def cell_small(name: str, article_pairs: int) -> dict[str, Any]:
     from experiments.config import compose_config
     from experiments.images import ImageCache
     from experiments.protocol import article_pairs as protocol_pairs
+    from experiments.protocol import spread_sample
     from experiments.retrieval import distinct_pairs, time_article_loop
     from experiments.run import dataset_with_fallback
     from methods import create_method
@@ -74,7 +75,7 @@ def cell_small(name: str, article_pairs: int) -> dict[str, Any]:
     load_torchvision()  # outside the timed calls, as the article's imports were
     references = images.dataset.reference_indices
     pairs = protocol_pairs(len(images), references)
-    sample = [pairs[i] for i in np.linspace(0, len(pairs) - 1, min(article_pairs, len(pairs))).round().astype(int)]
+    sample = spread_sample(pairs, article_pairs)
     _, seconds = time_article_loop(method, images, references, sample)
     pictures = images.all_at_common_size()
     n = len(pictures)
@@ -85,7 +86,8 @@ def cell_small(name: str, article_pairs: int) -> dict[str, Any]:
     row = {"part": "article_vs_fast", "method": name, "n": n, "dataset": images.dataset.name,
            "article_pairs_timed": len(sample), "article_s_per_pair": float(np.mean(seconds)),
            "fast_s_per_pair": fast, "speedup": float(np.mean(seconds)) / fast,
-           "prepare_s": prepare_s, "score_s": score_s, "total_s": prepare_s + score_s}
+           "prepare_s": prepare_s, "score_s": score_s, "total_s": prepare_s + score_s,
+           "backbone": method.describe()["backbone"]}
     if hasattr(method, "backbone"):  # the CNN's floor: forward passes on ready batches + one Gram matrix
         from methods.tensors import batch_to_tensor
 
@@ -118,7 +120,7 @@ def cell_scale(name: str, n: int, k: int = 10) -> dict[str, Any]:
             "search": method.index_kind and f"faiss {method.index_kind}" or "blocked score_matrix",
             "prepare_s": prepare_s, "search_s": search_s, "total_s": prepare_s + search_s,
             "pairs": n * (n - 1) / 2, "s_per_pair": (prepare_s + search_s) / (n * (n - 1) / 2),
-            "checksum": int(indices[:, 0].sum())}
+            "checksum": int(indices[:, 0].sum()), "backbone": method.describe()["backbone"]}
 
 
 def child(*args: str, timeout: float) -> dict[str, Any]:

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from methods.errors import DupbenchError
 
 from .paths import CONF_DIR
+from .settings import validate
 
 GROUPS = ("dataset", "method", "experiment")
 
@@ -28,7 +31,14 @@ def check_group_choices(argv: list[str]) -> None:
 
 
 def compose_config(overrides: list[str]) -> DictConfig:
-    """The configuration a run with these overrides would get (without running it)."""
+    """The configuration a run with these overrides would get (without running it); a typo'd or
+    malformed override is one line naming it, as is a setting out of range."""
     check_group_choices(overrides)
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=overrides)
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as problem:
+        lines = [line.strip() for line in str(problem).strip().splitlines()[:2] if line.strip()]
+        raise DupbenchError(f"bad override in {' '.join(overrides)}: {' '.join(lines) or type(problem).__name__}") from None
+    validate(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+    return cfg

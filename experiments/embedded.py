@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance
 
+from .results import current_umask
+
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "camera", "coins")
 GENERATOR_VERSION = 1
 MAX_SIDE = 256
@@ -64,6 +66,7 @@ def build(root: Path, seed: int = 0) -> None:
     """Write the set into `root` atomically: built in a temporary folder, then renamed."""
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".embedded-", dir=root.parent))
+    tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700: the set is for every user of the clone
     rows = []
     for index, name in enumerate(PHOTOS):
         rng = np.random.default_rng([seed, index])

@@ -4,9 +4,7 @@ from __future__ import annotations
 from PIL import Image
 
 from methods.errors import DupbenchError
-from methods.files import sha256_of
-
-from .data import Dataset, read_rgb, target_size
+from .data import Dataset, read_rgb_and_sha256, target_size
 from .data.loader import DEFAULT_MAX_PIXELS, UnreadableImage
 
 
@@ -15,19 +13,22 @@ class ImageCache:
     `self.dataset.skipped`, so the run uses `self.dataset`, never the one it was given."""
 
     def __init__(self, dataset: Dataset, max_pixels: int | None = DEFAULT_MAX_PIXELS):
-        originals, dropped = [], {}
+        originals, sha256s, dropped = [], [], {}
         for i, item in enumerate(dataset.items):
             try:
-                originals.append(read_rgb(item.path, max_pixels, item.sha256))
+                image, sha256 = read_rgb_and_sha256(item.path, max_pixels, item.sha256)
             except UnreadableImage as problem:
                 dropped[i] = str(problem)
+                continue
+            originals.append(image)
+            sha256s.append(sha256)
         if not originals:
             raise DupbenchError(f"data set {dataset.name!r}: none of its {len(dataset.items)} images can be read "
                                 f"(first: {next(iter(dropped.values()))})")
         self.dataset = dataset.without(dropped) if dropped else dataset
         self.originals = originals
         self._resized: dict[tuple[int, tuple[int, int]], Image.Image] = {}
-        self._sha256s: list[str] | None = None
+        self._sha256s = sha256s
 
     def __len__(self) -> int:
         return len(self.originals)
@@ -56,9 +57,7 @@ class ImageCache:
         return self.resized(row, size), self.resized(reference, size)
 
     def file_sha256s(self) -> list[str]:
-        """Each file's sha256: the manifest's (already verified on reading), else hashed once."""
-        if self._sha256s is None:
-            self._sha256s = [item.sha256 or sha256_of(item.path) for item in self.dataset.items]
+        """Each file's sha256, of the very bytes decoded (folder data sets too, not only manifests')."""
         return self._sha256s
 
     def all_at_common_size(self) -> list[Image.Image]:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO_ROOT / "conf"
 
@@ -15,3 +17,8 @@ def repo_path(path: str | Path) -> Path:
 def output_name(output: str, engine: str = "article") -> str:
     """The results folder of an experiment: the fast engine's tables sit beside the article's."""
     return output if engine == "article" else f"{output}-{engine}"
+
+
+# `${repo_path:results}` in a config: Hydra's own run folder and logs land under results_root taken
+# from the repository root, whatever folder the command was started in.
+OmegaConf.register_new_resolver("repo_path", lambda path: str(repo_path(path)), replace=True)

@@ -10,11 +10,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .labels import with_labels  # noqa: E402
 from .results import atomic_save_figure  # noqa: E402
 
 
 def speed_accuracy(table: pd.DataFrame, path: Path) -> None:
     """Time per pair (log) against accuracy, one labelled point per method."""
+    table = with_labels(table)
     fig, ax = plt.subplots(figsize=(8.5, 5.2))
     # Methods often tie on accuracy: stagger the labels of each tied row up and down with a leader line.
     rows = table.assign(_tie=table["accuracy"].round(1)).sort_values(["_tie", "mean_s_per_pair"])
@@ -63,6 +65,7 @@ if __name__ == "__main__":
 
 def transform_heatmap(matrix: pd.DataFrame, path: Path) -> None:
     """recall@1 per method (rows) and family/severity (columns, in the config's order), numbers in cells."""
+    matrix = with_labels(matrix)
     columns = list(dict.fromkeys(zip(matrix["family"], matrix["severity"])))
     methods = list(dict.fromkeys(matrix["method"]))
     recall = matrix.set_index(["method", "family", "severity"])["recall"]
@@ -125,6 +128,7 @@ def size_sweep(sweep: pd.DataFrame, path: Path) -> None:
 
 def precision_recall(curves: pd.DataFrame, path: Path) -> None:
     """Pair classification: one precision-recall line per method (same group = positive)."""
+    curves = with_labels(curves)
     fig, ax = plt.subplots(figsize=(6.8, 4.8))
     for method, rows in curves.groupby("method", sort=False):
         ap = float((np.diff(np.r_[0.0, rows["recall"].to_numpy()]) * rows["precision"].to_numpy()).sum())
@@ -144,6 +148,7 @@ def precision_recall(curves: pd.DataFrame, path: Path) -> None:
 def scale(table: pd.DataFrame, path: Path) -> None:
     """Left: per-pair speed-up of the fast engine over the article's loop at N=96. Right: the fast
     engine's total time against N, log-log, with an N^2 reference slope."""
+    table = with_labels(table)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"width_ratios": [1, 1.3]})
     small = table[(table["part"] == "article_vs_fast") & (table["status"] == "ok")] if "status" in table else table.iloc[:0]
     if not small.empty:

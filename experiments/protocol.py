@@ -18,6 +18,12 @@ def article_pairs(n_images: int, references: Sequence[int]) -> list[tuple[int, i
     return [(row, ref) for ref in references for row in range(n_images) if row != ref]
 
 
+def spread_sample(pairs: Sequence[tuple[int, int]], n: int) -> list[tuple[int, int]]:
+    """At most n of the protocol's pairs, evenly spread over it (every reference and row kind)."""
+    picks = np.linspace(0, len(pairs) - 1, min(n, len(pairs))).round().astype(int)
+    return [pairs[i] for i in picks]
+
+
 def top_k(method: Method, scores: np.ndarray, exclude: int, k: int) -> np.ndarray:
     """The k best indices of one column of scores, never the query itself."""
     column = np.array(scores, dtype=np.float64, copy=True)

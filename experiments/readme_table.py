@@ -14,10 +14,25 @@ from typing import Callable
 
 import pandas as pd
 
+from .findings import article_conclusion, cnn_ratio, ranked
+from .labels import with_labels
 from .paths import REPO_ROOT
 
 BASELINES = REPO_ROOT / "results" / "baselines"
 README = REPO_ROOT / "README.md"
+
+
+def markdown(frame: pd.DataFrame, formats: dict[str, str]) -> str:
+    """A markdown table of the given columns and formats; a CNN's method cell names its backbone."""
+    frame = with_labels(frame)
+    lines = ["| " + " | ".join(formats) + " |", "|" + "---|" * len(formats)]
+    for _, row in frame.iterrows():
+        cells = []
+        for column, fmt in formats.items():
+            value = row.get(column)
+            cells.append("" if value is None or pd.isna(value) else format(value, fmt) if fmt else str(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def render_retrieval(table: pd.DataFrame, source: str) -> str:
@@ -25,21 +40,18 @@ def render_retrieval(table: pd.DataFrame, source: str) -> str:
     timing = ("s/pair (fast engine: whole run / pairs) | s/pair (scoring only)" if fast
               else "s/pair (article loop, mean) | s/pair (prepared once)")
     lines = [
-        f"| method | variant | accuracy % (article) | accuracy % (all queries) | mAP | pair AP | {timing} | backbone |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        f"| method | variant | accuracy % (article) | accuracy % (all queries) | mAP | pair AP | {timing} |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for _, row in table.iterrows():
-        backbone = row["backbone"] if isinstance(row["backbone"], str) and row["backbone"] else ""
+    for _, row in with_labels(table).iterrows():
         lines.append(
             f"| {row['method']} | {row['variant']} | {row['accuracy']:.2f} | {row['accuracy_all_queries']:.2f} "
             f"| {row['map']:.3f} | {row['pair_ap']:.3f} "
-            f"| {row['mean_s_per_pair']:.2e} | {row['prepared_s_per_pair']:.2e} | {backbone} |"
+            f"| {row['mean_s_per_pair']:.2e} | {row['prepared_s_per_pair']:.2e} |"
         )
-    by_method = table.set_index("method")["mean_s_per_pair"]
-    if {"cnn_cosine", "cosine"} <= set(by_method.index) and not fast:
-        lines.append("")
-        lines.append(f"Per pair in the article's loop, `cnn_cosine` costs {by_method['cnn_cosine'] / by_method['cosine']:.0f}x "
-                     f"`cosine` at this size.")
+    if not fast and cnn_ratio(table):
+        lines += ["", cnn_ratio(table)]
+    lines += ["", article_conclusion(table)]
     first = table.iloc[0]
     lines.append("")
     lines.append(
@@ -51,11 +63,48 @@ def render_retrieval(table: pd.DataFrame, source: str) -> str:
     return "\n".join(lines)
 
 
+def render_cnn_timing(table: pd.DataFrame, source: str) -> str:
+    """The CNN against pixel cosine per pair, autograd on (the article) and off, Lite0 and B0."""
+    shown = table.assign(weights=table["weights"].map(lambda w: "pretrained" if len(str(w)) == 64 else str(w)))
+    lines = [markdown(shown, {"method": "", "weights": "", "autograd": "", "mean_s_per_pair": ".2e",
+                              "ratio_to_cosine": ".1f"})]
+    on = with_labels(table[(table["autograd"] == "on") & table["method"].str.startswith("cnn_")]).set_index("method")
+    if not on.empty:
+        lines += ["", f"With autograd on, as the article ran it, per pair against `cosine`: "
+                      f"{ranked(on['ratio_to_cosine'], '.0f')} (x); the article reports about 250x with B0."]
+        cosine = on[on.index.str.startswith("cnn_cosine")]
+        lite, b0 = cosine[cosine.index.str.contains("Lite0")], cosine[cosine.index.str.contains("B0")]
+        if not lite.empty and not b0.empty:
+            lite_r, b0_r = float(lite["ratio_to_cosine"].iloc[0]), float(b0["ratio_to_cosine"].iloc[0])
+            lines[-1] += (f" B0 costs {b0_r / lite_r:.2f}x Lite0 here, so of the gap from Lite0's {lite_r:.0f}x "
+                          f"to 250x, B0 closes {100 * (b0_r - lite_r) / (250 - lite_r):.0f} %; the rest is the "
+                          f"machine (CPU, threads, library versions), not the architecture.")
+    first = table.iloc[0]
+    lines += ["", f"{int(first['pairs_timed'])} pairs of the protocol on {first['dataset']} at {first['resize']}, "
+                  f"median of {int(first['rounds'])} interleaved rounds; measured on {first['machine']} "
+                  f"({int(first['torch_threads'])} torch threads), {dates(table)}, commit {first['git_commit']}. "
+                  f"B0 rows with `random-init` weights time the architecture only. Source: `{source}`."]
+    return "\n".join(lines)
+
+
+def render_bench_scale(table: pd.DataFrame, source: str) -> str:
+    small = table[table["part"] == "article_vs_fast"]
+    big = table[table["part"] == "scale"]
+    lines = [markdown(small, {"method": "", "n": ".0f", "article_s_per_pair": ".2e", "fast_s_per_pair": ".2e",
+                              "speedup": ".1f", "total_over_floor": ".2f", "status": ""}), "",
+             markdown(big, {"method": "", "n": ".0f", "status": "", "prepare_s": ".2f", "search_s": ".2f",
+                            "total_s": ".2f", "peak_rss_mib": ".0f", "predicted_s": ".0f"})]
+    first = table.iloc[0]
+    lines += ["", f"Measured on {first['machine']} ({int(first['torch_threads'])} torch threads), {dates(table)}, "
+                  f"commit {first['git_commit']}. Source: `{source}`."]
+    return "\n".join(lines)
+
+
 def render_breaking_points(matrix: pd.DataFrame, source: str) -> str:
     """Per method and family: the mildest severity at which recall@1 first drops below 1."""
     families = [f for f in dict.fromkeys(matrix["family"]) if f != "identity"]
     lines = ["| method | " + " | ".join(families) + " |", "|---|" + "---|" * len(families)]
-    for method, rows in matrix.groupby("method", sort=False):
+    for method, rows in with_labels(matrix).groupby("method", sort=False):
         cells = []
         for family in families:
             cell = rows[rows["family"] == family]
@@ -119,7 +168,19 @@ BLOCKS = [
     Block("transforms-table", "exp2-transforms-embedded.csv", "results/exp2/transforms/embedded/matrix.csv",
           render_breaking_points),
     Block("exp3-table", "exp3-fruits360.csv", "results/exp3/fruits360/table.csv", render_exp3),
+    Block("cnn-timing-table", "cnn-timing.csv", "results/bench-cnn/cnn_timing.csv", render_cnn_timing),
+    Block("bench-scale-table", "bench-scale.csv", "results/bench-scale/scale.csv", render_bench_scale),
 ]
+
+
+def refuse_dirty(fresh: Path) -> None:
+    """A baseline is a measurement of committed code: a table from a work tree with uncommitted
+    changes (git_commit ending in -dirty) is never promoted."""
+    commits = set(pd.read_csv(fresh)["git_commit"].astype(str)) if fresh.is_file() else set()
+    dirty = sorted(c for c in commits if c.endswith("-dirty") or c == "unknown")
+    if dirty:
+        raise SystemExit(f"not promoted: {fresh} was measured at {', '.join(dirty)} (uncommitted changes); "
+                         "commit, rerun, then promote")
 
 
 def current_block(readme_text: str, marker: str) -> str | None:
@@ -148,6 +209,7 @@ def main() -> None:
         for block in BLOCKS:
             fresh = REPO_ROOT / block.results
             if fresh.is_file():
+                refuse_dirty(fresh)
                 block.path.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(fresh, block.path)
                 print(f"promoted {block.results} -> {block.path.relative_to(REPO_ROOT)}")

@@ -13,7 +13,10 @@ import pandas as pd
 from . import plots
 from .environment import now_utc
 from .paths import REPO_ROOT
-from .readme_table import BASELINES, dates, render_breaking_points, render_exp3, render_retrieval
+from .findings import names, tied_best
+from .labels import with_labels
+from .readme_table import (BASELINES, dates, markdown, render_bench_scale, render_breaking_points, render_cnn_timing,
+                           render_exp3, render_retrieval)
 from .results import atomic_write_text
 
 TITLES = {"exp1": "Experiment 1: speed and accuracy", "exp2": "Experiment 2: multi-view photos",
@@ -23,48 +26,38 @@ TITLES = {"exp1": "Experiment 1: speed and accuracy", "exp2": "Experiment 2: mul
           "calibrate": "Threshold calibration and grouping"}
 
 
-def markdown(frame: pd.DataFrame, formats: dict[str, str]) -> str:
-    lines = ["| " + " | ".join(formats) + " |", "|" + "---|" * len(formats)]
-    for _, row in frame.iterrows():
-        cells = []
-        for column, fmt in formats.items():
-            value = row.get(column)
-            cells.append("" if pd.isna(value) else format(value, fmt) if fmt else str(value))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 # --- findings: one or two sentences each, computed from the table in front of the reader ----------
 
 def retrieval_findings(table: pd.DataFrame) -> str:
-    by = table.set_index("method")
+    by = with_labels(table).set_index("method")
     if by["pair_ap"].isna().all():
         return "No pair AP in this table (older version); see the accuracy column."
-    best, worst = by["pair_ap"].idxmax(), by["pair_ap"].idxmin()
+    best, worst = tied_best(by["pair_ap"], decimals=3), tied_best(by["pair_ap"], higher=False, decimals=3)
     fast, slow = by["mean_s_per_pair"].idxmin(), by["mean_s_per_pair"].idxmax()
     perfect = sorted(by.index[by["accuracy"] >= 100])
     where = "With the fast engine" if "engine" in by and (by["engine"] == "fast").all() else "In the article's loop"
-    text = (f"Best at separating duplicates from the rest: {best} (pair AP {by.loc[best, 'pair_ap']:.3f}); worst: "
-            f"{worst} ({by.loc[worst, 'pair_ap']:.3f}). {where} {slow} costs "
+    text = (f"Best at separating duplicates from the rest: {names(best)} (pair AP {by.loc[best[0], 'pair_ap']:.3f}); "
+            f"worst: {names(worst)} ({by.loc[worst[0], 'pair_ap']:.3f}). {where} {slow} costs "
             f"{by.loc[slow, 'mean_s_per_pair'] / by.loc[fast, 'mean_s_per_pair']:.0f}x {fast} per pair")
     return text + (f"; {len(perfect)} of {len(by)} methods reach 100 % article accuracy." if perfect else ".")
 
 
 def threshold_findings(thresholds: pd.DataFrame) -> str:
     good = thresholds[thresholds["best_f1"] >= 0.95]
-    top = thresholds.loc[thresholds["best_f1"].idxmax()]
+    by = with_labels(thresholds).set_index("method")
+    top = tied_best(by["best_f1"], decimals=3)
     p99 = int(thresholds["threshold_at_p99"].notna().sum())
-    return (f"At its best-F1 threshold {len(good)} of {len(thresholds)} methods reach F1 >= 0.95 (best: {top['method']}, "
-            f"F1 {top['best_f1']:.3f} at {top['threshold_at_best_f1']:.6g}); {p99} of {len(thresholds)} have a "
-            f"threshold with 99 % precision.")
+    return (f"At its best-F1 threshold {len(good)} of {len(thresholds)} methods reach F1 >= 0.95 (best: {names(top)}, "
+            f"F1 {by.loc[top[0], 'best_f1']:.3f}); {p99} of {len(thresholds)} have a threshold with 99 % precision.")
 
 
 def matrix_findings(matrix: pd.DataFrame) -> str:
-    cells = matrix[matrix["family"] != "identity"]
+    cells = with_labels(matrix[matrix["family"] != "identity"])
     broken = (cells["recall"] < 1).groupby(cells["method"], sort=False).sum()
     robust = [m for m, n in broken.items() if n == 0]
-    return (f"Recall@1 of 1 in every cell: {', '.join(robust) or 'no method'}. Most fragile: {broken.idxmax()} "
-            f"(below 1 in {int(broken.max())} of {int(cells['method'].eq(broken.idxmax()).sum())} cells).")
+    fragile = tied_best(broken)
+    return (f"Recall@1 of 1 in every cell: {', '.join(robust) or 'no method'}. Most fragile: {names(fragile)} "
+            f"(below 1 in {int(broken.max())} of {int(cells['method'].eq(fragile[0]).sum())} cells).")
 
 
 def exp3_findings(table: pd.DataFrame) -> str:
@@ -76,13 +69,13 @@ def exp3_findings(table: pd.DataFrame) -> str:
 
 
 def calibration_findings(table: pd.DataFrame) -> str:
-    chosen = table[table["rule"] == "best_f1"].dropna(subset=["pairwise_f1"])
-    best = chosen.loc[chosen["pairwise_f1"].idxmax()]
-    text = (f"Grouping at each method's best-F1 threshold: best {best['method']} (pairwise F1 {best['pairwise_f1']:.3f}, "
-            f"{int(best['n_clusters'])} clusters for {int(best['n_groups'])} groups).")
-    given = table[table["rule"].astype(str).str.startswith("given")]
+    chosen = with_labels(table[table["rule"] == "best_f1"].dropna(subset=["pairwise_f1"])).set_index("method")
+    best = tied_best(chosen["pairwise_f1"], decimals=3)
+    text = (f"Grouping at each method's best-F1 threshold: best {names(best)} (pairwise F1 "
+            f"{chosen.loc[best[0], 'pairwise_f1']:.3f}).")
+    given = with_labels(table[table["rule"].astype(str).str.startswith("given")])
     if not given.empty:
-        joined = given.set_index("method")["pairwise_f1"] - chosen.set_index("method")["pairwise_f1"]
+        joined = given.set_index("method")["pairwise_f1"] - chosen["pairwise_f1"]
         text += f" Thresholds carried over from another data set change pairwise F1 by {joined.min():+.3f} to {joined.max():+.3f}."
     return text
 
@@ -105,15 +98,8 @@ def bench_findings(table: pd.DataFrame) -> str:
 def bench_section(report: "Report", csv: Path) -> None:
     table = pd.read_csv(csv)
     report.section(TITLES["bench-scale"], csv)
-    small = table[table["part"] == "article_vs_fast"]
-    report.parts.append(markdown(small, {"method": "", "n": ".0f", "article_s_per_pair": ".2e", "fast_s_per_pair": ".2e",
-                                         "speedup": ".1f", "total_over_floor": ".2f", "status": ""}))
-    big = table[table["part"] == "scale"]
-    report.parts.append(markdown(big, {"method": "", "n": ".0f", "status": "", "prepare_s": ".2f", "search_s": ".2f",
-                                       "total_s": ".2f", "peak_rss_mib": ".0f", "predicted_s": ".0f"}))
-    report.parts.append(f"Measured on {table['machine'].iloc[0]} ({int(table['torch_threads'].iloc[0])} torch threads), "
-                        f"{dates(table)}, commit {table['git_commit'].iloc[0]}.")
-    report.findings(bench_findings(table))
+    report.parts.append(render_bench_scale(table, report.link(csv)))
+    report.findings(bench_findings(with_labels(table)))
     report.image(csv.with_name("scale.png"), "speed-up per pair and time against N")
 
 
@@ -140,17 +126,20 @@ class Report:
 RETRIEVAL_COLUMNS = ("accuracy_all_queries", "map", "pair_ap", "prepared_s_per_pair", "backbone")
 
 
-def retrieval_section(report: Report, experiment: str, out_dir: Path, table: pd.DataFrame, baseline: bool) -> None:
+def retrieval_section(report: Report, experiment: str, csv: Path, table: pd.DataFrame, baseline: bool) -> None:
+    out_dir = csv.parent
     missing = [c for c in RETRIEVAL_COLUMNS if c not in table]
     if missing:  # written by an older version: shown as it is, with a note on how to refresh it
         report.parts.append(f"This table predates the columns {', '.join(missing)} (nan below); "
                             f"rerun with `ARGS=force=true` to fill them.")
         table = table.assign(**{c: float("nan") for c in missing})
-    report.parts.append(render_retrieval(table, report.link(out_dir / "table.csv")))
+    report.parts.append(render_retrieval(table, report.link(csv)))  # the file itself: a baseline is not table.csv
     report.findings(retrieval_findings(table))
     thresholds = out_dir / "thresholds.csv"
     if thresholds.is_file():
         frame = pd.read_csv(thresholds)
+        if "backbone" not in frame:
+            frame = frame.merge(table[["method", "backbone"]], on="method", how="left")
         report.parts.append("Pair classification (every pair; same group = positive), thresholds in each method's "
                             "own units:\n\n" + markdown(frame, {
                                 "method": "", "direction": "", "auc": ".3f", "ap": ".3f", "best_f1": ".3f",
@@ -183,7 +172,7 @@ def build(results: Path, out: Path) -> list[str]:
             dataset = table["dataset"].iloc[0]
             report.section(f"{TITLES[experiment]} ({dataset})", csv,
                            " (committed baseline: no run output under results/ here)" if baseline else "")
-            retrieval_section(report, experiment, csv.parent, table, baseline)
+            retrieval_section(report, experiment, csv, table, baseline)
             seen.append(f"{experiment}/{dataset}")
     for csv, baseline in sources(list((results / "exp2" / "transforms").glob("*/matrix.csv")),
                                  list(BASELINES.glob("exp2-transforms-*.csv"))):
@@ -218,10 +207,17 @@ def build(results: Path, out: Path) -> list[str]:
                             f"{table['git_commit'].iloc[0]}. Snippets: `{report.link(csv.parent / 'thresholds')}/`.")
         report.findings(calibration_findings(table))
         seen.append(f"calibrate/{dataset}")
-    scale = results / "bench-scale" / "scale.csv"
-    if scale.is_file():
-        bench_section(report, scale)
-        seen.append("bench-scale")
+    for name, render, title in (("bench-scale", None, None),
+                                ("cnn-timing", render_cnn_timing, "The CNN's cost against pixel cosine, autograd on and off")):
+        run_csv = results / name / "scale.csv" if name == "bench-scale" else results / "bench-cnn" / "cnn_timing.csv"
+        found = sources([run_csv] if run_csv.is_file() else [], [p for p in [BASELINES / f"{name}.csv"] if p.is_file()])
+        for csv, baseline in found:
+            if render is None:
+                bench_section(report, csv)
+            else:
+                report.section(title, csv, " (committed baseline)" if baseline else "")
+                report.parts.append(render(pd.read_csv(csv), report.link(csv)))
+            seen.append(name)
     head = (f"# dupbench report\n\nBuilt {now_utc()} by `make report` from the result files under "
             f"`{report.link(results)}/` only (nothing was rerun). Each section names its source, and each table the "
             f"machine, dates and commit of its run. Sections: {', '.join(seen) or 'none (run make exp1 first)'}.")

@@ -1,20 +1,43 @@
-"""Writing results: atomically, and merged per method so one run never drops another's rows."""
+"""Writing results: atomically, and merged per method so one run never drops another's rows.
+
+Every read-modify-write of a result file holds that file's lock (`<file>.lock` beside it, through
+filelock): runs started at the same time into one folder (a Hydra multirun, a launcher's jobs)
+each add their rows, and none is lost to another's write.
+"""
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import pandas as pd
+from filelock import FileLock
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold `path`'s lock for a read-modify-write (waits for another process holding it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock", timeout=600, mode=0o666 & ~current_umask()):
+        yield
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        # mkstemp makes 0600; a result file gets what any new file would (0644 under umask 022).
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -47,16 +70,18 @@ def upsert_rows(path: Path, rows: Iterable[dict[str, Any]], key: str = "method",
                 order: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
     """Replace the rows of the same `key` values in the CSV at `path` by `rows`; keep all others."""
     new = pd.DataFrame(list(rows))
-    old = read_csv_or_empty(path)
-    if not old.empty and key in old:
-        old = old[~old[key].isin(new[key].unique())]
-    merged = pd.concat([old, new], ignore_index=True) if not old.empty else new
-    if order is not None:
-        merged = order(merged)
-    atomic_write_csv(path, merged)
+    with locked(path):
+        old = read_csv_or_empty(path)
+        if not old.empty and key in old and key in new:
+            old = old[~old[key].isin(new[key].unique())]
+        merged = pd.concat([old, new], ignore_index=True) if not old.empty else new
+        if order is not None:
+            merged = order(merged)
+        atomic_write_csv(path, merged)
     return merged
 
 
 def update_json(path: Path, update: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
-    current = json.loads(path.read_text()) if path.is_file() else {}
-    atomic_write_text(path, json.dumps(update(current), indent=2, sort_keys=True, default=str) + "\n")
+    with locked(path):
+        current = json.loads(path.read_text()) if path.is_file() else {}
+        atomic_write_text(path, json.dumps(update(current), indent=2, sort_keys=True, default=str) + "\n")

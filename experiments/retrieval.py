@@ -14,6 +14,7 @@ import json
 import logging
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -133,14 +134,15 @@ def evaluate(experiment: str, method: Method, dataset: Dataset, images: ImageCac
         "variant": method.variant, "direction": method.direction, **method.describe(),
         "engine": engine, "resize": resize_label(dataset.resize), "n_images": len(groups),
         "n_references": len(references), "n_pairs": len(article_pairs(len(groups), references)), "top_k": top_k,
-        "accuracy": accuracy, "accuracy_all_queries": accuracy_all, **timing,
+        "accuracy": accuracy, "accuracy_ceiling": accuracy_ceiling(dataset, top_k),
+        "accuracy_all_queries": accuracy_all, **timing,
         **retrieval_metrics(method, matrix, groups),
     }
     summary, curve = pair_classification(method, *pair_scores(method, matrix, groups))
     row.update({"pair_auc": summary["auc"], "pair_ap": summary["ap"]})
     keys = {"experiment": experiment, "dataset": dataset.name, "method": method.name}
     thresholds = {**keys, "direction": method.direction, **summary}
-    curve_rows = thin_curve(pd.DataFrame(curve)).assign(**keys)
+    curve_rows = thin_curve(pd.DataFrame(curve)).assign(**keys, backbone=method.describe()["backbone"])
     queries = query_rows(experiment, dataset, method, "article", references, retrieved,
                          lambda q, i: float(columns[i, column_of[q]]))
     queries += query_rows(experiment, dataset, method, "all_queries", list(range(len(groups))), retrieved_all,
@@ -162,21 +164,56 @@ def method_order(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values("method", key=lambda s: s.map(lambda m: rank.get(m, len(rank))), kind="stable")
 
 
-def fingerprint(method: Method, dataset: Dataset, top_k: int, engine: str = "article") -> str:
-    """What a row depends on: the method and its weights, the images, their resize, top_k. A rerun
-    reuses a row with the same fingerprint (code changes are not in it: pass force=true after them)."""
+def fingerprint(method: Method, images: ImageCache, top_k: int, engine: str = "article") -> str:
+    """What a row depends on: the method's code and weights, each image's bytes (sha256), their
+    resize, top_k. A rerun reuses a row only when all of it is unchanged."""
+    dataset = images.dataset
     facts = {
-        "method": method.name, "variant": method.variant, **method.describe(), "dataset": dataset.name,
-        "resize": dict(dataset.resize), "top_k": top_k, **({"engine": engine} if engine != "article" else {}),
-        "items": [(it.key, it.group, it.sha256 or it.path.stat().st_size) for it in dataset.items],
+        "method": method.name, "variant": method.variant, "code": method.code_version(), **method.describe(),
+        "dataset": dataset.name, "resize": dict(dataset.resize), "top_k": top_k,
+        **({"engine": engine} if engine != "article" else {}),
+        "items": [(it.key, it.group, sha) for it, sha in zip(dataset.items, images.file_sha256s())],
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def finished_fingerprints(table: pd.DataFrame) -> dict[str, str]:
-    if table.empty or "fingerprint" not in table:
+# A method's outputs besides its table row; the row is written after all of them.
+COMPANIONS = ("queries.csv", "thresholds.csv", "pr_curve.csv")
+
+
+def finished_fingerprints(out_dir: Path, table: pd.DataFrame) -> dict[str, str]:
+    """Fingerprint per method whose outputs are complete: its table row, and rows of the same run in
+    every companion file and meta.json. A row whose companions are missing counts as not done."""
+    if table.empty or "fingerprint" not in table or "run_id" not in table:
         return {}
-    return dict(zip(table["method"], table["fingerprint"]))
+    companions = [read_csv_or_empty(out_dir / name) for name in COMPANIONS]
+    meta_path = out_dir / "meta.json"
+    meta = json.loads(meta_path.read_text()).get("methods", {}) if meta_path.is_file() else {}
+    done = {}
+    for method, mark, run_id in zip(table["method"], table["fingerprint"], table["run_id"]):
+        whole = all(not c.empty and {"method", "run_id"} <= set(c) and
+                    ((c["method"] == method) & (c["run_id"] == run_id)).any() for c in companions)
+        if whole and meta.get(method, {}).get("run_id") == run_id:
+            done[method] = mark
+    return done
+
+
+def accuracy_ceiling(dataset: Dataset, top_k: int) -> float:
+    """The best article accuracy (%) possible: a reference whose group has more than top_k other
+    images can find at most top_k of them."""
+    sizes = Counter(dataset.groups)
+    references = dataset.reference_indices
+    found = sum(min(top_k, sizes[dataset.items[r].group] - 1) for r in references)
+    return 100.0 * found / max(len(dataset.items) - len(references), 1)
+
+
+def warn_if_ceiling(dataset: Dataset, top_k: int) -> None:
+    ceiling = accuracy_ceiling(dataset, top_k)
+    if ceiling < 100.0:
+        biggest = max(Counter(dataset.groups).values())
+        log.warning("groups of up to %d images with top_k=%d: the article's accuracy cannot reach 100 %% on %s "
+                    "(at most %.2f %%); read accuracy_all_queries (recall@%d over every image) beside it",
+                    biggest, top_k, dataset.name, ceiling, top_k)
 
 
 def write_skipped(dataset: Dataset, out_dir: Path) -> None:
@@ -200,14 +237,15 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
         load_torchvision()  # imported lazily (the fast engine needs none of it): not inside a timed call
     dataset = images.dataset
     write_skipped(dataset, out_dir)
+    warn_if_ceiling(dataset, top_k)
     env = environment()
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     log.info("%s on %s: %d images, %d references, %d methods -> %s", experiment, dataset.name, len(images),
              len(dataset.reference_indices), len(methods), out_dir)
     table, failed = read_csv_or_empty(out_dir / "table.csv"), []
-    done = finished_fingerprints(table)
+    done = finished_fingerprints(out_dir, table)
     for method in methods:
-        mark = fingerprint(method, dataset, top_k, engine)
+        mark = fingerprint(method, images, top_k, engine)
         if not cfg.get("force") and done.get(method.name) == mark:
             log.info("%-22s already in %s with the same data and settings: kept (force=true redoes it)",
                      method.name, out_dir / "table.csv")
@@ -221,11 +259,8 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
         row.update({"n_skipped": len(dataset.skipped), "fingerprint": mark, "torch_threads": env["threads"]["torch_num_threads"],
                     "machine": env["machine"], "git_commit": env["git_commit"], "run_id": run_id,
                     "finished_at": now_utc()})
-        table = upsert_rows(out_dir / "table.csv", [row], order=method_order)
-        upsert_rows(out_dir / "queries.csv", queries, order=method_order)
-        upsert_rows(out_dir / "thresholds.csv", [thresholds], order=method_order)
-        upsert_rows(out_dir / "pr_curve.csv", curve.to_dict("records"), order=method_order)
-        update_json(out_dir / "meta.json", lambda meta: record_meta(meta, cfg, env, run_id, row, method))
+        save_method(out_dir, cfg, env, method, row, queries, thresholds, curve)
+        table = read_csv_or_empty(out_dir / "table.csv")
         log.info("%-22s accuracy %6.2f %%  all-queries %6.2f %%  %.2e s/pair (%s engine)  %.2e s/pair (scoring only)%s",
                  method.name, row["accuracy"], row["accuracy_all_queries"], row["mean_s_per_pair"], engine,
                  row["prepared_s_per_pair"], f"  cache hits {row['cache_hits']}" if engine == "fast" else "")
@@ -234,6 +269,18 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
         raise DupbenchError(f"{len(failed)} method(s) failed: {', '.join(failed)} (traceback in the run's log); "
                             f"the others' results are in {out_dir}")
     return table
+
+
+def save_method(out_dir: Path, cfg: Mapping[str, Any], env: dict[str, Any], method: Method, row: dict[str, Any],
+                queries: list[dict[str, Any]], thresholds: dict[str, Any], curve: pd.DataFrame) -> None:
+    """Every output of one method, the table row last: a run stopped in between leaves a row-less
+    method (redone next time), never a row without its queries, thresholds, curve or meta entry."""
+    run_id = row["run_id"]
+    upsert_rows(out_dir / "queries.csv", [{**q, "run_id": run_id} for q in queries], order=method_order)
+    upsert_rows(out_dir / "thresholds.csv", [{**thresholds, "run_id": run_id}], order=method_order)
+    upsert_rows(out_dir / "pr_curve.csv", curve.assign(run_id=run_id).to_dict("records"), order=method_order)
+    update_json(out_dir / "meta.json", lambda meta: record_meta(meta, cfg, env, run_id, row, method))
+    upsert_rows(out_dir / "table.csv", [row], order=method_order)
 
 
 def draw_plots(cfg: Mapping[str, Any], out_dir: Path, table: pd.DataFrame) -> None:

@@ -5,21 +5,30 @@ on stderr and exit code 2, never a traceback.
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
-from typing import Any
+from typing import Any, Callable
 
 import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from experiments import calibrate, exp3, matrix, retrieval
 from experiments.config import check_group_choices
 from experiments.data import Dataset, DataMissingError, load_dataset
 from experiments.paths import CONF_DIR, output_name, repo_path
+from experiments.settings import validate
 from methods.errors import DupbenchError
 
-RUNNERS = {"retrieval": retrieval.run, "transforms": matrix.run, "exp3": exp3.run, "calibrate": calibrate.run}
 log = logging.getLogger("dupbench")
+
+
+def runner(spec: str) -> Callable[..., Any]:
+    """`module:function` from an experiment config, imported only when that experiment runs."""
+    module, _, function = str(spec).partition(":")
+    try:
+        return getattr(importlib.import_module(module), function)
+    except (ImportError, AttributeError):
+        raise DupbenchError(f"experiment.runner={spec!r}: no function {function!r} in module {module!r}") from None
 
 
 def dataset_with_fallback(cfg: DictConfig) -> Dataset:
@@ -36,6 +45,8 @@ def dataset_with_fallback(cfg: DictConfig) -> Dataset:
 
 
 def execute(cfg: DictConfig) -> None:
+    validate(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+    run_experiment = runner(cfg.experiment.runner)
     if cfg.torch_threads:
         import torch
 
@@ -45,7 +56,7 @@ def execute(cfg: DictConfig) -> None:
     plain: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     output = output_name(cfg.experiment.get("output", cfg.experiment.name), cfg.get("engine", "article"))
     out_dir = repo_path(cfg.results_root) / output / dataset.name
-    RUNNERS[cfg.experiment.runner](plain, dataset, out_dir)
+    run_experiment(plain, dataset, out_dir)
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
@@ -54,6 +65,10 @@ def main(cfg: DictConfig) -> None:
         execute(cfg)
     except DupbenchError as problem:
         print(f"error: {problem}", file=sys.stderr)
+        sys.exit(2)
+    except PermissionError as denied:  # a read-only results folder, an unreadable file: say which
+        print(f"error: permission denied: {denied.filename or denied} (a read-only results folder? pass "
+              f"results_root=...; an unreadable file or folder? check its permissions)", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted: every method that had finished is saved; run again to resume", file=sys.stderr)

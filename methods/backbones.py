@@ -113,3 +113,18 @@ def load_backbone(backbone: str = "auto", weights_path: str | None = None) -> Ba
         raise DupbenchError(f"cannot load {name} weights from {path}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
     model.eval()
     return Backbone(name=name, weights_path=path, weights_sha256=sha256_of(path), model=model)
+
+
+RANDOM_WEIGHTS = "random-init (timing only)"
+
+
+def random_backbone(name: str) -> Backbone:
+    """The architecture with untrained weights: what it costs, never what it finds. Lets B0's speed be
+    measured where its pretrained file is absent (result rows say `weights_sha256=random-init ...`)."""
+    if name not in BACKBONES:
+        raise DupbenchError(f"unknown backbone {name!r}; valid: {', '.join(BACKBONES)}")
+    torch.manual_seed(0)
+    model = build_lite0() if name == LITE0 else build_b0()
+    model.eval()
+    return Backbone(name=name, weights_path=Path(), weights_sha256=RANDOM_WEIGHTS, model=model)
+

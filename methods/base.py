@@ -1,6 +1,9 @@
 """The interface every method implements: prepare an image once, score a pair of representations."""
 from __future__ import annotations
 
+import hashlib
+import inspect
+import sys
 from typing import Any, ClassVar, Literal, Mapping, Sequence
 
 import numpy as np
@@ -56,6 +59,13 @@ class Method:
         """The prepare_many result of some of the images (row blocks of a search)."""
         return prepared[rows]
 
+    @classmethod
+    def code_version(cls) -> str:
+        """A digest of the source this method's results come from: the files of its classes and of the
+        methods-package modules its own module uses (gram.py, tensors.py, ...). A result row carries
+        it in its fingerprint, so an edited method is rerun, never reused."""
+        return code_digest(cls)
+
     def describe(self) -> dict[str, Any]:
         """Extra facts that belong in every result row (a CNN adds its backbone and weights)."""
         return {"backbone": "", "weights_sha256": ""}
@@ -68,6 +78,25 @@ class Method:
         """Indices from best to worst; a stable sort so ties keep the data set's order."""
         key = scores if self.direction == "distance" else -scores
         return np.argsort(key, kind="stable")
+
+
+def _source_files(cls: type) -> set[str]:
+    files = {inspect.getsourcefile(k) for k in cls.__mro__ if k is not object}
+    module = sys.modules.get(cls.__module__)
+    package = __name__.rpartition(".")[0]
+    for value in vars(module).values() if module else ():
+        home = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
+        if isinstance(home, str) and home.startswith(f"{package}."):
+            files.add(inspect.getsourcefile(sys.modules[home]))
+    return {f for f in files if f}
+
+
+def code_digest(cls: type) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(_source_files(cls)):
+        with open(path, "rb") as f:
+            digest.update(f.read())
+    return digest.hexdigest()[:16]
 
 
 def loop_prepare_many(method: Method, images: Sequence[Image.Image]) -> list[Any]:

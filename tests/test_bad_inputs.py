@@ -48,8 +48,10 @@ def test_truncated_jpeg_is_skipped(tmp_path):
 
 def test_text_file_named_jpg_is_skipped(tmp_path):
     (tmp_path / "n.jpg").write_text("not an image at all")
-    with pytest.raises(UnreadableImage, match="cannot identify image file"):
+    with pytest.raises(UnreadableImage, match="not an image format Pillow recognises") as raised:
         read_rgb(tmp_path / "n.jpg")
+    # The reason names the file and reads as text: not Pillow's "<_io.BytesIO object at 0x...>".
+    assert str(tmp_path / "n.jpg") in str(raised.value) and "BytesIO" not in str(raised.value)
 
 
 def test_image_over_the_decompression_bomb_limit_is_skipped(tmp_path):

@@ -51,4 +51,4 @@ def test_snippet_holds_the_threshold_and_passes_back_as_an_override(calibrated):
 
 def test_unknown_rule_is_one_line(tmp_path):
     done = run(tmp_path, "experiment=calibrate", "dataset=embedded", "method.names=[ahash]", "experiment.rule=p50")
-    assert done.returncode == 2 and "unknown experiment.rule 'p50'" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2 and "experiment.rule='p50' is not allowed: one of best_f1, p99" in done.stderr and "Traceback" not in done.stderr

@@ -17,7 +17,7 @@ from methods.errors import DupbenchError
 
 from ..config import compose_config, group_options
 from ..paths import repo_path
-from .check import check
+from .check import check, listed_items, unlisted_files
 from .fetch import fetch
 from .loader import DataMissingError, dataset_root, read_manifest
 
@@ -48,6 +48,10 @@ def run_check(names: list[str], overrides: list[str], staged: bool) -> int:
         print(summary)
         for problem in problems:
             print(f"  {problem.path}: {problem.what}")
+        if cfg.get("manifest"):
+            root, items = listed_items(cfg)
+            for extra in unlisted_files(root, items):  # reported, not a failure: the listed files are intact
+                print(f"  {extra}: not in the manifest (not used)")
         status = max(status, 1 if problems else 0)
     return status
 

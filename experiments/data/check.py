@@ -52,6 +52,20 @@ def check_item(item: Item) -> list[Problem]:
     return problems
 
 
+# A data set folder's own documentation, not data: never reported as unlisted.
+OWN_FILES = {"MANIFEST.csv", "README.md", "README.txt"}
+
+
+def unlisted_files(root: Path, items: list[Item]) -> list[Path]:
+    """Files under the root that the manifest does not name (a stray copy, a leftover .part file)."""
+    listed = {item.path.resolve() for item in items}
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.resolve() not in listed and path.relative_to(root).as_posix() not in OWN_FILES:
+            found.append(path)
+    return found
+
+
 def check(cfg: Mapping[str, Any]) -> tuple[str, list[Problem]]:
     """A one-line summary and every problem found; no problem means the set is the published one."""
     root, items = listed_items(cfg)

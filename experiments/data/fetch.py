@@ -38,16 +38,23 @@ class Outcome:
     detail: str = ""
 
 
+WEB = ("http", "https")
+
+
 def source_for(item: Item, origin: str | None) -> str:
     """Where one file comes from: `origin` (a folder, or a base URL the manifest paths are under)
-    when given, else the manifest's own `url` for it."""
+    when given, else the manifest's own `url` for it. A manifest's url must be http(s): a manifest
+    never names a file elsewhere on this machine; a local source is only the explicit --from folder."""
     if origin:
-        if urlparse(origin).scheme in ("http", "https"):
+        if urlparse(origin).scheme in WEB:
             return urljoin(origin.rstrip("/") + "/", quote(item.key))
         folder = Path(urlparse(origin).path if origin.startswith("file://") else origin)
         return str(folder / item.key)
     if not item.url:
         raise FetchError("no source: the manifest has no url for it; pass --from URL_OR_DIR")
+    if urlparse(item.url).scheme not in WEB:
+        raise FetchError(f"the manifest's url {item.url!r} is not http(s); only http(s) urls and the "
+                         "--from folder are fetched from")
     return item.url
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from collections import Counter
 import hashlib
 import io
+import os
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -25,8 +26,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from methods.errors import DupbenchError
 
 from ..paths import repo_path
+from .scan import scan
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb limit
 
 
@@ -53,7 +54,8 @@ class Item:
 class Skip:
     key: str
     reason: str
-    stage: str  # "read": not used at all; "query": kept as a distractor but not a query
+    stage: str  # "scan": met by a folder scan, not an image it can use; "read": could not be decoded;
+    # "query": kept as a distractor but not a query
 
 
 @dataclass(frozen=True)
@@ -105,22 +107,41 @@ def require_root(cfg: Mapping[str, Any], root: Path) -> None:
             f"data set {cfg['name']!r}: no folder at {root}. {_how_to_get(cfg)} "
             "Point elsewhere with data_root=... (or DUPBENCH_DATA), or dataset.root=..."
         )
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise DupbenchError(f"data set {cfg['name']!r}: cannot read folder {root}: permission denied")
 
 
 def _int_or_none(value: str | None) -> int | None:
     return int(value) if value not in (None, "") else None
 
 
+def inside_root(root: Path, relative: str, where: str) -> Path:
+    """root / relative, refused (one line naming `where`) when it is absolute or climbs out with `..`:
+    a manifest names files of its data set, nothing else on the machine."""
+    candidate = Path(relative)
+    if not relative or candidate.is_absolute() or candidate.drive:
+        raise DupbenchError(f"{where}: path {relative!r} must be relative to the data set's root")
+    resolved_root = root.resolve()
+    target = (resolved_root / candidate).resolve()
+    if ".." in candidate.parts or not target.is_relative_to(resolved_root):
+        raise DupbenchError(f"{where}: path {relative!r} leaves the data set's root {root}")
+    return root / candidate
+
+
 def read_manifest(path: Path, root: Path) -> list[Item]:
     if not path.is_file():
         raise DupbenchError(f"manifest {path} not found")
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DupbenchError(f"cannot read manifest {path}: {exc}") from None
     if not rows or not {"path", "group"} <= set(rows[0]):
         raise DupbenchError(f"manifest {path} needs the columns path,group and at least one row")
-    return [Item(key=row["path"], path=root / row["path"], group=row["group"], sha256=row.get("sha256") or "",
-                 width=_int_or_none(row.get("width")), height=_int_or_none(row.get("height")),
-                 url=row.get("url") or "") for row in rows]
+    return [Item(key=row["path"], path=inside_root(root, row["path"] or "", f"manifest {path}, row {n}"),
+                 group=row["group"], sha256=row.get("sha256") or "", width=_int_or_none(row.get("width")),
+                 height=_int_or_none(row.get("height")), url=row.get("url") or "")
+            for n, row in enumerate(rows, start=2)]
 
 
 def manifest_items(cfg: Mapping[str, Any], root: Path, manifest: Path) -> tuple[Item, ...]:
@@ -137,13 +158,14 @@ def manifest_items(cfg: Mapping[str, Any], root: Path, manifest: Path) -> tuple[
     return tuple(sorted(items, key=lambda it: (it.group, it.key)))
 
 
-def image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+def scan_skips(root: Path, skipped: list[tuple[Path, str]]) -> tuple[Skip, ...]:
+    return tuple(Skip(str(path.relative_to(root)), reason, "scan") for path, reason in skipped)
 
 
-def convention_items(cfg: Mapping[str, Any], root: Path) -> tuple[Item, ...]:
+def convention_items(cfg: Mapping[str, Any], root: Path) -> tuple[tuple[Item, ...], tuple[Skip, ...]]:
     require_root(cfg, root)
-    files = image_files(root)
+    found = scan(root)
+    files = found.files  # natural order: a camera's 2.jpg comes before its 10.jpg
     size = int(cfg.get("group_size", 4))
     if not files:
         raise DupbenchError(f"data set {cfg['name']!r}: no images in {root}. {_how_to_get(cfg)}")
@@ -152,18 +174,25 @@ def convention_items(cfg: Mapping[str, Any], root: Path) -> tuple[Item, ...]:
             f"data set {cfg['name']!r}: {len(files)} images in {root} is not a multiple of group_size={size}"
         )
     # The article's numbering: sorted names, every group_size-th one starts a group.
-    return tuple(Item(key=p.name, path=p, group=f"g{i // size:04d}") for i, p in enumerate(files))
+    items = tuple(Item(key=p.name, path=p, group=f"g{i // size:04d}") for i, p in enumerate(files))
+    return items, scan_skips(root, found.skipped)
 
 
-def folder_items(cfg: Mapping[str, Any], root: Path) -> tuple[Item, ...]:
+def folder_items(cfg: Mapping[str, Any], root: Path) -> tuple[tuple[Item, ...], tuple[Skip, ...]]:
     require_root(cfg, root)
-    groups = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    items = [Item(key=f"{g.name}/{p.name}", path=p, group=g.name) for g in groups for p in image_files(g)]
+    top = scan(root, folders_wanted=True)
+    skipped = [*top.skipped, *((p, "lies directly in the data set's folder, not in a group sub-folder")
+                               for p in top.files)]
+    items = []
+    for group in top.folders:
+        found = scan(group)
+        items += [Item(key=f"{group.name}/{p.name}", path=p, group=group.name) for p in found.files]
+        skipped += found.skipped
     if not items:
-        loose = len(image_files(root))
+        loose = len(top.files)
         hint = f" ({loose} images lie directly in it: put each group in a sub-folder)" if loose else ""
         raise DupbenchError(f"data set {cfg['name']!r}: no images in sub-folders of {root}{hint}")
-    return tuple(items)
+    return tuple(items), scan_skips(root, skipped)
 
 
 def dataset_root(cfg: Mapping[str, Any]) -> Path:
@@ -175,12 +204,15 @@ def dataset_root(cfg: Mapping[str, Any]) -> Path:
 def load_dataset(cfg: Mapping[str, Any]) -> Dataset:
     root = dataset_root(cfg)
     kind = cfg.get("kind", "manifest")
+    skipped: tuple[Skip, ...] = ()
     if kind == "manifest":
         items = manifest_items(cfg, root, repo_path(cfg["manifest"]))
     elif kind == "convention":
-        items = convention_items(cfg, root)
+        items, skipped = convention_items(cfg, root)
+    elif kind == "folders" and cfg.get("manifest"):
+        items = manifest_items(cfg, root, repo_path(cfg["manifest"]))
     elif kind == "folders":
-        items = manifest_items(cfg, root, repo_path(cfg["manifest"])) if cfg.get("manifest") else folder_items(cfg, root)
+        items, skipped = folder_items(cfg, root)
     elif kind == "embedded":  # its items come from the manifest it was built with
         from ..embedded import ensure_embedded
 
@@ -188,7 +220,7 @@ def load_dataset(cfg: Mapping[str, Any]) -> Dataset:
         items = manifest_items(cfg, root, root / "MANIFEST.csv")
     else:
         raise DupbenchError(f"data set {cfg['name']!r}: unknown kind {kind!r} (manifest, convention, folders, embedded)")
-    return Dataset(name=str(cfg["name"]), root=root, items=items, resize=dict(cfg["resize"]))
+    return Dataset(name=str(cfg["name"]), root=root, items=items, resize=dict(cfg["resize"]), skipped=skipped)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -211,11 +243,18 @@ def read_rgb(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS, sha256: st
     """Decode fully, apply the EXIF orientation, convert to RGB; a file that cannot be used raises
     UnreadableImage naming it (a run records it as a skip). With `sha256`, bytes that differ from it
     are an error: a published data set is used exactly or not at all."""
+    return read_rgb_and_sha256(path, max_pixels, sha256)[0]
+
+
+def read_rgb_and_sha256(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+                        sha256: str = "") -> tuple[Image.Image, str]:
+    """read_rgb, and the sha256 of the bytes it decoded (what a result's fingerprint is made of)."""
     try:
         data = path.read_bytes()
         if not data:
             raise UnreadableImage("empty file (0 bytes)")
-        if sha256 and hashlib.sha256(data).hexdigest() != sha256:
+        actual = hashlib.sha256(data).hexdigest()
+        if sha256 and actual != sha256:
             raise DupbenchError(f"{path} differs from its manifest (sha256); "
                                 "`python -m experiments.data check DATASET` lists every such file")
         with warnings.catch_warnings():
@@ -225,7 +264,7 @@ def read_rgb(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS, sha256: st
             try:
                 with Image.open(io.BytesIO(data)) as image:
                     image.load()
-                    return _to_rgb(ImageOps.exif_transpose(image))
+                    return _to_rgb(ImageOps.exif_transpose(image)), actual
             finally:
                 Image.MAX_IMAGE_PIXELS = previous
     except UnreadableImage as exc:
@@ -235,7 +274,12 @@ def read_rgb(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS, sha256: st
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise UnreadableImage(f"cannot read image {path}: over the decompression-bomb limit of {max_pixels} "
                               f"pixels ({exc}); raise max_image_pixels=... if the image is trusted") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except UnidentifiedImageError:
+        # Pillow's own message names the in-memory buffer (<_io.BytesIO object at 0x...>), not the file.
+        raise UnreadableImage(f"cannot read image {path}: not an image format Pillow recognises") from None
+    except PermissionError:
+        raise UnreadableImage(f"cannot read image {path}: permission denied") from None
+    except (OSError, ValueError, SyntaxError) as exc:
         raise UnreadableImage(f"cannot read image {path}: {type(exc).__name__}: {exc}") from None
 
 
