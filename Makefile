@@ -10,16 +10,25 @@ ARGS ?=
 engine ?=
 ENGINE_ARG := $(if $(engine),engine=$(engine))
 
-.PHONY: setup exp1 exp2 exp2-matrix exp3 calibrate bench bench-scale test regress regress-refresh report data-check readme-table clean distclean
+.PHONY: setup constraints lint exp1 exp2 exp2-matrix exp3 calibrate bench bench-cnn bench-scale test regress regress-refresh report data-check readme-table clean distclean
 
 setup: $(STAMP)
 
-# Reinstalls when pyproject.toml changes. torch==2.14.1 / torchvision==0.29.1 are pinned there:
-# the releases that install on these machines (a CUDA build that runs on the CPU).
-$(STAMP): pyproject.toml
+# Reinstalls when pyproject.toml or constraints.txt changes. torch==2.14.1 / torchvision==0.29.1 are
+# pinned there: the releases that install on these machines (a CUDA build that runs on the CPU).
+# constraints.txt pins every package of the test run (`make constraints` regenerates it from .venv).
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $(STAMP)
+
+constraints: setup
+	$(PY) -m pip freeze --exclude-editable --disable-pip-version-check > constraints.txt
+
+# ruff: lint (pycodestyle, pyflakes, import order, bugbear, pyupgrade) and the format check.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # Fruits-360 subset when its files are under the data root, else the embedded set (it says which).
 exp1: setup
@@ -46,6 +55,11 @@ calibrate: setup
 bench: setup
 	$(PY) -m pytest benchmarks --benchmark-only --benchmark-storage=file://results/bench \
 		--benchmark-autosave --benchmark-max-time=0.5 --benchmark-columns=min,median,mean,stddev,rounds
+
+# The CNN against pixel cosine per pair, as the article timed it (autograd on) and with no_grad, on
+# Lite0 and B0 (untrained B0 where its file is absent: timing only): results/bench-cnn/cnn_timing.csv.
+bench-cnn: setup
+	$(PY) -m experiments.cnn_timing $(ARGS)
 
 # Article loop vs fast engine per method (N=96, same run), then the fast engine at N = 1k, 10k, 100k
 # (synthetic images): results/bench-scale/scale.csv and scale.png. About 15 minutes; not a test.
@@ -79,7 +93,7 @@ readme-table: setup
 	$(PY) -m experiments.readme_table --promote
 
 clean:
-	rm -rf results/exp1 results/exp2 results/exp3 results/calibrate results/regress results/bench-scale results/cache results/exp1-fast results/exp2-fast results/report results/REPORT.md results/bench results/runs data/embedded .pytest_cache .benchmarks
+	rm -rf results/exp1 results/exp2 results/exp3 results/calibrate results/regress results/bench-scale results/bench-cnn results/cache results/exp1-fast results/exp2-fast results/report results/REPORT.md results/bench results/runs data/embedded .pytest_cache .benchmarks
 
 distclean: clean
 	rm -rf $(VENV) *.egg-info

@@ -3,6 +3,7 @@
 `make bench` runs them (never `make test`) and saves JSON under results/bench/, so two commits can
 be compared: `.venv/bin/pytest-benchmark --storage file://results/bench compare`.
 """
+
 from __future__ import annotations
 
 import pytest

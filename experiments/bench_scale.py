@@ -15,6 +15,7 @@ process so its peak resident memory is its own. A cell predicted (from the previ
 N for preparing, N^2 for the search) to take longer than `--budget` seconds (default 240) is
 recorded as skipped with the prediction, not run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,15 +84,24 @@ def cell_small(name: str, article_pairs: int) -> dict[str, Any]:
     prepare_s, prepared = best_of(3, lambda: method.prepare_many(pictures))
     score_s, _ = best_of(3, lambda: method.score_matrix(prepared, prepared, same=True))
     fast = (prepare_s + score_s) / distinct
-    row = {"part": "article_vs_fast", "method": name, "n": n, "dataset": images.dataset.name,
-           "article_pairs_timed": len(sample), "article_s_per_pair": float(np.mean(seconds)),
-           "fast_s_per_pair": fast, "speedup": float(np.mean(seconds)) / fast,
-           "prepare_s": prepare_s, "score_s": score_s, "total_s": prepare_s + score_s,
-           "backbone": method.describe()["backbone"]}
+    row = {
+        "part": "article_vs_fast",
+        "method": name,
+        "n": n,
+        "dataset": images.dataset.name,
+        "article_pairs_timed": len(sample),
+        "article_s_per_pair": float(np.mean(seconds)),
+        "fast_s_per_pair": fast,
+        "speedup": float(np.mean(seconds)) / fast,
+        "prepare_s": prepare_s,
+        "score_s": score_s,
+        "total_s": prepare_s + score_s,
+        "backbone": method.describe()["backbone"],
+    }
     if hasattr(method, "backbone"):  # the CNN's floor: forward passes on ready batches + one Gram matrix
         from methods.tensors import batch_to_tensor
 
-        batches = [batch_to_tensor(pictures[i:i + method.batch_size]) for i in range(0, n, method.batch_size)]
+        batches = [batch_to_tensor(pictures[i : i + method.batch_size]) for i in range(0, n, method.batch_size)]
 
         def forward():
             with torch.inference_mode():
@@ -116,11 +126,21 @@ def cell_scale(name: str, n: int, k: int = 10) -> dict[str, Any]:
     start = time.perf_counter()
     indices, _ = top_k(method, prepared, k)
     search_s = time.perf_counter() - start
-    return {"part": "scale", "method": name, "n": n, "dataset": f"synthetic {SIDE}x{SIDE}", "k": k,
-            "search": method.index_kind and f"faiss {method.index_kind}" or "blocked score_matrix",
-            "prepare_s": prepare_s, "search_s": search_s, "total_s": prepare_s + search_s,
-            "pairs": n * (n - 1) / 2, "s_per_pair": (prepare_s + search_s) / (n * (n - 1) / 2),
-            "checksum": int(indices[:, 0].sum()), "backbone": method.describe()["backbone"]}
+    return {
+        "part": "scale",
+        "method": name,
+        "n": n,
+        "dataset": f"synthetic {SIDE}x{SIDE}",
+        "k": k,
+        "search": method.index_kind and f"faiss {method.index_kind}" or "blocked score_matrix",
+        "prepare_s": prepare_s,
+        "search_s": search_s,
+        "total_s": prepare_s + search_s,
+        "pairs": n * (n - 1) / 2,
+        "s_per_pair": (prepare_s + search_s) / (n * (n - 1) / 2),
+        "checksum": int(indices[:, 0].sum()),
+        "backbone": method.describe()["backbone"],
+    }
 
 
 def child(*args: str, timeout: float) -> dict[str, Any]:
@@ -157,8 +177,12 @@ def main() -> None:
     env = environment()
     rows: list[dict[str, Any]] = []
     out = args.out
-    stamp = {"machine": env["machine"], "torch_threads": env["threads"]["torch_num_threads"],
-             "git_commit": env["git_commit"], "finished_at": now_utc()}
+    stamp = {
+        "machine": env["machine"],
+        "torch_threads": env["threads"]["torch_num_threads"],
+        "git_commit": env["git_commit"],
+        "finished_at": now_utc(),
+    }
 
     def save() -> None:  # after every cell: an interrupted benchmark keeps what it measured
         table = pd.DataFrame(rows)
@@ -168,23 +192,30 @@ def main() -> None:
 
     for name in args.methods or method_names():
         rows.append({**child("small", name, str(args.article_pairs), timeout=1800), **stamp})
-        print(f"bench-scale: {name} at N=96: {rows[-1].get('speedup', float('nan')):.1f}x faster per pair "
-              f"({rows[-1]['status']})", flush=True)
+        print(
+            f"bench-scale: {name} at N=96: {rows[-1].get('speedup', float('nan')):.1f}x faster per pair "
+            f"({rows[-1]['status']})",
+            flush=True,
+        )
         save()
         last = None
         for n in sorted(args.sizes):
             # preparing grows as N, the all-pairs search as N^2
             predicted = last["prepare_s"] * n / last["n"] + last["search_s"] * (n / last["n"]) ** 2 if last else None
             if predicted is not None and predicted > args.budget:
-                rows.append({"part": "scale", "method": name, "n": n, "status": "skipped",
-                             "predicted_s": predicted, **stamp})
+                rows.append(
+                    {"part": "scale", "method": name, "n": n, "status": "skipped", "predicted_s": predicted, **stamp}
+                )
                 print(f"bench-scale: {name} N={n}: skipped, predicted {predicted:.0f} s > budget {args.budget:.0f} s")
                 save()
                 continue
             row = {**child("scale", name, str(n), timeout=max(args.budget * 4, 600)), **stamp}
             rows.append(row)
-            print(f"bench-scale: {name} N={n}: {row.get('total_s', float('nan')):.2f} s, peak "
-                  f"{row.get('peak_rss_mib', float('nan')):.0f} MiB ({row['status']})", flush=True)
+            print(
+                f"bench-scale: {name} N={n}: {row.get('total_s', float('nan')):.2f} s, peak "
+                f"{row.get('peak_rss_mib', float('nan')):.0f} MiB ({row['status']})",
+                flush=True,
+            )
             save()
             last = row if row["status"] == "ok" else None
             if last is None:

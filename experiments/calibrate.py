@@ -12,12 +12,14 @@ Outputs: calibration.csv (one row per method and threshold rule) and thresholds/
 Hydra snippet that passes the threshold back:
     python experiments/run.py -cd results/calibrate/<dataset> +thresholds=<method> ...
 """
+
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -35,26 +37,42 @@ log = logging.getLogger("dupbench.calibrate")
 RULES = {"best_f1": "threshold_at_best_f1", "p99": "threshold_at_p99"}
 
 
-def snippet(method: Method, dataset: Dataset, rule: str, threshold: float, summary: Mapping[str, float],
-            grouping: Mapping[str, float], when: str, commit: str) -> str:
+def snippet(
+    method: Method,
+    dataset: Dataset,
+    rule: str,
+    threshold: float,
+    summary: Mapping[str, float],
+    grouping: Mapping[str, float],
+    when: str,
+    commit: str,
+) -> str:
     """The YAML a later run reads back; `@package _global_` so it lands at `thresholds.<method>`."""
     entry = {
-        "value": threshold, "direction": method.direction, "rule": rule,
-        "calibrated_on": dataset.name, "resize": resize_label(dataset.resize), **method.describe(),
+        "value": threshold,
+        "direction": method.direction,
+        "rule": rule,
+        "calibrated_on": dataset.name,
+        "resize": resize_label(dataset.resize),
+        **method.describe(),
         "pair_precision": round(float(grouping["pair_precision"]), 6),
         "pair_recall": round(float(grouping["pair_recall"]), 6),
         "pairwise_f1_of_groups": round(float(grouping["pairwise_f1"]), 6),
-        "calibrated_at": when, "git_commit": commit,
+        "calibrated_at": when,
+        "git_commit": commit,
     }
     verb = "at least" if method.direction == "similarity" else "at most"
-    header = (f"# @package _global_\n# dupbench: {method.name} calls a pair a duplicate when its score is {verb} "
-              f"{threshold:g}\n# (rule {rule}, calibrated on {dataset.name}). Use it with:\n"
-              f"#   python experiments/run.py -cd results/calibrate/{dataset.name} +thresholds={method.name} ...\n")
+    header = (
+        f"# @package _global_\n# dupbench: {method.name} calls a pair a duplicate when its score is {verb} "
+        f"{threshold:g}\n# (rule {rule}, calibrated on {dataset.name}). Use it with:\n"
+        f"#   python experiments/run.py -cd results/calibrate/{dataset.name} +thresholds={method.name} ...\n"
+    )
     return header + yaml.safe_dump({"thresholds": {method.name: entry}}, sort_keys=False)
 
 
-def calibrate(method: Method, dataset: Dataset, pictures: list, rule: str,
-              given: Mapping[str, Any] | None) -> tuple[list[dict[str, Any]], tuple[float, dict, dict]]:
+def calibrate(
+    method: Method, dataset: Dataset, pictures: list, rule: str, given: Mapping[str, Any] | None
+) -> tuple[list[dict[str, Any]], tuple[float, dict, dict]]:
     groups = dataset.groups
     prepared = method.prepare_many(pictures)
     matrix = method.score_matrix(prepared, prepared, same=True)
@@ -65,14 +83,23 @@ def calibrate(method: Method, dataset: Dataset, pictures: list, rule: str,
         candidates[f"given ({given.get('calibrated_on', '?')})"] = float(given["value"])
     rows, chosen = [], None
     for name, threshold in candidates.items():
-        row = {"method": method.name, "family": method.family, "variant": method.variant,
-               "direction": method.direction, "rule": name, "threshold": threshold,
-               "pair_auc": summary["auc"], "pair_ap": summary["ap"]}
+        row = {
+            "method": method.name,
+            "family": method.family,
+            "variant": method.variant,
+            "direction": method.direction,
+            "rule": name,
+            "threshold": threshold,
+            "pair_auc": summary["auc"],
+            "pair_ap": summary["ap"],
+        }
         if not math.isnan(threshold):
             called = duplicate_mask(method, scores, threshold)
-            grouping = {"pair_precision": (called & positive).sum() / max(called.sum(), 1),
-                        "pair_recall": (called & positive).sum() / max(positive.sum(), 1),
-                        **pairwise_clustering_scores(groups_at_threshold(method, matrix, threshold), groups)}
+            grouping = {
+                "pair_precision": (called & positive).sum() / max(called.sum(), 1),
+                "pair_recall": (called & positive).sum() / max(positive.sum(), 1),
+                **pairwise_clustering_scores(groups_at_threshold(method, matrix, threshold), groups),
+            }
             row.update(grouping)
             if name == rule:
                 chosen = (threshold, summary, grouping)
@@ -94,9 +121,18 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
         rows, chosen = calibrate(method, dataset, pictures, rule, given.get(method.name))
         when = now_utc()
         for row in rows:
-            row.update({"experiment": "calibrate", "dataset": dataset.name, "resize": resize_label(dataset.resize),
-                        **method.describe(), "n_images": len(dataset.items), "machine": env["machine"],
-                        "git_commit": env["git_commit"], "finished_at": when})
+            row.update(
+                {
+                    "experiment": "calibrate",
+                    "dataset": dataset.name,
+                    "resize": resize_label(dataset.resize),
+                    **method.describe(),
+                    "n_images": len(dataset.items),
+                    "machine": env["machine"],
+                    "git_commit": env["git_commit"],
+                    "finished_at": when,
+                }
+            )
         table = upsert_rows(out_dir / "calibration.csv", rows, order=method_order)
         if chosen is None:
             log.warning("%-22s no threshold reaches rule %s here: no snippet written", method.name, rule)
@@ -104,9 +140,18 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
         threshold, summary, grouping = chosen
         path = out_dir / "thresholds" / f"{method.name}.yaml"
         atomic_write_text(path, snippet(method, dataset, rule, threshold, summary, grouping, when, env["git_commit"]))
-        log.info("%-22s threshold %-10.6g pairs: P %.3f R %.3f  groups: pairwise P %.3f R %.3f F1 %.3f (%d clusters, %d true "
-                 "groups) -> %s", method.name, threshold, grouping["pair_precision"], grouping["pair_recall"],
-                 grouping["pairwise_precision"],
-                 grouping["pairwise_recall"], grouping["pairwise_f1"], grouping["n_clusters"], grouping["n_groups"],
-                 path)
+        log.info(
+            "%-22s threshold %-10.6g pairs: P %.3f R %.3f  groups: pairwise P %.3f R %.3f F1 %.3f "
+            "(%d clusters, %d true groups) -> %s",
+            method.name,
+            threshold,
+            grouping["pair_precision"],
+            grouping["pair_recall"],
+            grouping["pairwise_precision"],
+            grouping["pairwise_recall"],
+            grouping["pairwise_f1"],
+            grouping["n_clusters"],
+            grouping["n_groups"],
+            path,
+        )
     return table

@@ -11,6 +11,7 @@ set), the article's loop (prepare both images + score, timed per pair) for:
   (what disabling them would save).
 A benchmark script writing a CSV (results/bench-cnn/cnn_timing.csv), never a timed test.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,10 +74,20 @@ def time_rows(pairs: int, rounds: int) -> list[dict[str, Any]]:
     for i, (name, method, autograd) in enumerate(contenders):
         facts = method.describe()
         mean_s = float(np.median(seconds[i]))
-        rows.append({"method": name, "backbone": facts["backbone"], "weights": facts["weights_sha256"] or "",
-                     "autograd": "on" if autograd else "off", "dataset": images.dataset.name,
-                     "resize": f"{images.target(0)[0]}x{images.target(0)[1]}", "pairs_timed": len(sample),
-                     "rounds": rounds, "mean_s_per_pair": mean_s, "ratio_to_cosine": mean_s / cosine_s})
+        rows.append(
+            {
+                "method": name,
+                "backbone": facts["backbone"],
+                "weights": facts["weights_sha256"] or "",
+                "autograd": "on" if autograd else "off",
+                "dataset": images.dataset.name,
+                "resize": f"{images.target(0)[0]}x{images.target(0)[1]}",
+                "pairs_timed": len(sample),
+                "rounds": rounds,
+                "mean_s_per_pair": mean_s,
+                "ratio_to_cosine": mean_s / cosine_s,
+            }
+        )
     return rows
 
 
@@ -92,14 +103,20 @@ def main() -> None:
     env = environment()
     start = time.perf_counter()
     rows = time_rows(args.pairs, args.rounds)
-    stamp = {"machine": env["machine"], "torch_threads": env["threads"]["torch_num_threads"],
-             "git_commit": env["git_commit"], "finished_at": now_utc()}
+    stamp = {
+        "machine": env["machine"],
+        "torch_threads": env["threads"]["torch_num_threads"],
+        "git_commit": env["git_commit"],
+        "finished_at": now_utc(),
+    }
     table = pd.DataFrame([{**row, **stamp} for row in rows])
     atomic_write_csv(args.out / "cnn_timing.csv", table)
     atomic_write_text(args.out / "environment.json", json.dumps(env, indent=2, default=str))
     for row in rows:
-        print(f"bench-cnn: {row['method']:<14} {row['backbone'] or '-':<19} autograd {row['autograd']:<3} "
-              f"{row['mean_s_per_pair']:.2e} s/pair  {row['ratio_to_cosine']:7.1f}x cosine")
+        print(
+            f"bench-cnn: {row['method']:<14} {row['backbone'] or '-':<19} autograd {row['autograd']:<3} "
+            f"{row['mean_s_per_pair']:.2e} s/pair  {row['ratio_to_cosine']:7.1f}x cosine"
+        )
     print(f"bench-cnn: {args.out / 'cnn_timing.csv'} ({time.perf_counter() - start:.0f} s)")
 
 

@@ -1,4 +1,5 @@
 """The Hydra configs in conf/: which names exist, and composing them outside a run."""
+
 from __future__ import annotations
 
 from hydra import compose, initialize_config_dir
@@ -39,6 +40,8 @@ def compose_config(overrides: list[str]) -> DictConfig:
             cfg = compose(config_name="config", overrides=overrides)
     except (HydraException, OmegaConfBaseException) as problem:
         lines = [line.strip() for line in str(problem).strip().splitlines()[:2] if line.strip()]
-        raise DupbenchError(f"bad override in {' '.join(overrides)}: {' '.join(lines) or type(problem).__name__}") from None
+        raise DupbenchError(
+            f"bad override in {' '.join(overrides)}: {' '.join(lines) or type(problem).__name__}"
+        ) from None
     validate(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
     return cfg

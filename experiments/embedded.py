@@ -5,6 +5,7 @@ most 256 px a side and becomes a group of 4: the original (the reference) and, s
 rotation, a crop of about 5 % of the area, and a brightness change saved as JPEG quality 70.
 Built once into a folder with its MANIFEST.csv; rebuilt when the generator's version or seed change.
 """
+
 from __future__ import annotations
 
 import csv
@@ -74,8 +75,17 @@ def build(root: Path, seed: int = 0) -> None:
         for filename, image, how in _variants(_photo(name), rng):
             data = _encode(image, filename)
             (tmp / name / filename).write_bytes(data)
-            rows.append([f"{name}/{filename}", name, hashlib.sha256(data).hexdigest(), image.width,
-                         image.height, f"scikit-image skimage.data.{name}(); {how}", LICENCE])
+            rows.append(
+                [
+                    f"{name}/{filename}",
+                    name,
+                    hashlib.sha256(data).hexdigest(),
+                    image.width,
+                    image.height,
+                    f"scikit-image skimage.data.{name}(); {how}",
+                    LICENCE,
+                ]
+            )
     with open(tmp / "MANIFEST.csv", "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["path", "group", "sha256", "width", "height", "source", "licence"])

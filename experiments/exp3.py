@@ -12,12 +12,14 @@ a call's time depended on which implementation ran just before (numpy's float te
 allocator as the previous call left it): the uint8 numpy/scipy ratio moved from 0.70 to 1.19
 between two runs, each outside the other's interquartile range.
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,8 +49,10 @@ def _f64(a: np.ndarray, b: np.ndarray) -> float:
 
 # name -> (call, what it is). The first two are the article's calls, exactly.
 IMPLEMENTATIONS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], float], str]] = {
-    "scipy_euclidean": (lambda a, b: float(distance.euclidean(a.flatten(), b.flatten())),
-                        "scipy.spatial.distance.euclidean(a.flatten(), b.flatten()) (article)"),
+    "scipy_euclidean": (
+        lambda a, b: float(distance.euclidean(a.flatten(), b.flatten())),
+        "scipy.spatial.distance.euclidean(a.flatten(), b.flatten()) (article)",
+    ),
     "numpy_norm": (lambda a, b: float(np.linalg.norm(a - b)), "np.linalg.norm(a - b) (article)"),
     "numpy_dot_float32": (_f32, "cast to float32, d = a - b, sqrt(d @ d)"),
     "numpy_dot_float64": (_f64, "cast to float64, d = a - b, sqrt(d @ d)"),
@@ -91,19 +95,29 @@ def summarise(raw: pd.DataFrame) -> pd.DataFrame:
     for name, calls in raw.groupby("implementation", sort=False):
         calls = calls.set_index("pair")
         ratio = calls["seconds"] / base["seconds"]
-        rel_true = ((calls["value"] - calls["true_distance"]).abs() / calls["true_distance"].where(calls["true_distance"] > 0)).max()
+        rel_true = (
+            (calls["value"] - calls["true_distance"]).abs() / calls["true_distance"].where(calls["true_distance"] > 0)
+        ).max()
         rel_scipy = ((calls["value"] - base["value"]).abs() / base["value"].abs().where(base["value"] != 0)).max()
-        rows.append({
-            "implementation": name, "call": IMPLEMENTATIONS[name][1], "n_calls": len(calls),
-            "mean_s": calls["seconds"].mean(), "median_s": calls["seconds"].median(),
-            "stdev_s": calls["seconds"].std(), "p5_s": calls["seconds"].quantile(0.05),
-            "p95_s": calls["seconds"].quantile(0.95),
-            "ratio_to_scipy_median": ratio.median(), "ratio_to_scipy_p5": ratio.quantile(0.05),
-            "ratio_to_scipy_p25": ratio.quantile(0.25), "ratio_to_scipy_p75": ratio.quantile(0.75),
-            "ratio_to_scipy_p95": ratio.quantile(0.95),
-            "max_rel_diff_vs_scipy": float(np.nan_to_num(rel_scipy)),
-            "max_rel_diff_vs_true": float(np.nan_to_num(rel_true)),
-        })
+        rows.append(
+            {
+                "implementation": name,
+                "call": IMPLEMENTATIONS[name][1],
+                "n_calls": len(calls),
+                "mean_s": calls["seconds"].mean(),
+                "median_s": calls["seconds"].median(),
+                "stdev_s": calls["seconds"].std(),
+                "p5_s": calls["seconds"].quantile(0.05),
+                "p95_s": calls["seconds"].quantile(0.95),
+                "ratio_to_scipy_median": ratio.median(),
+                "ratio_to_scipy_p5": ratio.quantile(0.05),
+                "ratio_to_scipy_p25": ratio.quantile(0.25),
+                "ratio_to_scipy_p75": ratio.quantile(0.75),
+                "ratio_to_scipy_p95": ratio.quantile(0.95),
+                "max_rel_diff_vs_scipy": float(np.nan_to_num(rel_scipy)),
+                "max_rel_diff_vs_true": float(np.nan_to_num(rel_true)),
+            }
+        )
     table = pd.DataFrame(rows)
     table["equals_true_distance"] = table["max_rel_diff_vs_true"] < 1e-6
     return table
@@ -123,8 +137,12 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
     if exp.get("repetitions"):
         pairs = [pairs[0]] * int(exp["repetitions"])  # one pair, repeated: the call alone, cache-warm
     env = environment()
-    log.info("exp3 on %s: %d timed pairs per implementation and input type, %d warm-up", dataset.name,
-             len(pairs), int(exp["warmup"]))
+    log.info(
+        "exp3 on %s: %d timed pairs per implementation and input type, %d warm-up",
+        dataset.name,
+        len(pairs),
+        int(exp["warmup"]),
+    )
     tables, raws = [], []
     for dtype in exp["inputs"]:
         raw = time_pairs(as_arrays(pictures, dtype), pairs, int(exp["warmup"])).assign(input=dtype)
@@ -133,10 +151,17 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
         tables.append(table)
         raws.append(raw)
     sweep = size_sweep(pictures, pairs, exp)
-    run_facts = {"experiment": "exp3", "dataset": dataset.name, "n_images": len(pictures),
-                 "resize": f"{pictures[0].width}x{pictures[0].height}", "repetitions": exp.get("repetitions") or 0,
-                 "machine": env["machine"], "git_commit": env["git_commit"], "finished_at": now_utc(),
-                 "blas": ";".join(f"{p['internal_api']}:{p['num_threads']}" for p in env["threads"]["threadpools"])}
+    run_facts = {
+        "experiment": "exp3",
+        "dataset": dataset.name,
+        "n_images": len(pictures),
+        "resize": f"{pictures[0].width}x{pictures[0].height}",
+        "repetitions": exp.get("repetitions") or 0,
+        "machine": env["machine"],
+        "git_commit": env["git_commit"],
+        "finished_at": now_utc(),
+        "blas": ";".join(f"{p['internal_api']}:{p['num_threads']}" for p in env["threads"]["threadpools"]),
+    }
     table = pd.concat(tables, ignore_index=True).assign(**run_facts)
     atomic_write_csv(out_dir / "table.csv", table)
     atomic_write_csv(out_dir / "timings.csv", pd.concat(raws, ignore_index=True))
@@ -145,9 +170,17 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
     plots.timing_distributions(pd.concat(raws, ignore_index=True), out_dir / "table3.png")
     plots.size_sweep(sweep, out_dir / "sweep.png")
     for _, row in table[table["implementation"] == "numpy_norm"].iterrows():
-        log.info("%s inputs: numpy/scipy per-pair time ratio, median %.3f (p5-p95 %.3f-%.3f, p25-p75 %.3f-%.3f); "
-                 "median call %.2e s", row["input"], row["ratio_to_scipy_median"], row["ratio_to_scipy_p5"],
-                 row["ratio_to_scipy_p95"], row["ratio_to_scipy_p25"], row["ratio_to_scipy_p75"], row["median_s"])
+        log.info(
+            "%s inputs: numpy/scipy per-pair time ratio, median %.3f (p5-p95 %.3f-%.3f, p25-p75 %.3f-%.3f); "
+            "median call %.2e s",
+            row["input"],
+            row["ratio_to_scipy_median"],
+            row["ratio_to_scipy_p5"],
+            row["ratio_to_scipy_p95"],
+            row["ratio_to_scipy_p25"],
+            row["ratio_to_scipy_p75"],
+            row["median_s"],
+        )
     return table
 
 
@@ -160,8 +193,17 @@ def size_sweep(pictures: list[Image.Image], pairs: list[tuple[int, int]], exp: M
         for dtype in exp["inputs"]:
             table = summarise(time_pairs(as_arrays(resized, dtype), subset, int(exp["warmup"])))
             for _, row in table.iterrows():
-                rows.append({"implementation": row["implementation"], "input": dtype, "side": int(side),
-                             "pixels": int(side) ** 2, "n_calls": row["n_calls"], "median_s": row["median_s"],
-                             "p5_s": row["p5_s"], "p95_s": row["p95_s"],
-                             "ratio_to_scipy_median": row["ratio_to_scipy_median"]})
+                rows.append(
+                    {
+                        "implementation": row["implementation"],
+                        "input": dtype,
+                        "side": int(side),
+                        "pixels": int(side) ** 2,
+                        "n_calls": row["n_calls"],
+                        "median_s": row["median_s"],
+                        "p5_s": row["p5_s"],
+                        "p95_s": row["p95_s"],
+                        "ratio_to_scipy_median": row["ratio_to_scipy_median"],
+                    }
+                )
     return pd.DataFrame(rows)

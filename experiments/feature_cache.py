@@ -4,13 +4,15 @@ One .npy per image under <cache_dir>/<identity hash>/, named by the sha256 of th
 the size it was resized to: a rerun on the same files, backbone, weights and resize loads the
 features instead of running the network; anything else changed is a different key.
 """
+
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -32,8 +34,9 @@ def image_key(file_sha256: str, image: Image.Image) -> str:
     return f"{file_sha256}-{image.size[0]}x{image.size[1]}"
 
 
-def prepare_cached(method: Method, pictures: Sequence[Image.Image], file_sha256s: Sequence[str],
-                   cache_dir: Path | None) -> tuple[Any, int]:
+def prepare_cached(
+    method: Method, pictures: Sequence[Image.Image], file_sha256s: Sequence[str], cache_dir: Path | None
+) -> tuple[Any, int]:
     """method.prepare_many(pictures), with cached rows loaded and new rows saved; and the hit count."""
     folder = identity_dir(cache_dir, method)
     if folder is None or not pictures:

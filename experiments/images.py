@@ -1,9 +1,11 @@
 """Images of a data set, decoded once and resized on demand: reading and resizing are never timed."""
+
 from __future__ import annotations
 
 from PIL import Image
 
 from methods.errors import DupbenchError
+
 from .data import Dataset, read_rgb_and_sha256, target_size
 from .data.loader import DEFAULT_MAX_PIXELS, UnreadableImage
 
@@ -23,8 +25,10 @@ class ImageCache:
             originals.append(image)
             sha256s.append(sha256)
         if not originals:
-            raise DupbenchError(f"data set {dataset.name!r}: none of its {len(dataset.items)} images can be read "
-                                f"(first: {next(iter(dropped.values()))})")
+            raise DupbenchError(
+                f"data set {dataset.name!r}: none of its {len(dataset.items)} images can be read "
+                f"(first: {next(iter(dropped.values()))})"
+            )
         self.dataset = dataset.without(dropped) if dropped else dataset
         self.originals = originals
         self._resized: dict[tuple[int, tuple[int, int]], Image.Image] = {}
@@ -38,11 +42,15 @@ class ImageCache:
 
     def check_min_side(self, min_side: int, who: str) -> None:
         """Refuse, before any work, a run in which some image would be too small for a method."""
-        small = [(self.dataset.items[i].key, self.target(i)) for i in range(len(self)) if min(self.target(i)) < min_side]
+        small = [
+            (self.dataset.items[i].key, self.target(i)) for i in range(len(self)) if min(self.target(i)) < min_side
+        ]
         if small:
             key, (w, h) = small[0]
-            raise DupbenchError(f"{len(small)} image(s) are under the {min_side} px a side that {who} needs after "
-                                f"resizing, first {key} at {w}x{h}; change the resize or leave them out")
+            raise DupbenchError(
+                f"{len(small)} image(s) are under the {min_side} px a side that {who} needs after "
+                f"resizing, first {key} at {w}x{h}; change the resize or leave them out"
+            )
 
     def resized(self, index: int, size: tuple[int, int]) -> Image.Image:
         key = (index, size)

@@ -1,5 +1,6 @@
 """How a method is named wherever a figure of it is shown: a CNN's name carries its backbone
 ("cnn_cosine (Lite0)"), so no CNN number is read as the article's B0 by mistake."""
+
 from __future__ import annotations
 
 import pandas as pd

@@ -7,12 +7,14 @@ match is their own variant; margin = how far the true match's score is ahead of 
 (in the method's own units, positive = right with room). Scores come from each image prepared once
 (the same scores as the article's per-pair loop; it is not timed here).
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,8 +50,12 @@ def recall_and_margin(method: Method, base_scores: np.ndarray, variant_scores: n
 
 def families(cfg: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any], float]]:
     chosen = cfg["experiment"].get("only")
-    return [(family, spec, float(severity)) for family, spec in cfg["experiment"]["transforms"].items()
-            if not chosen or family in chosen for severity in spec["severities"]]
+    return [
+        (family, spec, float(severity))
+        for family, spec in cfg["experiment"]["transforms"].items()
+        if not chosen or family in chosen
+        for severity in spec["severities"]
+    ]
 
 
 def base_indices(dataset: Dataset) -> list[int]:
@@ -64,13 +70,16 @@ def make_variants(images: ImageCache, cfg: Mapping[str, Any]) -> dict[tuple[str,
     for family, spec, severity in families(cfg):
         # Each to its base image's size, as the article resizes both images of a pair to one size:
         # pixel methods need it, and it undoes a scale or aspect change (the lost detail stays).
-        cells[(family, severity)] = [apply(spec, family, images.originals[i], severity, seed, k).resize(images.target(i))
-                                     for k, i in enumerate(bases)]
+        cells[(family, severity)] = [
+            apply(spec, family, images.originals[i], severity, seed, k).resize(images.target(i))
+            for k, i in enumerate(bases)
+        ]
     return cells
 
 
-def evaluate(method: Method, images: ImageCache, cells: dict[tuple[str, float], list[Image.Image]],
-             cfg: Mapping[str, Any]) -> list[dict[str, Any]]:
+def evaluate(
+    method: Method, images: ImageCache, cells: dict[tuple[str, float], list[Image.Image]], cfg: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """One row per (family, severity) for this method."""
     dataset = images.dataset
     bases = base_indices(dataset)
@@ -81,11 +90,24 @@ def evaluate(method: Method, images: ImageCache, cells: dict[tuple[str, float], 
         start = time.perf_counter()
         variant_scores = method.score_matrix(prepared, method.prepare_many(cells[(family, severity)]))
         recall, margin = recall_and_margin(method, base_scores, variant_scores)
-        rows.append({"experiment": "transforms", "dataset": dataset.name, "method": method.name,
-                     "variant": method.variant, "direction": method.direction, **method.describe(),
-                     "family": family, "op": spec.get("op", family), "severity": severity, "recall": recall,
-                     "margin": margin, "n": len(bases), "seed": int(cfg["experiment"]["seed"]),
-                     "seconds": time.perf_counter() - start})
+        rows.append(
+            {
+                "experiment": "transforms",
+                "dataset": dataset.name,
+                "method": method.name,
+                "variant": method.variant,
+                "direction": method.direction,
+                **method.describe(),
+                "family": family,
+                "op": spec.get("op", family),
+                "severity": severity,
+                "recall": recall,
+                "margin": margin,
+                "n": len(bases),
+                "seed": int(cfg["experiment"]["seed"]),
+                "seconds": time.perf_counter() - start,
+            }
+        )
     return rows
 
 
@@ -93,8 +115,14 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
     methods, images = preflight.prepare(cfg, dataset)
     dataset = images.dataset
     env = environment()
-    log.info("transform matrix on %s: %d base images, %d family/severity cells, %d methods -> %s", dataset.name,
-             len(dataset.reference_indices), len(families(cfg)), len(methods), out_dir)
+    log.info(
+        "transform matrix on %s: %d base images, %d family/severity cells, %d methods -> %s",
+        dataset.name,
+        len(dataset.reference_indices),
+        len(families(cfg)),
+        len(methods),
+        out_dir,
+    )
     cells = make_variants(images, cfg)
     matrix = pd.DataFrame()
     for method in methods:
@@ -105,9 +133,19 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
         update_json(out_dir / "meta.json", lambda meta: {**meta, "config": cfg, "environment": env})
         plots.transform_heatmap(matrix, out_dir / "matrix.png")
         worst = min(rows, key=lambda r: r["recall"])
-        log.info("%-22s mean recall@1 %.2f; lowest %.2f at %s %g", method.name,
-                 np.mean([r["recall"] for r in rows]), worst["recall"], worst["family"], worst["severity"])
-    atomic_write_csv(out_dir / "skipped.csv", pd.DataFrame(
-        [{"path": s.key, "stage": s.stage, "reason": s.reason} for s in dataset.all_skips()],
-        columns=["path", "stage", "reason"]))
+        log.info(
+            "%-22s mean recall@1 %.2f; lowest %.2f at %s %g",
+            method.name,
+            np.mean([r["recall"] for r in rows]),
+            worst["recall"],
+            worst["family"],
+            worst["severity"],
+        )
+    atomic_write_csv(
+        out_dir / "skipped.csv",
+        pd.DataFrame(
+            [{"path": s.key, "stage": s.stage, "reason": s.reason} for s in dataset.all_skips()],
+            columns=["path", "stage", "reason"],
+        ),
+    )
     return matrix

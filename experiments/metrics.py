@@ -9,9 +9,10 @@ half), the precision-recall curve, average precision, and the thresholds with th
 with 99 % precision, in the method's own score units and direction: a pair is called a duplicate
 when its score is at or below the threshold (distances) or at or above it (similarities).
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -20,7 +21,9 @@ from methods.base import Method
 KS = (1, 3, 10)
 
 
-def retrieval_metrics(method: Method, matrix: np.ndarray, groups: Sequence[str], ks: Sequence[int] = KS) -> dict[str, float]:
+def retrieval_metrics(
+    method: Method, matrix: np.ndarray, groups: Sequence[str], ks: Sequence[int] = KS
+) -> dict[str, float]:
     labels = np.asarray(groups)
     sums = {f"p_at_{k}": 0.0 for k in ks} | {f"r_at_{k}": 0.0 for k in ks} | {"map": 0.0}
     queries = 0
@@ -62,15 +65,23 @@ def pair_scores(method: Method, matrix: np.ndarray, groups: Sequence[str]) -> tu
     return matrix[i, j], labels[i] == labels[j]
 
 
-def pair_classification(method: Method, scores: np.ndarray, positive: np.ndarray) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+def pair_classification(
+    method: Method, scores: np.ndarray, positive: np.ndarray
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Summary figures and the precision-recall curve (one point per distinct threshold)."""
     goodness = scores if method.direction == "similarity" else -scores
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     if not n_pos or not n_neg:
         nan = float("nan")
-        return {"auc": nan, "ap": nan, "best_f1": nan, "threshold_at_best_f1": nan, "precision": nan,
-                "recall": nan, "threshold_at_p99": nan}, {"threshold": np.array([]), "precision": np.array([]),
-                                                             "recall": np.array([])}
+        return {
+            "auc": nan,
+            "ap": nan,
+            "best_f1": nan,
+            "threshold_at_best_f1": nan,
+            "precision": nan,
+            "recall": nan,
+            "threshold_at_p99": nan,
+        }, {"threshold": np.array([]), "precision": np.array([]), "recall": np.array([])}
     ranks = average_ranks(goodness)  # average ranks: a tie between a positive and a negative counts half
     auc = (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
     order = np.argsort(-goodness, kind="stable")
@@ -85,8 +96,12 @@ def pair_classification(method: Method, scores: np.ndarray, positive: np.ndarray
     thresholds = scores[order][last_of_tie]
     reaching = np.flatnonzero(precision >= 0.99)
     summary = {
-        "auc": float(auc), "ap": ap, "best_f1": float(f1[best]), "threshold_at_best_f1": float(thresholds[best]),
-        "precision": float(precision[best]), "recall": float(recall[best]),
+        "auc": float(auc),
+        "ap": ap,
+        "best_f1": float(f1[best]),
+        "threshold_at_best_f1": float(thresholds[best]),
+        "precision": float(precision[best]),
+        "recall": float(recall[best]),
         "threshold_at_p99": float(thresholds[reaching[-1]]) if reaching.size else float("nan"),
     }
     return summary, {"threshold": thresholds, "precision": precision, "recall": recall}
@@ -112,6 +127,7 @@ def groups_at_threshold(method: Method, matrix: np.ndarray, threshold: float) ->
 def pairwise_clustering_scores(predicted: Sequence, truth: Sequence) -> dict[str, float]:
     """Pairwise precision/recall/F1 of a clustering: a pair of images is a positive when the truth
     puts them in one group, a prediction when the clustering puts them in one cluster."""
+
     def together(counts: np.ndarray) -> int:
         return int((counts * (counts - 1) // 2).sum())
 
@@ -123,5 +139,10 @@ def pairwise_clustering_scores(predicted: Sequence, truth: Sequence) -> dict[str
     precision = both / called if called else float("nan")
     recall = both / real if real else float("nan")
     f1 = 2 * precision * recall / (precision + recall) if both else 0.0
-    return {"pairwise_precision": precision, "pairwise_recall": recall, "pairwise_f1": f1,
-            "n_clusters": int(joint.shape[0]), "n_groups": int(joint.shape[1])}
+    return {
+        "pairwise_precision": precision,
+        "pairwise_recall": recall,
+        "pairwise_f1": f1,
+        "n_clusters": int(joint.shape[0]),
+        "n_groups": int(joint.shape[1]),
+    }

@@ -1,4 +1,5 @@
 """Where things are: relative paths in configs are taken from the repository root, not the cwd."""
+
 from __future__ import annotations
 
 from pathlib import Path

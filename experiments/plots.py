@@ -1,4 +1,5 @@
 """Plots drawn from result tables only, so any figure can be redrawn without rerunning."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,8 +27,15 @@ def speed_accuracy(table: pd.DataFrame, path: Path) -> None:
         marker = "o" if row["variant"] == "article" else "s"
         xy = (row["mean_s_per_pair"], row["accuracy"])
         ax.scatter(*xy, marker=marker, s=42, label=row["method"], zorder=3)
-        ax.annotate(row["method"], xy, textcoords="offset points", xytext=(6, dy), fontsize=7.5,
-                    va="center", arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.5"})
+        ax.annotate(
+            row["method"],
+            xy,
+            textcoords="offset points",
+            xytext=(6, dy),
+            fontsize=7.5,
+            va="center",
+            arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.5"},
+        )
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     ax.set_xscale("log")
     ax.set_xlabel("mean seconds per pair (article timing, log scale)")
@@ -36,8 +44,9 @@ def speed_accuracy(table: pd.DataFrame, path: Path) -> None:
     ax.grid(True, which="both", alpha=0.3)
     datasets = ", ".join(sorted(table["dataset"].astype(str).unique()))
     experiments = ", ".join(sorted(table["experiment"].astype(str).unique()))
-    ax.set_title(f"{experiments} on {datasets}: speed vs accuracy (circle = article call, square = variant)",
-                 fontsize=9)
+    ax.set_title(
+        f"{experiments} on {datasets}: speed vs accuracy (circle = article call, square = variant)", fontsize=9
+    )
     atomic_save_figure(path, fig)
     plt.close(fig)
 
@@ -75,14 +84,29 @@ def transform_heatmap(matrix: pd.DataFrame, path: Path) -> None:
     for r in range(len(methods)):
         for c in range(len(columns)):
             if not np.isnan(grid[r, c]):
-                ax.text(c, r, f"{grid[r, c]:.2f}".lstrip("0") if grid[r, c] < 1 else "1", ha="center",
-                        va="center", fontsize=6.5, color="black")
-    ax.set_xticks(range(len(columns)), [f"{f} {s:g}" if f not in SINGLE else f for f, s in columns],
-                  rotation=70, ha="right", fontsize=7)
+                ax.text(
+                    c,
+                    r,
+                    f"{grid[r, c]:.2f}".lstrip("0") if grid[r, c] < 1 else "1",
+                    ha="center",
+                    va="center",
+                    fontsize=6.5,
+                    color="black",
+                )
+    ax.set_xticks(
+        range(len(columns)),
+        [f"{f} {s:g}" if f not in SINGLE else f for f, s in columns],
+        rotation=70,
+        ha="right",
+        fontsize=7,
+    )
     ax.set_yticks(range(len(methods)), methods, fontsize=8)
     n = int(matrix["n"].iloc[0])
-    ax.set_title(f"recall@1 of each base image's own variant among {n} base images and {n} variants "
-                 f"({', '.join(sorted(matrix['dataset'].astype(str).unique()))})", fontsize=8.5)
+    ax.set_title(
+        f"recall@1 of each base image's own variant among {n} base images and {n} variants "
+        f"({', '.join(sorted(matrix['dataset'].astype(str).unique()))})",
+        fontsize=8.5,
+    )
     fig.colorbar(image, ax=ax, fraction=0.025, pad=0.01, label="recall@1")
     atomic_save_figure(path, fig)
     plt.close(fig)
@@ -102,8 +126,9 @@ def timing_distributions(raw: pd.DataFrame, path: Path) -> None:
     ax.set_ylabel("microseconds per call (log)")
     ax.grid(True, axis="y", which="both", alpha=0.3)
     n = int(raw["pair"].nunique())
-    ax.set_title(f"Experiment 3: time per Euclidean distance call, {n} pairs each (box 25-75 %, whiskers 5-95 %)",
-                 fontsize=9)
+    ax.set_title(
+        f"Experiment 3: time per Euclidean distance call, {n} pairs each (box 25-75 %, whiskers 5-95 %)", fontsize=9
+    )
     atomic_save_figure(path, fig)
     plt.close(fig)
 
@@ -113,8 +138,13 @@ def size_sweep(sweep: pd.DataFrame, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     for (name, dtype), rows in sweep.groupby(["implementation", "input"], sort=False):
         rows = rows.sort_values("pixels")
-        ax.plot(rows["pixels"], rows["median_s"] * 1e6, marker="o", linestyle="-" if dtype == "uint8" else "--",
-                label=f"{name} ({dtype})")
+        ax.plot(
+            rows["pixels"],
+            rows["median_s"] * 1e6,
+            marker="o",
+            linestyle="-" if dtype == "uint8" else "--",
+            label=f"{name} ({dtype})",
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("pixels per image (x3 channels)")
@@ -150,7 +180,9 @@ def scale(table: pd.DataFrame, path: Path) -> None:
     engine's total time against N, log-log, with an N^2 reference slope."""
     table = with_labels(table)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"width_ratios": [1, 1.3]})
-    small = table[(table["part"] == "article_vs_fast") & (table["status"] == "ok")] if "status" in table else table.iloc[:0]
+    small = (
+        table[(table["part"] == "article_vs_fast") & (table["status"] == "ok")] if "status" in table else table.iloc[:0]
+    )
     if not small.empty:
         left.barh(small["method"], small["speedup"], color="tab:blue")
         for y, value in enumerate(small["speedup"]):

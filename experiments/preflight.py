@@ -1,8 +1,10 @@
 """Everything that can stop a run, done before any work: build the methods (a missing weights file),
 read every image (unreadable ones are recorded as skips) and check each method's minimum size."""
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from methods import Method, create_method
 

@@ -4,9 +4,10 @@ Article (../shared/docs/article.md, "The exact protocol"): references are column
 rows; every (image, reference) pair but an image with itself is scored; for each reference the k
 best rows are retrieved; accuracy = hits / (rows - references) x 100.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -31,16 +32,18 @@ def top_k(method: Method, scores: np.ndarray, exclude: int, k: int) -> np.ndarra
     return method.order(column)[:k]
 
 
-def article_accuracy(method: Method, columns: np.ndarray, groups: Sequence[str],
-                     references: Sequence[int], k: int = 3) -> tuple[float, list[np.ndarray]]:
+def article_accuracy(
+    method: Method, columns: np.ndarray, groups: Sequence[str], references: Sequence[int], k: int = 3
+) -> tuple[float, list[np.ndarray]]:
     """The article's accuracy (%) and each reference's retrieved rows. columns: (n_images, n_refs)."""
     retrieved = [top_k(method, columns[:, c], ref, k) for c, ref in enumerate(references)]
     hits = sum(int(sum(groups[i] == groups[ref] for i in got)) for got, ref in zip(retrieved, references))
     return 100.0 * hits / (len(groups) - len(references)), retrieved
 
 
-def all_queries_recall(method: Method, matrix: np.ndarray, groups: Sequence[str],
-                       k: int = 3) -> tuple[float, list[np.ndarray]]:
+def all_queries_recall(
+    method: Method, matrix: np.ndarray, groups: Sequence[str], k: int = 3
+) -> tuple[float, list[np.ndarray]]:
     """Every image a query against all others: mean recall@k x 100 (queries with no duplicate skipped)."""
     groups_arr = np.asarray(groups)
     recalls, retrieved = [], []

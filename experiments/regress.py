@@ -21,6 +21,7 @@ when a metric falls below baseline - tolerance. Tolerances:
 A method in the baseline but absent from the new run fails too. `make regress-refresh` reruns the
 same configurations and makes their tables the new baselines, on purpose.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,11 +62,15 @@ class Quick:
         return root / output_name(self.experiment, self.engine) / self.dataset / "table.csv"
 
 
-QUICK = [Quick("exp1", "embedded", True), Quick("exp1", "fruits360", False),
-         Quick("exp1", "embedded", True, engine="fast"), Quick("exp1", "fruits360", False, engine="fast"),
-         # Every CNN metric is at its ceiling on both Experiment 1 sets, so a change to the faithful CNN
-         # (an ImageNet normalisation added, say) would pass there; on the multi-view photos it moves.
-         Quick("exp2", "ukbench", False, engine="fast", methods=("cnn_euclidean", "cnn_cosine"))]
+QUICK = [
+    Quick("exp1", "embedded", True),
+    Quick("exp1", "fruits360", False),
+    Quick("exp1", "embedded", True, engine="fast"),
+    Quick("exp1", "fruits360", False, engine="fast"),
+    # Every CNN metric is at its ceiling on both Experiment 1 sets, so a change to the faithful CNN
+    # (an ImageNet normalisation added, say) would pass there; on the multi-view photos it moves.
+    Quick("exp2", "ukbench", False, engine="fast", methods=("cnn_euclidean", "cnn_cosine")),
+]
 
 
 def tolerance(family: str, metric: str) -> float:
@@ -95,8 +100,18 @@ def compare(baseline: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
                 why = "changed (faithful)"
             else:
                 continue
-            drops.append({"dataset": base["dataset"], "method": method, "metric": metric, "baseline": base[metric],
-                          "now": value, "change": value - base[metric], "tolerance": tol, "why": why})
+            drops.append(
+                {
+                    "dataset": base["dataset"],
+                    "method": method,
+                    "metric": metric,
+                    "baseline": base[metric],
+                    "now": value,
+                    "change": value - base[metric],
+                    "tolerance": tol,
+                    "why": why,
+                }
+            )
     return pd.DataFrame(drops, columns=["dataset", "method", "metric", "baseline", "now", "change", "tolerance", "why"])
 
 
@@ -129,9 +144,17 @@ def available(quick: Quick, data_root: str | None) -> bool:
 def rerun(quick: Quick, root: Path, extra: list[str]) -> bool:
     """Run one configuration; False when it failed (its finished methods are still compared: a
     method that crashed shows up as missing)."""
-    command = [sys.executable, str(REPO_ROOT / "experiments" / "run.py"), f"experiment={quick.experiment}",
-               f"dataset={quick.dataset}", f"results_root={root}", f"engine={quick.engine}", "force=true",
-               *([f"method.names=[{','.join(quick.methods)}]"] if quick.methods else []), *extra]
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "experiments" / "run.py"),
+        f"experiment={quick.experiment}",
+        f"dataset={quick.dataset}",
+        f"results_root={root}",
+        f"engine={quick.engine}",
+        "force=true",
+        *([f"method.names=[{','.join(quick.methods)}]"] if quick.methods else []),
+        *extra,
+    ]
     print(f"regress: {' '.join(command[1:])}", flush=True)
     done = subprocess.run(command, cwd=REPO_ROOT)
     if done.returncode:
@@ -140,11 +163,15 @@ def rerun(quick: Quick, root: Path, extra: list[str]) -> bool:
 
 
 def format_drops(drops: pd.DataFrame) -> str:
-    lines = [f"{'dataset':<10} {'method':<22} {'metric':<21} {'baseline':>10} {'now':>10} {'change':>10} "
-             f"{'tolerance':>9}  why"]
+    lines = [
+        f"{'dataset':<10} {'method':<22} {'metric':<21} {'baseline':>10} {'now':>10} {'change':>10} "
+        f"{'tolerance':>9}  why"
+    ]
     for _, d in drops.iterrows():
-        lines.append(f"{d['dataset']:<10} {d['method']:<22} {d['metric']:<21} {d['baseline']:>10.4f} {d['now']:>10.4f} "
-                     f"{d['change']:>+10.4f} {d['tolerance']:>9.2g}  {d['why']}")
+        lines.append(
+            f"{d['dataset']:<10} {d['method']:<22} {d['metric']:<21} {d['baseline']:>10.4f} {d['now']:>10.4f} "
+            f"{d['change']:>+10.4f} {d['tolerance']:>9.2g}  {d['why']}"
+        )
     return "\n".join(lines)
 
 
@@ -168,8 +195,10 @@ def check(quicks: list[Quick], root: Path) -> list[str]:
         if drops.empty:
             print(f"regress: {name}: {len(baseline)} methods x {len(METRICS)} metrics within their rules: ok")
         else:
-            print(f"regress: {name}: {len(drops)} metric(s) broke their rule (worse than baseline - tolerance; "
-                  f"faithful methods: any change beyond tolerance):\n{format_drops(drops)}")
+            print(
+                f"regress: {name}: {len(drops)} metric(s) broke their rule (worse than baseline - tolerance; "
+                f"faithful methods: any change beyond tolerance):\n{format_drops(drops)}"
+            )
             failed.append(name)
         for line in improvements(baseline, now):
             print(f"regress: {name}: better than baseline: {line} (make regress-refresh to keep it)")
@@ -198,8 +227,10 @@ def main() -> None:
     failed = set(crashed) | set(check(quicks, args.root))
     if failed:
         names = [q.name for q in quicks if q.name in failed]
-        raise SystemExit(f"regress: FAILED for {len(names)} configuration(s): {'; '.join(names)}. If the change "
-                         f"is intended: make regress-refresh and commit results/baselines/")
+        raise SystemExit(
+            f"regress: FAILED for {len(names)} configuration(s): {'; '.join(names)}. If the change "
+            f"is intended: make regress-refresh and commit results/baselines/"
+        )
     print("regress: passed")
 
 

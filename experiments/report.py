@@ -2,6 +2,7 @@
 and PNGs only (nothing is rerun). Where an experiment has no run output here, its committed baseline
 table stands in (said so in its section) and its plot is redrawn from that CSV.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,21 +13,35 @@ import pandas as pd
 
 from . import plots
 from .environment import now_utc
-from .paths import REPO_ROOT
-from .findings import names, tied_best
+from .findings import exp3_findings, matrix_findings, names, tied_best
 from .labels import with_labels
-from .readme_table import (BASELINES, dates, markdown, render_bench_scale, render_breaking_points, render_cnn_timing,
-                           render_exp3, render_retrieval)
+from .paths import REPO_ROOT
+from .readme_table import (
+    BASELINES,
+    dates,
+    markdown,
+    render_bench_scale,
+    render_breaking_points,
+    render_cnn_timing,
+    render_exp3,
+    render_retrieval,
+)
 from .results import atomic_write_text
 
-TITLES = {"exp1": "Experiment 1: speed and accuracy", "exp2": "Experiment 2: multi-view photos",
-          "exp1-fast": "Experiment 1, fast engine", "exp2-fast": "Experiment 2, fast engine",
-          "bench-scale": "Fast engine against the article's loop, and at scale",
-          "transforms": "Experiment 2, controlled: the transform matrix", "exp3": "Experiment 3: scipy vs numpy",
-          "calibrate": "Threshold calibration and grouping"}
+TITLES = {
+    "exp1": "Experiment 1: speed and accuracy",
+    "exp2": "Experiment 2: multi-view photos",
+    "exp1-fast": "Experiment 1, fast engine",
+    "exp2-fast": "Experiment 2, fast engine",
+    "bench-scale": "Fast engine against the article's loop, and at scale",
+    "transforms": "Experiment 2, controlled: the transform matrix",
+    "exp3": "Experiment 3: scipy vs numpy",
+    "calibrate": "Threshold calibration and grouping",
+}
 
 
 # --- findings: one or two sentences each, computed from the table in front of the reader ----------
+
 
 def retrieval_findings(table: pd.DataFrame) -> str:
     by = with_labels(table).set_index("method")
@@ -36,9 +51,11 @@ def retrieval_findings(table: pd.DataFrame) -> str:
     fast, slow = by["mean_s_per_pair"].idxmin(), by["mean_s_per_pair"].idxmax()
     perfect = sorted(by.index[by["accuracy"] >= 100])
     where = "With the fast engine" if "engine" in by and (by["engine"] == "fast").all() else "In the article's loop"
-    text = (f"Best at separating duplicates from the rest: {names(best)} (pair AP {by.loc[best[0], 'pair_ap']:.3f}); "
-            f"worst: {names(worst)} ({by.loc[worst[0], 'pair_ap']:.3f}). {where} {slow} costs "
-            f"{by.loc[slow, 'mean_s_per_pair'] / by.loc[fast, 'mean_s_per_pair']:.0f}x {fast} per pair")
+    text = (
+        f"Best at separating duplicates from the rest: {names(best)} (pair AP {by.loc[best[0], 'pair_ap']:.3f}); "
+        f"worst: {names(worst)} ({by.loc[worst[0], 'pair_ap']:.3f}). {where} {slow} costs "
+        f"{by.loc[slow, 'mean_s_per_pair'] / by.loc[fast, 'mean_s_per_pair']:.0f}x {fast} per pair"
+    )
     return text + (f"; {len(perfect)} of {len(by)} methods reach 100 % article accuracy." if perfect else ".")
 
 
@@ -47,36 +64,26 @@ def threshold_findings(thresholds: pd.DataFrame) -> str:
     by = with_labels(thresholds).set_index("method")
     top = tied_best(by["best_f1"], decimals=3)
     p99 = int(thresholds["threshold_at_p99"].notna().sum())
-    return (f"At its best-F1 threshold {len(good)} of {len(thresholds)} methods reach F1 >= 0.95 (best: {names(top)}, "
-            f"F1 {by.loc[top[0], 'best_f1']:.3f}); {p99} of {len(thresholds)} have a threshold with 99 % precision.")
-
-
-def matrix_findings(matrix: pd.DataFrame) -> str:
-    cells = with_labels(matrix[matrix["family"] != "identity"])
-    broken = (cells["recall"] < 1).groupby(cells["method"], sort=False).sum()
-    robust = [m for m, n in broken.items() if n == 0]
-    fragile = tied_best(broken)
-    return (f"Recall@1 of 1 in every cell: {', '.join(robust) or 'no method'}. Most fragile: {names(fragile)} "
-            f"(below 1 in {int(broken.max())} of {int(cells['method'].eq(fragile[0]).sum())} cells).")
-
-
-def exp3_findings(table: pd.DataFrame) -> str:
-    numpy = table[table["implementation"] == "numpy_norm"].set_index("input")["ratio_to_scipy_median"]
-    wraps = table[(table["input"] == "uint8") & ~table["equals_true_distance"].astype(bool)]
-    parts = [f"{ratio:.2f}x on {kind}" for kind, ratio in numpy.items()]
-    return "numpy/scipy median time per call: " + ", ".join(parts) + (f". On uint8 input {len(wraps)} implementations return a wrapped-around distance, "
-                               "not the true one." if len(wraps) else ".")
+    return (
+        f"At its best-F1 threshold {len(good)} of {len(thresholds)} methods reach F1 >= 0.95 (best: {names(top)}, "
+        f"F1 {by.loc[top[0], 'best_f1']:.3f}); {p99} of {len(thresholds)} have a threshold with 99 % precision."
+    )
 
 
 def calibration_findings(table: pd.DataFrame) -> str:
     chosen = with_labels(table[table["rule"] == "best_f1"].dropna(subset=["pairwise_f1"])).set_index("method")
     best = tied_best(chosen["pairwise_f1"], decimals=3)
-    text = (f"Grouping at each method's best-F1 threshold: best {names(best)} (pairwise F1 "
-            f"{chosen.loc[best[0], 'pairwise_f1']:.3f}).")
+    text = (
+        f"Grouping at each method's best-F1 threshold: best {names(best)} (pairwise F1 "
+        f"{chosen.loc[best[0], 'pairwise_f1']:.3f})."
+    )
     given = with_labels(table[table["rule"].astype(str).str.startswith("given")])
     if not given.empty:
         joined = given.set_index("method")["pairwise_f1"] - chosen["pairwise_f1"]
-        text += f" Thresholds carried over from another data set change pairwise F1 by {joined.min():+.3f} to {joined.max():+.3f}."
+        text += (
+            f" Thresholds carried over from another data set change pairwise F1 by {joined.min():+.3f} "
+            f"to {joined.max():+.3f}."
+        )
     return text
 
 
@@ -85,17 +92,21 @@ def bench_findings(table: pd.DataFrame) -> str:
     big = table[(table["part"] == "scale") & (table["status"] == "ok")]
     text = ""
     if not small.empty:
-        text += (f"Per pair at N={int(small['n'].iloc[0])} the fast engine is {small['speedup'].min():.1f}x "
-                 f"({small.loc[small['speedup'].idxmin(), 'method']}) to {small['speedup'].max():.0f}x "
-                 f"({small.loc[small['speedup'].idxmax(), 'method']}) faster than the article's loop. ")
+        text += (
+            f"Per pair at N={int(small['n'].iloc[0])} the fast engine is {small['speedup'].min():.1f}x "
+            f"({small.loc[small['speedup'].idxmin(), 'method']}) to {small['speedup'].max():.0f}x "
+            f"({small.loc[small['speedup'].idxmax(), 'method']}) faster than the article's loop. "
+        )
     if not big.empty:
         top = big.loc[big["n"].idxmax()]
-        text += (f"Largest N run: {int(top['n'])} ({top['method']}, {top['total_s']:.1f} s); highest peak memory "
-                 f"{big['peak_rss_mib'].max():.0f} MiB.")
+        text += (
+            f"Largest N run: {int(top['n'])} ({top['method']}, {top['total_s']:.1f} s); highest peak memory "
+            f"{big['peak_rss_mib'].max():.0f} MiB."
+        )
     return text or "No cell finished."
 
 
-def bench_section(report: "Report", csv: Path) -> None:
+def bench_section(report: Report, csv: Path) -> None:
     table = pd.read_csv(csv)
     report.section(TITLES["bench-scale"], csv)
     report.parts.append(render_bench_scale(table, report.link(csv)))
@@ -104,6 +115,7 @@ def bench_section(report: "Report", csv: Path) -> None:
 
 
 # --- sections ------------------------------------------------------------------------------------
+
 
 class Report:
     def __init__(self, results: Path, out: Path) -> None:
@@ -130,8 +142,10 @@ def retrieval_section(report: Report, experiment: str, csv: Path, table: pd.Data
     out_dir = csv.parent
     missing = [c for c in RETRIEVAL_COLUMNS if c not in table]
     if missing:  # written by an older version: shown as it is, with a note on how to refresh it
-        report.parts.append(f"This table predates the columns {', '.join(missing)} (nan below); "
-                            f"rerun with `ARGS=force=true` to fill them.")
+        report.parts.append(
+            f"This table predates the columns {', '.join(missing)} (nan below); "
+            f"rerun with `ARGS=force=true` to fill them."
+        )
         table = table.assign(**{c: float("nan") for c in missing})
     report.parts.append(render_retrieval(table, report.link(csv)))  # the file itself: a baseline is not table.csv
     report.findings(retrieval_findings(table))
@@ -140,11 +154,24 @@ def retrieval_section(report: Report, experiment: str, csv: Path, table: pd.Data
         frame = pd.read_csv(thresholds)
         if "backbone" not in frame:
             frame = frame.merge(table[["method", "backbone"]], on="method", how="left")
-        report.parts.append("Pair classification (every pair; same group = positive), thresholds in each method's "
-                            "own units:\n\n" + markdown(frame, {
-                                "method": "", "direction": "", "auc": ".3f", "ap": ".3f", "best_f1": ".3f",
-                                "threshold_at_best_f1": ".6g", "precision": ".3f", "recall": ".3f",
-                                "threshold_at_p99": ".6g"}))
+        report.parts.append(
+            "Pair classification (every pair; same group = positive), thresholds in each method's "
+            "own units:\n\n"
+            + markdown(
+                frame,
+                {
+                    "method": "",
+                    "direction": "",
+                    "auc": ".3f",
+                    "ap": ".3f",
+                    "best_f1": ".3f",
+                    "threshold_at_best_f1": ".6g",
+                    "precision": ".3f",
+                    "recall": ".3f",
+                    "threshold_at_p99": ".6g",
+                },
+            )
+        )
         report.findings(threshold_findings(frame))
     plot = {"exp1": "table1.png", "exp2": "table2.png"}.get(experiment.removesuffix("-fast"), f"{experiment}.png")
     if baseline:
@@ -165,17 +192,24 @@ def build(results: Path, out: Path) -> list[str]:
     report = Report(results, out)
     seen: list[str] = []
     for experiment in ("exp1", "exp2", "exp1-fast", "exp2-fast"):
-        baselines = [] if experiment.endswith("-fast") else [
-            b for b in BASELINES.glob(f"{experiment}-*.csv") if not b.stem.startswith(f"{experiment}-transforms")]
+        baselines = (
+            []
+            if experiment.endswith("-fast")
+            else [b for b in BASELINES.glob(f"{experiment}-*.csv") if not b.stem.startswith(f"{experiment}-transforms")]
+        )
         for csv, baseline in sources(list((results / experiment).glob("*/table.csv")), baselines):
             table = pd.read_csv(csv)
             dataset = table["dataset"].iloc[0]
-            report.section(f"{TITLES[experiment]} ({dataset})", csv,
-                           " (committed baseline: no run output under results/ here)" if baseline else "")
+            report.section(
+                f"{TITLES[experiment]} ({dataset})",
+                csv,
+                " (committed baseline: no run output under results/ here)" if baseline else "",
+            )
             retrieval_section(report, experiment, csv, table, baseline)
             seen.append(f"{experiment}/{dataset}")
-    for csv, baseline in sources(list((results / "exp2" / "transforms").glob("*/matrix.csv")),
-                                 list(BASELINES.glob("exp2-transforms-*.csv"))):
+    for csv, baseline in sources(
+        list((results / "exp2" / "transforms").glob("*/matrix.csv")), list(BASELINES.glob("exp2-transforms-*.csv"))
+    ):
         matrix = pd.read_csv(csv)
         dataset = matrix["dataset"].iloc[0]
         report.section(f"{TITLES['transforms']} ({dataset})", csv, " (committed baseline)" if baseline else "")
@@ -189,7 +223,9 @@ def build(results: Path, out: Path) -> list[str]:
         seen.append(f"transforms/{dataset}")
     for csv, baseline in sources(list((results / "exp3").glob("*/table.csv")), list(BASELINES.glob("exp3-*.csv"))):
         table = pd.read_csv(csv)
-        report.section(f"{TITLES['exp3']} ({table['dataset'].iloc[0]})", csv, " (committed baseline)" if baseline else "")
+        report.section(
+            f"{TITLES['exp3']} ({table['dataset'].iloc[0]})", csv, " (committed baseline)" if baseline else ""
+        )
         report.parts.append(render_exp3(table, report.link(csv)))
         report.findings(exp3_findings(table))
         report.image(csv.with_name("table3.png"), "time per call")
@@ -199,16 +235,33 @@ def build(results: Path, out: Path) -> list[str]:
         table = pd.read_csv(csv)
         dataset = table["dataset"].iloc[0]
         report.section(f"{TITLES['calibrate']} ({dataset})", csv)
-        report.parts.append(markdown(table, {
-            "method": "", "rule": "", "threshold": ".6g", "pair_precision": ".3f", "pair_recall": ".3f",
-            "pairwise_precision": ".3f", "pairwise_recall": ".3f", "pairwise_f1": ".3f", "n_clusters": ".0f",
-            "n_groups": ".0f"}))
-        report.parts.append(f"Measured on {table['machine'].iloc[0]}, {dates(table)}, commit "
-                            f"{table['git_commit'].iloc[0]}. Snippets: `{report.link(csv.parent / 'thresholds')}/`.")
+        report.parts.append(
+            markdown(
+                table,
+                {
+                    "method": "",
+                    "rule": "",
+                    "threshold": ".6g",
+                    "pair_precision": ".3f",
+                    "pair_recall": ".3f",
+                    "pairwise_precision": ".3f",
+                    "pairwise_recall": ".3f",
+                    "pairwise_f1": ".3f",
+                    "n_clusters": ".0f",
+                    "n_groups": ".0f",
+                },
+            )
+        )
+        report.parts.append(
+            f"Measured on {table['machine'].iloc[0]}, {dates(table)}, commit "
+            f"{table['git_commit'].iloc[0]}. Snippets: `{report.link(csv.parent / 'thresholds')}/`."
+        )
         report.findings(calibration_findings(table))
         seen.append(f"calibrate/{dataset}")
-    for name, render, title in (("bench-scale", None, None),
-                                ("cnn-timing", render_cnn_timing, "The CNN's cost against pixel cosine, autograd on and off")):
+    for name, render, title in (
+        ("bench-scale", None, None),
+        ("cnn-timing", render_cnn_timing, "The CNN's cost against pixel cosine, autograd on and off"),
+    ):
         run_csv = results / name / "scale.csv" if name == "bench-scale" else results / "bench-cnn" / "cnn_timing.csv"
         found = sources([run_csv] if run_csv.is_file() else [], [p for p in [BASELINES / f"{name}.csv"] if p.is_file()])
         for csv, baseline in found:
@@ -218,9 +271,11 @@ def build(results: Path, out: Path) -> list[str]:
                 report.section(title, csv, " (committed baseline)" if baseline else "")
                 report.parts.append(render(pd.read_csv(csv), report.link(csv)))
             seen.append(name)
-    head = (f"# dupbench report\n\nBuilt {now_utc()} by `make report` from the result files under "
-            f"`{report.link(results)}/` only (nothing was rerun). Each section names its source, and each table the "
-            f"machine, dates and commit of its run. Sections: {', '.join(seen) or 'none (run make exp1 first)'}.")
+    head = (
+        f"# dupbench report\n\nBuilt {now_utc()} by `make report` from the result files under "
+        f"`{report.link(results)}/` only (nothing was rerun). Each section names its source, and each table the "
+        f"machine, dates and commit of its run. Sections: {', '.join(seen) or 'none (run make exp1 first)'}."
+    )
     atomic_write_text(out, "\n\n".join([head, *report.parts]) + "\n")
     return seen
 

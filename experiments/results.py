@@ -4,6 +4,7 @@ Every read-modify-write of a result file holds that file's lock (`<file>.lock` b
 filelock): runs started at the same time into one folder (a Hydra multirun, a launcher's jobs)
 each add their rows, and none is lost to another's write.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -11,8 +12,9 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import pandas as pd
 from filelock import FileLock
@@ -66,8 +68,12 @@ def read_csv_or_empty(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.is_file() else pd.DataFrame()
 
 
-def upsert_rows(path: Path, rows: Iterable[dict[str, Any]], key: str = "method",
-                order: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
+def upsert_rows(
+    path: Path,
+    rows: Iterable[dict[str, Any]],
+    key: str = "method",
+    order: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     """Replace the rows of the same `key` values in the CSV at `path` by `rows`; keep all others."""
     new = pd.DataFrame(list(rows))
     with locked(path):

@@ -7,6 +7,7 @@ once and all pairs scored (`prepared_s_per_pair`), which gives `accuracy_all_que
 Rows are written as soon as a method finishes, so a later failure or Ctrl-C keeps them, and a
 rerun skips the methods whose rows are already there for the same data and settings.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,8 +16,9 @@ import logging
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,8 +48,9 @@ def resize_label(resize: Mapping[str, Any]) -> str:
     return f"scale {resize.get('factor')}"
 
 
-def time_article_loop(method: Method, images: ImageCache, references: list[int],
-                      pairs: list[tuple[int, int]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def time_article_loop(
+    method: Method, images: ImageCache, references: list[int], pairs: list[tuple[int, int]] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Scores (n_images, n_refs) and seconds per pair, timed as the article timed them, over the
     protocol's pairs (or the given ones of them; the others' scores stay NaN)."""
     n = len(images)
@@ -55,7 +58,9 @@ def time_article_loop(method: Method, images: ImageCache, references: list[int],
     seconds = []
     column_of = {ref: c for c, ref in enumerate(references)}
     pairs = article_pairs(n, references) if pairs is None else pairs
-    for row, ref in tqdm(pairs, desc=f"{method.name} (article loop)", unit="pair", leave=False, disable=None):  # no bar off a terminal
+    for row, ref in tqdm(
+        pairs, desc=f"{method.name} (article loop)", unit="pair", leave=False, disable=None
+    ):  # no bar off a terminal
         a_image, b_image = images.pair(row, ref)
         start = time.perf_counter()
         score = method.score(method.prepare(a_image), method.prepare(b_image))
@@ -93,28 +98,54 @@ def time_fast(method: Method, images: ImageCache, cache_dir: Path | None) -> tup
     matrix = method.score_matrix(prepared, prepared, same=True)
     score_s = time.perf_counter() - start
     pairs = distinct_pairs(method, len(pictures))
-    return matrix, {"mean_s_per_pair": (prepare_s + score_s) / pairs, "median_s_per_pair": float("nan"),
-                    "prepared_s_per_pair": score_s / pairs, "prepare_s_per_image": prepare_s / len(pictures),
-                    "total_s": prepare_s + score_s, "cache_hits": hits}
+    return matrix, {
+        "mean_s_per_pair": (prepare_s + score_s) / pairs,
+        "median_s_per_pair": float("nan"),
+        "prepared_s_per_pair": score_s / pairs,
+        "prepare_s_per_image": prepare_s / len(pictures),
+        "total_s": prepare_s + score_s,
+        "cache_hits": hits,
+    }
 
 
-def query_rows(experiment: str, dataset: Dataset, method: Method, protocol: str, queries: list[int],
-               retrieved: list[np.ndarray], score_of) -> list[dict[str, Any]]:
+def query_rows(
+    experiment: str,
+    dataset: Dataset,
+    method: Method,
+    protocol: str,
+    queries: list[int],
+    retrieved: list[np.ndarray],
+    score_of,
+) -> list[dict[str, Any]]:
     rows = []
     for q, got in zip(queries, retrieved):
         for rank, index in enumerate(got, start=1):
-            rows.append({
-                "experiment": experiment, "dataset": dataset.name, "method": method.name,
-                "protocol": protocol, "query": dataset.items[q].key, "query_group": dataset.items[q].group,
-                "rank": rank, "retrieved": dataset.items[index].key,
-                "score": score_of(q, int(index)), "hit": dataset.items[index].group == dataset.items[q].group,
-            })
+            rows.append(
+                {
+                    "experiment": experiment,
+                    "dataset": dataset.name,
+                    "method": method.name,
+                    "protocol": protocol,
+                    "query": dataset.items[q].key,
+                    "query_group": dataset.items[q].group,
+                    "rank": rank,
+                    "retrieved": dataset.items[index].key,
+                    "score": score_of(q, int(index)),
+                    "hit": dataset.items[index].group == dataset.items[q].group,
+                }
+            )
     return rows
 
 
-def evaluate(experiment: str, method: Method, dataset: Dataset, images: ImageCache, top_k: int,
-             engine: str = "article", cache_dir: Path | None = None
-             ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], pd.DataFrame]:
+def evaluate(
+    experiment: str,
+    method: Method,
+    dataset: Dataset,
+    images: ImageCache,
+    top_k: int,
+    engine: str = "article",
+    cache_dir: Path | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], pd.DataFrame]:
     """The table row, the query rows, the pair-classification summary and its PR curve."""
     references = dataset.reference_indices
     groups = dataset.groups
@@ -124,18 +155,33 @@ def evaluate(experiment: str, method: Method, dataset: Dataset, images: ImageCac
     else:
         columns, seconds = time_article_loop(method, images, references)
         matrix, prepare_s, prepared_s = time_prepared(method, images)
-        timing = {"mean_s_per_pair": float(seconds.mean()), "median_s_per_pair": float(np.median(seconds)),
-                  "prepared_s_per_pair": prepared_s, "prepare_s_per_image": prepare_s}
+        timing = {
+            "mean_s_per_pair": float(seconds.mean()),
+            "median_s_per_pair": float(np.median(seconds)),
+            "prepared_s_per_pair": prepared_s,
+            "prepare_s_per_image": prepare_s,
+        }
     accuracy, retrieved = article_accuracy(method, columns, groups, references, top_k)
     accuracy_all, retrieved_all = all_queries_recall(method, matrix, groups, top_k)
     column_of = {ref: c for c, ref in enumerate(references)}
     row = {
-        "experiment": experiment, "dataset": dataset.name, "method": method.name, "family": method.family,
-        "variant": method.variant, "direction": method.direction, **method.describe(),
-        "engine": engine, "resize": resize_label(dataset.resize), "n_images": len(groups),
-        "n_references": len(references), "n_pairs": len(article_pairs(len(groups), references)), "top_k": top_k,
-        "accuracy": accuracy, "accuracy_ceiling": accuracy_ceiling(dataset, top_k),
-        "accuracy_all_queries": accuracy_all, **timing,
+        "experiment": experiment,
+        "dataset": dataset.name,
+        "method": method.name,
+        "family": method.family,
+        "variant": method.variant,
+        "direction": method.direction,
+        **method.describe(),
+        "engine": engine,
+        "resize": resize_label(dataset.resize),
+        "n_images": len(groups),
+        "n_references": len(references),
+        "n_pairs": len(article_pairs(len(groups), references)),
+        "top_k": top_k,
+        "accuracy": accuracy,
+        "accuracy_ceiling": accuracy_ceiling(dataset, top_k),
+        "accuracy_all_queries": accuracy_all,
+        **timing,
         **retrieval_metrics(method, matrix, groups),
     }
     summary, curve = pair_classification(method, *pair_scores(method, matrix, groups))
@@ -143,10 +189,18 @@ def evaluate(experiment: str, method: Method, dataset: Dataset, images: ImageCac
     keys = {"experiment": experiment, "dataset": dataset.name, "method": method.name}
     thresholds = {**keys, "direction": method.direction, **summary}
     curve_rows = thin_curve(pd.DataFrame(curve)).assign(**keys, backbone=method.describe()["backbone"])
-    queries = query_rows(experiment, dataset, method, "article", references, retrieved,
-                         lambda q, i: float(columns[i, column_of[q]]))
-    queries += query_rows(experiment, dataset, method, "all_queries", list(range(len(groups))), retrieved_all,
-                          lambda q, i: float(matrix[q, i]))
+    queries = query_rows(
+        experiment, dataset, method, "article", references, retrieved, lambda q, i: float(columns[i, column_of[q]])
+    )
+    queries += query_rows(
+        experiment,
+        dataset,
+        method,
+        "all_queries",
+        list(range(len(groups))),
+        retrieved_all,
+        lambda q, i: float(matrix[q, i]),
+    )
     return row, queries, thresholds, curve_rows
 
 
@@ -169,8 +223,13 @@ def fingerprint(method: Method, images: ImageCache, top_k: int, engine: str = "a
     resize, top_k. A rerun reuses a row only when all of it is unchanged."""
     dataset = images.dataset
     facts = {
-        "method": method.name, "variant": method.variant, "code": method.code_version(), **method.describe(),
-        "dataset": dataset.name, "resize": dict(dataset.resize), "top_k": top_k,
+        "method": method.name,
+        "variant": method.variant,
+        "code": method.code_version(),
+        **method.describe(),
+        "dataset": dataset.name,
+        "resize": dict(dataset.resize),
+        "top_k": top_k,
         **({"engine": engine} if engine != "article" else {}),
         "items": [(it.key, it.group, sha) for it, sha in zip(dataset.items, images.file_sha256s())],
     }
@@ -191,8 +250,10 @@ def finished_fingerprints(out_dir: Path, table: pd.DataFrame) -> dict[str, str]:
     meta = json.loads(meta_path.read_text()).get("methods", {}) if meta_path.is_file() else {}
     done = {}
     for method, mark, run_id in zip(table["method"], table["fingerprint"], table["run_id"]):
-        whole = all(not c.empty and {"method", "run_id"} <= set(c) and
-                    ((c["method"] == method) & (c["run_id"] == run_id)).any() for c in companions)
+        whole = all(
+            not c.empty and {"method", "run_id"} <= set(c) and ((c["method"] == method) & (c["run_id"] == run_id)).any()
+            for c in companions
+        )
         if whole and meta.get(method, {}).get("run_id") == run_id:
             done[method] = mark
     return done
@@ -211,9 +272,15 @@ def warn_if_ceiling(dataset: Dataset, top_k: int) -> None:
     ceiling = accuracy_ceiling(dataset, top_k)
     if ceiling < 100.0:
         biggest = max(Counter(dataset.groups).values())
-        log.warning("groups of up to %d images with top_k=%d: the article's accuracy cannot reach 100 %% on %s "
-                    "(at most %.2f %%); read accuracy_all_queries (recall@%d over every image) beside it",
-                    biggest, top_k, dataset.name, ceiling, top_k)
+        log.warning(
+            "groups of up to %d images with top_k=%d: the article's accuracy cannot reach 100 %% on %s "
+            "(at most %.2f %%); read accuracy_all_queries (recall@%d over every image) beside it",
+            biggest,
+            top_k,
+            dataset.name,
+            ceiling,
+            top_k,
+        )
 
 
 def write_skipped(dataset: Dataset, out_dir: Path) -> None:
@@ -240,15 +307,25 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
     warn_if_ceiling(dataset, top_k)
     env = environment()
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    log.info("%s on %s: %d images, %d references, %d methods -> %s", experiment, dataset.name, len(images),
-             len(dataset.reference_indices), len(methods), out_dir)
+    log.info(
+        "%s on %s: %d images, %d references, %d methods -> %s",
+        experiment,
+        dataset.name,
+        len(images),
+        len(dataset.reference_indices),
+        len(methods),
+        out_dir,
+    )
     table, failed = read_csv_or_empty(out_dir / "table.csv"), []
     done = finished_fingerprints(out_dir, table)
     for method in methods:
         mark = fingerprint(method, images, top_k, engine)
         if not cfg.get("force") and done.get(method.name) == mark:
-            log.info("%-22s already in %s with the same data and settings: kept (force=true redoes it)",
-                     method.name, out_dir / "table.csv")
+            log.info(
+                "%-22s already in %s with the same data and settings: kept (force=true redoes it)",
+                method.name,
+                out_dir / "table.csv",
+            )
             continue
         try:
             row, queries, thresholds, curve = evaluate(experiment, method, dataset, images, top_k, engine, cache_dir)
@@ -256,23 +333,48 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
             log.exception("%s failed; its rows are unchanged, the other methods go on", method.name)
             failed.append(method.name)
             continue
-        row.update({"n_skipped": len(dataset.skipped), "fingerprint": mark, "torch_threads": env["threads"]["torch_num_threads"],
-                    "machine": env["machine"], "git_commit": env["git_commit"], "run_id": run_id,
-                    "finished_at": now_utc()})
+        row.update(
+            {
+                "n_skipped": len(dataset.skipped),
+                "fingerprint": mark,
+                "torch_threads": env["threads"]["torch_num_threads"],
+                "machine": env["machine"],
+                "git_commit": env["git_commit"],
+                "run_id": run_id,
+                "finished_at": now_utc(),
+            }
+        )
         save_method(out_dir, cfg, env, method, row, queries, thresholds, curve)
         table = read_csv_or_empty(out_dir / "table.csv")
-        log.info("%-22s accuracy %6.2f %%  all-queries %6.2f %%  %.2e s/pair (%s engine)  %.2e s/pair (scoring only)%s",
-                 method.name, row["accuracy"], row["accuracy_all_queries"], row["mean_s_per_pair"], engine,
-                 row["prepared_s_per_pair"], f"  cache hits {row['cache_hits']}" if engine == "fast" else "")
+        log.info(
+            "%-22s accuracy %6.2f %%  all-queries %6.2f %%  %.2e s/pair (%s engine)  %.2e s/pair (scoring only)%s",
+            method.name,
+            row["accuracy"],
+            row["accuracy_all_queries"],
+            row["mean_s_per_pair"],
+            engine,
+            row["prepared_s_per_pair"],
+            f"  cache hits {row['cache_hits']}" if engine == "fast" else "",
+        )
     draw_plots(cfg, out_dir, table)
     if failed:
-        raise DupbenchError(f"{len(failed)} method(s) failed: {', '.join(failed)} (traceback in the run's log); "
-                            f"the others' results are in {out_dir}")
+        raise DupbenchError(
+            f"{len(failed)} method(s) failed: {', '.join(failed)} (traceback in the run's log); "
+            f"the others' results are in {out_dir}"
+        )
     return table
 
 
-def save_method(out_dir: Path, cfg: Mapping[str, Any], env: dict[str, Any], method: Method, row: dict[str, Any],
-                queries: list[dict[str, Any]], thresholds: dict[str, Any], curve: pd.DataFrame) -> None:
+def save_method(
+    out_dir: Path,
+    cfg: Mapping[str, Any],
+    env: dict[str, Any],
+    method: Method,
+    row: dict[str, Any],
+    queries: list[dict[str, Any]],
+    thresholds: dict[str, Any],
+    curve: pd.DataFrame,
+) -> None:
     """Every output of one method, the table row last: a run stopped in between leaves a row-less
     method (redone next time), never a row without its queries, thresholds, curve or meta entry."""
     run_id = row["run_id"]
@@ -293,14 +395,17 @@ def draw_plots(cfg: Mapping[str, Any], out_dir: Path, table: pd.DataFrame) -> No
         plots.precision_recall(curves, out_dir / "pr.png")
 
 
-def record_meta(meta: dict[str, Any], cfg: Mapping[str, Any], env: dict[str, Any], run_id: str,
-                row: dict[str, Any], method: Method) -> dict[str, Any]:
+def record_meta(
+    meta: dict[str, Any], cfg: Mapping[str, Any], env: dict[str, Any], run_id: str, row: dict[str, Any], method: Method
+) -> dict[str, Any]:
     meta.setdefault("experiment", cfg["experiment"]["name"])
     meta["dataset"] = row["dataset"]
     runs = meta.setdefault("runs", {})
     runs.setdefault(run_id, {"config": cfg, "environment": env})
     meta.setdefault("methods", {})[method.name] = {
-        "run_id": run_id, "finished_at": row["finished_at"], **method.describe(),
+        "run_id": run_id,
+        "finished_at": row["finished_at"],
+        **method.describe(),
         "weights_path": str(getattr(getattr(method, "backbone", None), "weights_path", "")),
     }
     live = {entry["run_id"] for entry in meta["methods"].values()}

@@ -3,18 +3,20 @@
 A problem the user can fix (unknown name, missing data or weights, bad image) ends with one line
 on stderr and exit code 2, never a traceback.
 """
+
 from __future__ import annotations
 
 import importlib
 import logging
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from experiments.config import check_group_choices
-from experiments.data import Dataset, DataMissingError, load_dataset
+from experiments.data import DataMissingError, Dataset, load_dataset
 from experiments.paths import CONF_DIR, output_name, repo_path
 from experiments.settings import validate
 from methods.errors import DupbenchError
@@ -67,8 +69,11 @@ def main(cfg: DictConfig) -> None:
         print(f"error: {problem}", file=sys.stderr)
         sys.exit(2)
     except PermissionError as denied:  # a read-only results folder, an unreadable file: say which
-        print(f"error: permission denied: {denied.filename or denied} (a read-only results folder? pass "
-              f"results_root=...; an unreadable file or folder? check its permissions)", file=sys.stderr)
+        print(
+            f"error: permission denied: {denied.filename or denied} (a read-only results folder? pass "
+            f"results_root=...; an unreadable file or folder? check its permissions)",
+            file=sys.stderr,
+        )
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted: every method that had finished is saved; run again to resume", file=sys.stderr)

@@ -2,10 +2,12 @@
 value and what is allowed (Hydra takes `top_k=abc` as a string and `top_k=0` as a number; neither
 may reach a runner). Names that become folders are checked too, so no setting writes outside
 results_root."""
+
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from methods.errors import DupbenchError
 
@@ -40,10 +42,14 @@ def one_of(*choices: str) -> tuple[Check, str]:
 
 POSITIVE = (lambda v: is_number(v) and v > 0), "a number > 0"
 BOOLEAN = (lambda v: isinstance(v, bool)), "true or false"
-SAFE = (lambda v: isinstance(v, str) and bool(SAFE_NAME.match(v))), \
-    "a plain name (letters, digits, '.', '_', '-'; no '/' or '..'): it becomes a folder under results_root"
-RELATIVE = (lambda v: isinstance(v, str) and v and not v.startswith("/") and ".." not in v.split("/")), \
-    "a relative folder name without '..'"
+SAFE = (
+    (lambda v: isinstance(v, str) and bool(SAFE_NAME.match(v))),
+    "a plain name (letters, digits, '.', '_', '-'; no '/' or '..'): it becomes a folder under results_root",
+)
+RELATIVE = (
+    (lambda v: isinstance(v, str) and v and not v.startswith("/") and ".." not in v.split("/")),
+    "a relative folder name without '..'",
+)
 
 # key (dotted) -> (check, what is allowed). A key absent from the config is not checked.
 RULES: dict[str, tuple[Check, str]] = {
@@ -95,7 +101,9 @@ def validate(cfg: Mapping[str, Any]) -> None:
     if sizes is not MISSING and not (isinstance(sizes, (list, tuple)) and all(is_int(s) and s >= 1 for s in sizes)):
         raise refuse("experiment.sweep_sizes", sizes, "a list of integers >= 1")
     names = lookup(cfg, "method.names")
-    if names is not MISSING and not (isinstance(names, (list, tuple)) and names and all(isinstance(n, str) for n in names)):
+    if names is not MISSING and not (
+        isinstance(names, (list, tuple)) and names and all(isinstance(n, str) for n in names)
+    ):
         raise refuse("method.names", names, "a non-empty list of method names")
     validate_thresholds(lookup(cfg, "thresholds"))
 

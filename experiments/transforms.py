@@ -5,11 +5,13 @@ config (conf/experiment/transforms.yaml) names an op, its severities and any fix
 new family of an existing op needs no code. Every random choice comes from `rng`, seeded per
 (seed, family, severity, image): the same seed gives byte-identical variants.
 """
+
 from __future__ import annotations
 
 import io
 import zlib
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
@@ -129,8 +131,9 @@ def grayscale(image: Image.Image, severity: float, rng: np.random.Generator) -> 
 
 
 @op("overlay")
-def overlay(image: Image.Image, height_fraction: float, rng: np.random.Generator,
-            text: str = "dupbench (c) 2026") -> Image.Image:
+def overlay(
+    image: Image.Image, height_fraction: float, rng: np.random.Generator, text: str = "dupbench (c) 2026"
+) -> Image.Image:
     """A watermark: white text with a dark outline, `height_fraction` of the image high, placed at random."""
     out = image.copy()
     draw = ImageDraw.Draw(out)
@@ -148,8 +151,9 @@ def family_rng(seed: int, family: str, severity: float, index: int) -> np.random
     return np.random.default_rng([seed, zlib.crc32(family.encode()), zlib.crc32(repr(float(severity)).encode()), index])
 
 
-def apply(spec: Mapping[str, Any], family: str, image: Image.Image, severity: float, seed: int,
-          index: int) -> Image.Image:
+def apply(
+    spec: Mapping[str, Any], family: str, image: Image.Image, severity: float, seed: int, index: int
+) -> Image.Image:
     """One variant of `image`: the family's op at `severity`, with the family's fixed parameters."""
     name = spec.get("op", family)
     if name not in OPS:

@@ -1,5 +1,7 @@
-"""dupbench methods: each family module registers its config names on import."""
-from . import pixels, structural, hashing, cnn  # noqa: F401  (registration, in the article's order)
+"""dupbench methods: each family module registers its config names when the registry first needs
+them (methods/registry.py), so importing this package costs no torch import: a bad command line is
+answered before any heavy import."""
+
 from .base import Direction, Method
 from .errors import DupbenchError
 from .registry import create_method, method_class, method_names, register

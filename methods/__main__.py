@@ -1,4 +1,5 @@
 """`python -m methods`: the registered method names, one per line; `--long` adds what each computes."""
+
 import sys
 
 from . import method_class, method_names

@@ -7,6 +7,7 @@
   hub cache, where `EfficientNet.from_pretrained` leaves it on a machine with internet.
 - auto: B0 where its file is found, else Lite0. The result rows say which.
 """
+
 from __future__ import annotations
 
 import functools
@@ -110,7 +111,9 @@ def load_backbone(backbone: str = "auto", weights_path: str | None = None) -> Ba
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state, strict=True)
     except Exception as exc:  # a corrupt or foreign file: say which, not where torch failed
-        raise DupbenchError(f"cannot load {name} weights from {path}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+        raise DupbenchError(
+            f"cannot load {name} weights from {path}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        ) from None
     model.eval()
     return Backbone(name=name, weights_path=path, weights_sha256=sha256_of(path), model=model)
 
@@ -127,4 +130,3 @@ def random_backbone(name: str) -> Backbone:
     model = build_lite0() if name == LITE0 else build_b0()
     model.eval()
     return Backbone(name=name, weights_path=Path(), weights_sha256=RANDOM_WEIGHTS, model=model)
-

@@ -1,10 +1,12 @@
 """The interface every method implements: prepare an image once, score a pair of representations."""
+
 from __future__ import annotations
 
 import hashlib
 import inspect
 import sys
-from typing import Any, ClassVar, Literal, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from PIL import Image
@@ -33,7 +35,7 @@ class Method:
     index_kind: ClassVar[str | None] = None
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> "Method":
+    def from_options(cls, options: Mapping[str, Any]) -> Method:
         """Build from the run's settings; methods that need none ignore them."""
         return cls()
 

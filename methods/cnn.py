@@ -5,9 +5,11 @@ time, scores rounded to 4 decimals, and autograd left on: the article never disa
 graph it records is part of what the article timed. The fast engine's `prepare_many` runs under
 `torch.inference_mode()`: one of its named improvements (the features are the same).
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,13 +33,15 @@ class _CnnFeatures(Method):
         self.backbone = backbone
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> "_CnnFeatures":
+    def from_options(cls, options: Mapping[str, Any]) -> _CnnFeatures:
         return cls(load_backbone(str(options.get("backbone") or "auto"), options.get("weights_path") or None))
 
     def check_size(self, image: Image.Image) -> None:
         if min(image.size) < self.min_side:
-            raise DupbenchError(f"image of {image.size[0]}x{image.size[1]} is too small for the CNN "
-                                f"(needs >= {self.min_side} px a side)")
+            raise DupbenchError(
+                f"image of {image.size[0]}x{image.size[1]} is too small for the CNN "
+                f"(needs >= {self.min_side} px a side)"
+            )
 
     def prepare(self, image: Image.Image) -> torch.Tensor:
         self.check_size(image)
@@ -60,7 +64,7 @@ class _CnnFeatures(Method):
         rows = []
         with torch.inference_mode():
             for start in range(0, len(images), self.batch_size):
-                batch = batch_to_tensor(images[start:start + self.batch_size])
+                batch = batch_to_tensor(images[start : start + self.batch_size])
                 rows.append(self.backbone.model.extract_features(batch).flatten(1).numpy())
         return np.concatenate(rows) if rows else np.empty((0, 0), dtype=np.float32)
 

@@ -1,4 +1,5 @@
 """File helpers shared by the methods (weights) and the data tools (manifests)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -6,6 +6,7 @@ equal images. For 8-bit pixels in float64 there is no centring: every product an
 integer below 2^53, so squared distances are exact and match the per-pair calls to the last bit of
 the square root (float32 was off by up to 7 on a self-distance of 0 at 100x100x3).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +16,7 @@ from .base import row_blocks
 
 def euclidean_all_pairs(A: np.ndarray, B: np.ndarray, dtype=np.float64) -> np.ndarray:
     same = B is A
-    exact = np.issubdtype(A.dtype, np.integer) and dtype == np.float64 and A.shape[1] * 255 ** 2 < 2 ** 53
+    exact = np.issubdtype(A.dtype, np.integer) and dtype == np.float64 and A.shape[1] * 255**2 < 2**53
     if exact:  # 8-bit pixels: every product and sum is an integer below 2^53, so d^2 comes out exact
         A = A.astype(dtype)
         B = A if same else B.astype(dtype)

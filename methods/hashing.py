@@ -1,4 +1,5 @@
 """Perceptual hashing through imagehash: the article's 64-bit average hash and Hamming distance."""
+
 from __future__ import annotations
 
 import imagehash

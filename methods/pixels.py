@@ -1,4 +1,5 @@
 """Pixel methods: the article's Euclidean distances (scipy, numpy) and torch cosine similarity."""
+
 from __future__ import annotations
 
 import numpy as np

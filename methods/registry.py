@@ -1,11 +1,19 @@
-"""Config name -> method class. Families register themselves with `@register("name")`."""
+"""Config name -> method class. Families register themselves with `@register("name")`; the family
+modules are imported on the first lookup, and names are listed in FAMILIES' order (the article's),
+whichever module happened to be imported first; methods registered elsewhere (a plug-in, a test)
+follow in the order they registered."""
+
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, TypeVar
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from .base import Method
 from .errors import DupbenchError
 
+# The family modules, in the article's order of its methods.
+FAMILIES = ("methods.pixels", "methods.structural", "methods.hashing", "methods.cnn")
 _METHODS: dict[str, type[Method]] = {}
 M = TypeVar("M", bound=type[Method])
 
@@ -21,17 +29,28 @@ def register(name: str) -> Callable[[M], M]:
     return decorate
 
 
+def load_families() -> None:
+    for module in FAMILIES:
+        importlib.import_module(module)
+
+
+def _rank(name: str) -> tuple[int, int]:
+    module = _METHODS[name].__module__
+    family = FAMILIES.index(module) if module in FAMILIES else len(FAMILIES)
+    return family, list(_METHODS).index(name)
+
+
 def method_names() -> list[str]:
-    return list(_METHODS)
+    load_families()
+    return sorted(_METHODS, key=_rank)
 
 
 def method_class(name: str) -> type[Method]:
+    load_families()
     try:
         return _METHODS[name]
     except KeyError:
-        raise DupbenchError(
-            f"unknown method {name!r}; valid names: {', '.join(method_names())}"
-        ) from None
+        raise DupbenchError(f"unknown method {name!r}; valid names: {', '.join(method_names())}") from None
 
 
 def create_method(name: str, options: Mapping[str, Any] | None = None) -> Method:

@@ -7,6 +7,7 @@ Methods declare how their batched representation can be searched (`index_kind`),
 - None:      the method's own score_matrix in row blocks, keeping each row's k best.
 `brute_force_top_k` is the reference every index is tested against.
 """
+
 from __future__ import annotations
 
 from typing import Any

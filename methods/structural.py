@@ -9,6 +9,7 @@ The batched form computes the same formula: per image once, each tile's sums and
 per pair only the tile-wise dot products, as one batched matrix product over all tiles. All sums are
 of integers, exact in float64, so it equals SSIM-PIL to float rounding (tested: 1e-12).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,7 +52,7 @@ class Ssim(Method):
         n = TILE * TILE
         sums = tiles.sum(axis=2)
         means = sums / n
-        variances = (tiles ** 2).sum(axis=2) / n - means ** 2
+        variances = (tiles**2).sum(axis=2) / n - means**2
         return {"tiles": tiles, "sums": sums, "means": means, "variances": variances}
 
     def count(self, prepared: dict) -> int:
@@ -68,6 +69,6 @@ class Ssim(Method):
             mu0, mu1 = A["means"][:, rows, None], B["means"][:, None, :]
             cov = (dots - A["sums"][:, rows, None] * B["sums"][:, None, :] / n) / n
             var = A["variances"][:, rows, None] + B["variances"][:, None, :]
-            s = (2 * mu0 * mu1 + C1) * (2 * cov + C2) / ((mu0 ** 2 + mu1 ** 2 + C1) * (var + C2))
+            s = (2 * mu0 * mu1 + C1) * (2 * cov + C2) / ((mu0**2 + mu1**2 + C1) * (var + C2))
             out[rows] = s.mean(axis=0)
         return out

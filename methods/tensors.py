@@ -4,10 +4,11 @@
 first use because its import costs ~1.5 s, more than the whole fast engine needs on Fruits-360.
 `batch_to_tensor` does the same arithmetic (uint8 HWC -> float32 CHW / 255) on a stack of images.
 """
+
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

@@ -1,4 +1,5 @@
 """Shared fixtures: small real photos from scikit-image, and tiny synthetic images."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,9 +1,9 @@
 """Every bad-input case of the README's table, each built here: a clear error or a recorded skip,
 never a traceback from inside a library, never a silently different result."""
+
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import subprocess
 import sys
@@ -32,6 +32,7 @@ def noise(w: int = 64, h: int = 48, seed: int = 0) -> Image.Image:
 
 
 # --- files a run leaves out, recording why -------------------------------------------------------
+
 
 def test_zero_byte_file_is_skipped(tmp_path):
     (tmp_path / "z.jpg").write_bytes(b"")
@@ -67,6 +68,7 @@ def test_image_over_the_decompression_bomb_limit_is_skipped(tmp_path):
 
 
 # --- odd but valid files: used, converted without changing what they show ---------------------
+
 
 def test_png_with_alpha_is_composited_onto_white(tmp_path):
     rgba = np.zeros((4, 4, 4), dtype=np.uint8)
@@ -116,9 +118,15 @@ def test_exif_rotated_jpeg_is_transposed_before_any_method_sees_it(tmp_path):
 
 # --- problems that stop a run with one line ------------------------------------------------------
 
+
 def folder_cfg(root: Path, **extra) -> dict:
-    return {"name": "mine", "kind": "folders", "root": str(root),
-            "resize": {"mode": "fixed", "width": 64, "height": 64}, **extra}
+    return {
+        "name": "mine",
+        "kind": "folders",
+        "root": str(root),
+        "resize": {"mode": "fixed", "width": 64, "height": 64},
+        **extra,
+    }
 
 
 def test_image_too_small_for_a_method_stops_before_any_work(tmp_path):
@@ -169,6 +177,7 @@ def test_group_with_a_single_image_is_a_distractor_not_a_query(tmp_path):
 
 # --- the whole run, as a user meets these cases -----------------------------------------------
 
+
 def test_a_run_over_a_folder_with_bad_files_records_them_and_finishes(tmp_path):
     data = tmp_path / "data"
     for g in range(2):
@@ -178,9 +187,19 @@ def test_a_run_over_a_folder_with_bad_files_records_them_and_finishes(tmp_path):
     (data / "g1" / "text.jpg").write_text("hello")
     save(data / "g1" / "alpha.png", Image.new("RGBA", (30, 30), (0, 0, 0, 0)))
     done = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "experiments" / "run.py"), "dataset=folder", f"dataset.root={data}",
-         "method=ahash", f"results_root={tmp_path / 'out'}"],
-        capture_output=True, text=True, timeout=300, env={**os.environ})
+        [
+            sys.executable,
+            str(REPO_ROOT / "experiments" / "run.py"),
+            "dataset=folder",
+            f"dataset.root={data}",
+            "method=ahash",
+            f"results_root={tmp_path / 'out'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     out = tmp_path / "out" / "exp1" / "folder"
     skipped = pd.read_csv(out / "skipped.csv").set_index("path")

@@ -1,4 +1,5 @@
 """make bench-scale's machinery at toy sizes (what it measures is not asserted: it is a benchmark)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -18,8 +19,23 @@ def test_synthetic_images_are_deterministic_and_distinct():
 
 
 def test_writes_the_csv_and_plot_and_skips_over_budget(tmp_path):
-    command = [sys.executable, "-m", "experiments.bench_scale", "--methods", "ahash", "--sizes", "200", "400",
-               "100000000", "--article-pairs", "5", "--budget", "60", "--out", str(tmp_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "experiments.bench_scale",
+        "--methods",
+        "ahash",
+        "--sizes",
+        "200",
+        "400",
+        "100000000",
+        "--article-pairs",
+        "5",
+        "--budget",
+        "60",
+        "--out",
+        str(tmp_path),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     table = pd.read_csv(tmp_path / "scale.csv")

@@ -1,10 +1,10 @@
 """experiment=calibrate end to end: thresholds, grouping scores and the snippet passed back."""
+
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 import yaml
-
 from test_runner import run
 
 
@@ -21,8 +21,17 @@ def test_a_row_per_method_and_rule_with_grouping_scores(calibrated):
     table = pd.read_csv(out / "calibration.csv")
     assert sorted(table["method"].unique()) == ["ahash", "cosine", "euclidean_numpy"]
     assert set(table["rule"]) == {"best_f1", "p99"}
-    for column in ("threshold", "pair_precision", "pair_recall", "pairwise_precision", "pairwise_recall",
-                   "pairwise_f1", "n_clusters", "n_groups", "pair_auc"):
+    for column in (
+        "threshold",
+        "pair_precision",
+        "pair_recall",
+        "pairwise_precision",
+        "pairwise_recall",
+        "pairwise_f1",
+        "n_clusters",
+        "n_groups",
+        "pair_auc",
+    ):
         assert column in table
     best = table[table["rule"] == "best_f1"].set_index("method")
     assert (best["n_groups"] == 8).all()
@@ -41,8 +50,14 @@ def test_snippet_holds_the_threshold_and_passes_back_as_an_override(calibrated):
     assert entry["direction"] == "distance" and entry["calibrated_on"] == "embedded"
     # Passed back with Hydra's -cd (to a second results root so the first stays as it is).
     (tmp / "again").mkdir()
-    again = run(tmp / "again", f"--config-dir={out}", "experiment=calibrate", "dataset=embedded", "method.names=[ahash]",
-                "+thresholds=ahash")
+    again = run(
+        tmp / "again",
+        f"--config-dir={out}",
+        "experiment=calibrate",
+        "dataset=embedded",
+        "method.names=[ahash]",
+        "+thresholds=ahash",
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     rows = pd.read_csv(tmp / "again" / "calibrate" / "embedded" / "calibration.csv").set_index("rule")
     assert rows.loc["given (embedded)", "threshold"] == entry["value"]
@@ -51,4 +66,8 @@ def test_snippet_holds_the_threshold_and_passes_back_as_an_override(calibrated):
 
 def test_unknown_rule_is_one_line(tmp_path):
     done = run(tmp_path, "experiment=calibrate", "dataset=embedded", "method.names=[ahash]", "experiment.rule=p50")
-    assert done.returncode == 2 and "experiment.rule='p50' is not allowed: one of best_f1, p99" in done.stderr and "Traceback" not in done.stderr
+    assert (
+        done.returncode == 2
+        and "experiment.rule='p50' is not allowed: one of best_f1, p99" in done.stderr
+        and "Traceback" not in done.stderr
+    )

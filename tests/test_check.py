@@ -1,4 +1,5 @@
 """`python -m experiments.data check`: the staged sets pass; one changed byte fails, naming the file."""
+
 from __future__ import annotations
 
 import shutil
@@ -30,8 +31,13 @@ def test_one_changed_byte_in_a_copy_fails_and_names_the_file(tmp_path):
     data = bytearray(victim.read_bytes())
     data[len(data) // 2] ^= 0x01
     victim.write_bytes(bytes(data))
-    done = subprocess.run([sys.executable, "-m", "experiments.data", "check", "fruits360", f"data_root={tmp_path}"],
-                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments.data", "check", "fruits360", f"data_root={tmp_path}"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=300,
+    )
     assert done.returncode == 1
     assert "95 ok, 1 with problems" in done.stdout
     assert f"{victim}: sha256" in done.stdout

@@ -1,15 +1,14 @@
 """The CNN methods use the real ImageNet-pretrained weights, loaded strictly and offline."""
+
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import skimage.data
 import torch
 from PIL import Image
 from torchvision import transforms
 
-from methods import DupbenchError, create_method
-from methods import backbones
+from methods import DupbenchError, backbones, create_method
 from methods.backbones import B0, B0_FILE, LITE0, build_lite0, lite0_default_path, load_backbone, resolve_weights
 
 LITE0_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"  # ../shared/models/README.md
@@ -35,10 +34,14 @@ def test_lite0_weights_load_strictly_with_every_key_matched():
 
 def test_pretrained_lite0_classifies_chelsea_as_a_cat():
     model = load_backbone(LITE0).model
-    preprocess = transforms.Compose([
-        transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
-        transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
-    ])
+    preprocess = transforms.Compose(
+        [
+            transforms.Resize(256),
+            transforms.CenterCrop(224),
+            transforms.ToTensor(),
+            transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+        ]
+    )
     with torch.no_grad():
         logits = model(preprocess(Image.fromarray(skimage.data.chelsea())).unsqueeze(0))
     assert int(logits.argmax()) in IMAGENET_CATS

@@ -1,7 +1,9 @@
 """Every option of every config group composes through Hydra's compose API."""
+
 from __future__ import annotations
 
 import pytest
+
 from experiments.config import GROUPS, check_group_choices, compose_config, group_options
 from methods import DupbenchError, method_names
 

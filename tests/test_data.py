@@ -1,4 +1,5 @@
 """Loading data sets: manifests, the article's naming convention, the embedded set, image decoding."""
+
 from __future__ import annotations
 
 import csv
@@ -30,8 +31,14 @@ def write_manifest(path: Path, rows: list[tuple[str, str]]) -> None:
 
 
 def manifest_cfg(root: Path, manifest: Path) -> dict:
-    return {"name": "mine", "kind": "manifest", "root": str(root), "manifest": str(manifest),
-            "resize": {"mode": "fixed", "width": 16, "height": 16}, "how_to_get": "Ask Bob."}
+    return {
+        "name": "mine",
+        "kind": "manifest",
+        "root": str(root),
+        "manifest": str(manifest),
+        "resize": {"mode": "fixed", "width": 16, "height": 16},
+        "how_to_get": "Ask Bob.",
+    }
 
 
 def test_manifest_groups_and_first_by_path_is_the_reference(tmp_path):
@@ -53,8 +60,15 @@ def test_a_missing_manifest_file_is_named_with_how_to_get_it(tmp_path):
 
 def test_the_article_convention_makes_groups_of_four_consecutive_names(tmp_path):
     write_images(tmp_path, [f"{i:02d}.jpg" for i in range(8)])
-    data = load_dataset({"name": "sf", "kind": "convention", "root": str(tmp_path), "group_size": 4,
-                         "resize": {"mode": "scale", "factor": 0.5}})
+    data = load_dataset(
+        {
+            "name": "sf",
+            "kind": "convention",
+            "root": str(tmp_path),
+            "group_size": 4,
+            "resize": {"mode": "scale", "factor": 0.5},
+        }
+    )
     assert data.groups == ["g0000"] * 4 + ["g0001"] * 4
     assert data.reference_indices == [0, 4]
 
@@ -108,8 +122,11 @@ def test_target_size():
 
 
 def _digests(root: Path) -> dict[str, str]:
-    return {p.name + p.parent.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.suffix in {".png", ".jpg"}}
+    return {
+        p.name + p.parent.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.suffix in {".png", ".jpg"}
+    }
 
 
 def test_embedded_set_is_deterministic_and_the_seed_changes_it(tmp_path):
@@ -121,7 +138,14 @@ def test_embedded_set_is_deterministic_and_the_seed_changes_it(tmp_path):
     assert one == _digests(tmp_path / "two")
     changed = {k for k, v in _digests(tmp_path / "three").items() if one[k] != v}
     assert changed and not any(k.startswith("0_original") for k in changed)  # originals stay, variants change
-    data = load_dataset({"name": "embedded", "kind": "embedded", "root": str(tmp_path / "one"), "seed": 0,
-                         "resize": {"mode": "fixed", "width": 64, "height": 64}})
+    data = load_dataset(
+        {
+            "name": "embedded",
+            "kind": "embedded",
+            "root": str(tmp_path / "one"),
+            "seed": 0,
+            "resize": {"mode": "fixed", "width": 64, "height": 64},
+        }
+    )
     assert len(data.items) == 32 and len(data.reference_indices) == 8
     assert all(data.items[i].key.endswith("0_original.png") for i in data.reference_indices)

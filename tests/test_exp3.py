@@ -1,4 +1,5 @@
 """Experiment 3: the numeric agreement claims, the ratio arithmetic, and the run end to end."""
+
 from __future__ import annotations
 
 import os
@@ -41,13 +42,15 @@ def test_the_casting_variants_are_right_even_on_uint8(arrays, name):
 
 
 def test_summary_ratios_are_per_pair_by_hand():
-    raw = pd.DataFrame({
-        "pair": [0, 0, 1, 1, 2, 2],
-        "implementation": ["scipy_euclidean", "numpy_norm"] * 3,
-        "seconds": [2.0, 1.0, 4.0, 1.0, 1.0, 1.0],  # per-pair ratios 0.5, 0.25, 1.0
-        "value": [5.0, 5.0, 3.0, 3.0, 4.0, 4.0],
-        "true_distance": [5.0, 5.0, 3.0, 3.0, 2.0, 2.0],
-    })
+    raw = pd.DataFrame(
+        {
+            "pair": [0, 0, 1, 1, 2, 2],
+            "implementation": ["scipy_euclidean", "numpy_norm"] * 3,
+            "seconds": [2.0, 1.0, 4.0, 1.0, 1.0, 1.0],  # per-pair ratios 0.5, 0.25, 1.0
+            "value": [5.0, 5.0, 3.0, 3.0, 4.0, 4.0],
+            "true_distance": [5.0, 5.0, 3.0, 3.0, 2.0, 2.0],
+        }
+    )
     table = summarise(raw).set_index("implementation")
     assert table.loc["numpy_norm", "ratio_to_scipy_median"] == 0.5
     assert table.loc["numpy_norm", "median_s"] == 1.0 and table.loc["scipy_euclidean", "mean_s"] == pytest.approx(7 / 3)
@@ -57,15 +60,29 @@ def test_summary_ratios_are_per_pair_by_hand():
 
 def test_exp3_end_to_end(tmp_path):
     done = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "experiments" / "run.py"), "experiment=exp3", "dataset=embedded",
-         "experiment.repetitions=40", "experiment.warmup=5", "experiment.sweep_sizes=[16,32]",
-         "experiment.sweep_pairs=10", f"results_root={tmp_path}"],
-        capture_output=True, text=True, timeout=300, env={**os.environ})
+        [
+            sys.executable,
+            str(REPO_ROOT / "experiments" / "run.py"),
+            "experiment=exp3",
+            "dataset=embedded",
+            "experiment.repetitions=40",
+            "experiment.warmup=5",
+            "experiment.sweep_sizes=[16,32]",
+            "experiment.sweep_pairs=10",
+            f"results_root={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     out = tmp_path / "exp3" / "embedded"
     table = pd.read_csv(out / "table.csv").set_index(["input", "implementation"])
     assert len(table) == 2 * len(IMPLEMENTATIONS) and (table["n_calls"] == 40).all()
-    assert table.loc[("uint8", "scipy_euclidean"), "wraps_around"] and table.loc[("uint8", "numpy_norm"), "wraps_around"]
+    assert (
+        table.loc[("uint8", "scipy_euclidean"), "wraps_around"] and table.loc[("uint8", "numpy_norm"), "wraps_around"]
+    )
     assert not table.loc[("uint8", "numpy_dot_float64"), "wraps_around"]
     assert table.xs("float64")["equals_true_distance"].all()
     assert (table["ratio_to_scipy_p5"] <= table["ratio_to_scipy_p25"]).all()

@@ -1,12 +1,13 @@
 """engine=fast against the article's per-pair calls: same scores (within float tolerance) and the
 same rankings, on the real Fruits-360 subset for every method; the feature cache; the batched kernels."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from PIL import Image
+from test_runner import run
 
 from experiments.config import compose_config
 from experiments.data import DataMissingError, load_dataset
@@ -18,7 +19,6 @@ from methods import create_method, method_names
 from methods.base import loop_prepare_many
 from methods.hashing import hamming_all_pairs
 from methods.tensors import article_to_tensor, batch_to_tensor
-from test_runner import run
 
 # Largest score difference allowed between the engines, per method. Exact kernels (integer sums,
 # the same float64 formula) get float rounding only; pixel cosine is a float32 Gram matrix; the CNN
@@ -82,7 +82,9 @@ def test_batched_tensors_are_torchvisions_to_tensor(astronaut, coffee):
 
 def test_hamming_by_popcount_counts_differing_bits():
     rng = np.random.default_rng(0)
-    words = rng.integers(0, 2 ** 63, size=(50, 2), dtype=np.uint64) * 2 + rng.integers(0, 2, size=(50, 2), dtype=np.uint64)
+    words = rng.integers(0, 2**63, size=(50, 2), dtype=np.uint64) * 2 + rng.integers(
+        0, 2, size=(50, 2), dtype=np.uint64
+    )
     got = hamming_all_pairs(words, words)
     expected = [[sum(bin(int(a) ^ int(b)).count("1") for a, b in zip(x, y)) for y in words] for x in words]
     assert np.array_equal(got, np.array(expected, dtype=np.float64))
@@ -113,7 +115,12 @@ def test_engine_fast_end_to_end_matches_the_committed_article_baseline(tmp_path)
             assert fast.loc[name, metric] >= row[metric] - tolerance(row["family"], metric), (name, metric)
     rerun = run(tmp_path, "dataset=embedded", "engine=fast", "force=true", "method.names=[cnn_cosine]")
     assert rerun.returncode == 0
-    assert pd.read_csv(tmp_path / "exp1-fast" / "embedded" / "table.csv").set_index("method").loc["cnn_cosine", "cache_hits"] == 32
+    assert (
+        pd.read_csv(tmp_path / "exp1-fast" / "embedded" / "table.csv")
+        .set_index("method")
+        .loc["cnn_cosine", "cache_hits"]
+        == 32
+    )
 
 
 def test_unknown_engine_is_one_line(tmp_path):

@@ -1,4 +1,5 @@
 """Fetching against a local HTTP server on 127.0.0.1 that this test starts and stops."""
+
 from __future__ import annotations
 
 import hashlib
@@ -34,7 +35,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body) - start))
         self.end_headers()
         if path in server.truncate:
-            self.wfile.write(body[start:start + (len(body) - start) // 2])
+            self.wfile.write(body[start : start + (len(body) - start) // 2])
             server.truncate.discard(path)  # the next request gets the rest
             self.close_connection = True
             return
@@ -113,7 +114,10 @@ def test_a_wrong_checksum_is_reported_and_nothing_is_installed(server, tmp_path)
 def test_missing_upstream_file_fails_that_file_only(server, tmp_path):
     items = items_for(server, tmp_path / "root", tmp_path, ["here.jpg", "gone.jpg"])
     del server.files["gone.jpg"]
-    assert [(o.status, o.detail[:8]) for o in fetch(items, base_url(server))] == [("fetched", ""), ("failed", "HTTP 404")]
+    assert [(o.status, o.detail[:8]) for o in fetch(items, base_url(server))] == [
+        ("fetched", ""),
+        ("failed", "HTTP 404"),
+    ]
 
 
 def test_an_unreachable_source_stops_after_the_first_file(tmp_path):
@@ -133,7 +137,14 @@ def test_the_cli_fetches_a_manifest_data_set_from_a_folder(tmp_path, capsys):
     digest = hashlib.sha256((source / "g" / "1.png").read_bytes()).hexdigest()
     manifest = tmp_path / "m.csv"
     manifest.write_text(f"path,group,sha256\ng/1.png,g,{digest}\ng/2.png,g,\n")
-    args = ["fetch", "folder", f"dataset.root={tmp_path / 'dest'}", f"dataset.manifest={manifest}", "--from", str(source)]
+    args = [
+        "fetch",
+        "folder",
+        f"dataset.root={tmp_path / 'dest'}",
+        f"dataset.manifest={manifest}",
+        "--from",
+        str(source),
+    ]
     assert data_cli(args) == 1  # g/2.png is not in the source
     out = capsys.readouterr().out
     assert "1 fetched" in out and "1 failed" in out and str(tmp_path / "dest" / "g" / "2.png") in out

@@ -1,4 +1,5 @@
 """Each method: identical images score best, tiny pairs give hand-computed values, direction is right."""
+
 from __future__ import annotations
 
 import subprocess
@@ -12,8 +13,15 @@ from methods import DupbenchError, create_method, method_names
 from methods.base import Method
 
 ARTICLE = ["euclidean_scipy", "euclidean_numpy", "ssim", "ahash", "cosine", "cnn_euclidean", "cnn_cosine"]
-PIXEL_AND_HASH = ["euclidean_scipy", "euclidean_numpy", "euclidean_scipy_float", "euclidean_numpy_float",
-                  "cosine", "ssim", "ahash"]
+PIXEL_AND_HASH = [
+    "euclidean_scipy",
+    "euclidean_numpy",
+    "euclidean_scipy_float",
+    "euclidean_numpy_float",
+    "cosine",
+    "ssim",
+    "ahash",
+]
 
 
 def better(method: Method, x: float, y: float) -> bool:
@@ -50,8 +58,10 @@ def test_identical_beats_near_duplicate_beats_unrelated(name, astronaut, astrona
     assert better(method, near, far)
 
 
-@pytest.mark.parametrize("name,identical", [("euclidean_scipy", 0.0), ("euclidean_numpy_float", 0.0),
-                                            ("cosine", 1.0), ("ssim", 1.0), ("ahash", 0.0)])
+@pytest.mark.parametrize(
+    "name,identical",
+    [("euclidean_scipy", 0.0), ("euclidean_numpy_float", 0.0), ("cosine", 1.0), ("ssim", 1.0), ("ahash", 0.0)],
+)
 def test_identical_images_give_the_ideal_score(name, identical, astronaut):
     method = create_method(name)
     # float32 cosine of a vector with itself is 1 only to float32 rounding

@@ -1,4 +1,5 @@
 """Retrieval and pair-classification metrics against tiny cases worked out by hand."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -91,8 +92,13 @@ def test_pairwise_clustering_scores_by_hand():
     # truth {0,1,2} {3,4}: 3 + 1 = 4 true pairs. predicted {0,1} {2,3,4}: 1 + 3 = 4 called pairs;
     # together in both: (0,1) and (3,4) -> precision 2/4, recall 2/4, F1 1/2.
     got = pairwise_clustering_scores([0, 0, 1, 1, 1], ["x", "x", "x", "y", "y"])
-    assert got == {"pairwise_precision": 0.5, "pairwise_recall": 0.5, "pairwise_f1": 0.5,
-                   "n_clusters": 2, "n_groups": 2}
+    assert got == {
+        "pairwise_precision": 0.5,
+        "pairwise_recall": 0.5,
+        "pairwise_f1": 0.5,
+        "n_clusters": 2,
+        "n_groups": 2,
+    }
 
 
 def test_pairwise_clustering_perfect_all_in_one_and_all_apart():

@@ -1,4 +1,5 @@
 """The article's protocol on tiny score matrices whose answers are worked out by hand."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,9 +49,19 @@ def test_perfect_ranking_gives_100_and_worst_gives_0():
 
 def test_partial_hits_by_hand():
     # Reference 0 retrieves 1, 4, 2 (two hits); reference 4 retrieves 5, 6, 7 (three hits): 5 / 6.
-    columns = np.array([
-        [0, 9], [1, 9], [3, 9], [9, 9], [2, 0], [9, 1], [9, 2], [9, 3],
-    ], dtype=float)
+    columns = np.array(
+        [
+            [0, 9],
+            [1, 9],
+            [3, 9],
+            [9, 9],
+            [2, 0],
+            [9, 1],
+            [9, 2],
+            [9, 3],
+        ],
+        dtype=float,
+    )
     accuracy, retrieved = article_accuracy(Dist(), columns, GROUPS, REFS, k=3)
     assert [list(r) for r in retrieved] == [[1, 4, 2], [5, 6, 7]]
     assert accuracy == pytest.approx(100 * 5 / 6)
@@ -59,13 +70,16 @@ def test_partial_hits_by_hand():
 def test_all_queries_recall_by_hand():
     groups = ["a", "a", "b", "b", "c"]  # "c" has no duplicate: skipped
     # Each query's best other image: 0 -> 2 (miss), 1 -> 0 (hit), 2 -> 3 (hit), 3 -> 2 (hit).
-    matrix = np.array([
-        [0, 5, 1, 6, 7],
-        [1, 0, 6, 6, 7],
-        [6, 6, 0, 1, 7],
-        [6, 6, 1, 0, 7],
-        [7, 7, 7, 7, 0],
-    ], dtype=float)
+    matrix = np.array(
+        [
+            [0, 5, 1, 6, 7],
+            [1, 0, 6, 6, 7],
+            [6, 6, 0, 1, 7],
+            [6, 6, 1, 0, 7],
+            [7, 7, 7, 7, 0],
+        ],
+        dtype=float,
+    )
     recall, retrieved = all_queries_recall(Dist(), matrix, groups, k=1)
     assert recall == pytest.approx(75.0)
     assert [int(r[0]) for r in retrieved[:4]] == [2, 0, 3, 2]

@@ -1,4 +1,5 @@
 """The accuracy regression check: passes on the committed baselines, fails on a worsened copy."""
+
 from __future__ import annotations
 
 import shutil

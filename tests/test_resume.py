@@ -1,7 +1,7 @@
 """Nothing lost: an interrupted run keeps every finished method, and a rerun resumes."""
+
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -20,8 +20,12 @@ SMALL = ["dataset=embedded", "dataset.resize.width=64", "dataset.resize.height=6
 
 
 def start(out: Path, *overrides: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(REPO_ROOT / "experiments" / "run.py"), f"results_root={out}",
-                             *SMALL, *overrides], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "experiments" / "run.py"), f"results_root={out}", *SMALL, *overrides],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def finished_methods(table: Path) -> list[str]:
@@ -64,8 +68,14 @@ def test_force_redoes_a_finished_method(tmp_path):
 
 
 def test_a_crash_in_one_method_keeps_the_others(tmp_path, monkeypatch):
-    dataset = load_dataset({"name": "embedded", "kind": "embedded", "root": str(REPO_ROOT / "data" / "embedded"),
-                            "resize": {"mode": "fixed", "width": 48, "height": 48}})
+    dataset = load_dataset(
+        {
+            "name": "embedded",
+            "kind": "embedded",
+            "root": str(REPO_ROOT / "data" / "embedded"),
+            "resize": {"mode": "fixed", "width": 48, "height": 48},
+        }
+    )
     real = retrieval.evaluate
 
     def flaky(experiment, method, *args):
@@ -74,9 +84,13 @@ def test_a_crash_in_one_method_keeps_the_others(tmp_path, monkeypatch):
         return real(experiment, method, *args)
 
     monkeypatch.setattr(retrieval, "evaluate", flaky)
-    cfg = {"backbone": "auto", "weights_path": None, "force": False,
-           "experiment": {"name": "exp1", "top_k": 3, "plot": "table1.png"},
-           "method": {"names": ["ahash", "cosine", "euclidean_numpy_float"]}}
+    cfg = {
+        "backbone": "auto",
+        "weights_path": None,
+        "force": False,
+        "experiment": {"name": "exp1", "top_k": 3, "plot": "table1.png"},
+        "method": {"names": ["ahash", "cosine", "euclidean_numpy_float"]},
+    }
     with pytest.raises(DupbenchError, match="1 method.* failed: cosine"):
         retrieval.run(cfg, dataset, tmp_path)
     assert list(pd.read_csv(tmp_path / "table.csv")["method"]) == ["euclidean_numpy_float", "ahash"]

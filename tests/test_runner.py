@@ -1,4 +1,5 @@
 """The runner end to end, as a user calls it, on the embedded set at a small resize."""
+
 from __future__ import annotations
 
 import json
@@ -13,10 +14,35 @@ import pytest
 from experiments.paths import REPO_ROOT
 from methods import method_names
 
-TABLE_COLUMNS = ["experiment", "dataset", "method", "variant", "resize", "n_images", "n_references", "n_pairs",
-                 "accuracy", "accuracy_all_queries", "mean_s_per_pair", "median_s_per_pair", "prepared_s_per_pair",
-                 "backbone", "weights_sha256", "machine", "git_commit", "torch_threads",
-                 "p_at_1", "p_at_3", "p_at_10", "r_at_1", "r_at_3", "r_at_10", "map", "pair_auc", "pair_ap"]
+TABLE_COLUMNS = [
+    "experiment",
+    "dataset",
+    "method",
+    "variant",
+    "resize",
+    "n_images",
+    "n_references",
+    "n_pairs",
+    "accuracy",
+    "accuracy_all_queries",
+    "mean_s_per_pair",
+    "median_s_per_pair",
+    "prepared_s_per_pair",
+    "backbone",
+    "weights_sha256",
+    "machine",
+    "git_commit",
+    "torch_threads",
+    "p_at_1",
+    "p_at_3",
+    "p_at_10",
+    "r_at_1",
+    "r_at_3",
+    "r_at_10",
+    "map",
+    "pair_auc",
+    "pair_ap",
+]
 # Methods that must find these mild near-duplicates: chance for top-3 among 31 others is about 10 %.
 STRONG = ["euclidean_scipy_float", "euclidean_numpy_float", "cosine", "ssim", "ahash", "cnn_euclidean", "cnn_cosine"]
 
@@ -26,7 +52,10 @@ def run(tmp: Path, *args: str, env: dict | None = None) -> subprocess.CompletedP
     overrides = [a for a in args if not a.startswith("-")]
     return subprocess.run(
         [sys.executable, str(REPO_ROOT / "experiments" / "run.py"), *flags, f"results_root={tmp}", *overrides],
-        capture_output=True, text=True, cwd=tmp, timeout=600,
+        capture_output=True,
+        text=True,
+        cwd=tmp,
+        timeout=600,
         env={**os.environ, "TORCH_HOME": str(tmp / "torch"), **(env or {})},
     )
 
@@ -79,7 +108,9 @@ def test_metrics_agree_with_the_tables_own_figures(embedded_run):
     thresholds = pd.read_csv(out / "thresholds.csv").set_index("method")
     assert list(thresholds.index) == method_names()
     assert (thresholds["auc"] == table["pair_auc"]).all()
-    assert {"best_f1", "threshold_at_best_f1", "precision", "recall", "threshold_at_p99", "auc", "ap"} <= set(thresholds.columns)
+    assert {"best_f1", "threshold_at_best_f1", "precision", "recall", "threshold_at_p99", "auc", "ap"} <= set(
+        thresholds.columns
+    )
     curve = pd.read_csv(out / "pr_curve.csv")
     assert set(curve["method"]) == set(method_names()) and curve["precision"].between(0, 1).all()
     assert (out / "pr.png").read_bytes()[:4] == b"\x89PNG"
@@ -98,8 +129,14 @@ def test_queries_and_plot_are_written(embedded_run):
 def test_a_later_run_of_one_method_keeps_the_other_rows(embedded_run, tmp_path):
     out, _ = embedded_run
     before = pd.read_csv(out / "table.csv")
-    done = run(out.parent.parent, "dataset=embedded", "method=ahash", "dataset.resize.width=64",
-               "dataset.resize.height=64", "force=true")
+    done = run(
+        out.parent.parent,
+        "dataset=embedded",
+        "method=ahash",
+        "dataset.resize.width=64",
+        "dataset.resize.height=64",
+        "force=true",
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     after = pd.read_csv(out / "table.csv")
     assert list(after["method"]) == list(before["method"])
@@ -107,27 +144,35 @@ def test_a_later_run_of_one_method_keeps_the_other_rows(embedded_run, tmp_path):
 
 
 def test_multirun_over_methods(tmp_path):
-    done = run(tmp_path, "-m", "method=ahash,cosine", "dataset=embedded", "dataset.resize.width=48",
-               "dataset.resize.height=48")
+    done = run(
+        tmp_path, "-m", "method=ahash,cosine", "dataset=embedded", "dataset.resize.width=48", "dataset.resize.height=48"
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert sorted(pd.read_csv(tmp_path / "exp1" / "embedded" / "table.csv")["method"]) == ["ahash", "cosine"]
 
 
 def test_missing_data_falls_back_to_embedded_only_when_asked(tmp_path):
-    done = run(tmp_path, "dataset=fruits360", f"data_root={tmp_path / 'none'}", "method=ahash",
-               "dataset_fallback=embedded")
+    done = run(
+        tmp_path, "dataset=fruits360", f"data_root={tmp_path / 'none'}", "method=ahash", "dataset_fallback=embedded"
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "using dataset=embedded" in done.stdout + done.stderr  # Hydra logs to stdout
     assert (tmp_path / "exp1" / "embedded" / "table.csv").is_file()
 
 
-@pytest.mark.parametrize("overrides,expected", [
-    (["dataset=nosuchset"], "unknown dataset 'nosuchset'; valid: embedded, folder, fruits360, sfbench, ukbench"),
-    (["dataset=sfbench", "data_root=/nowhere"], "no folder at /nowhere/sfbench. SFBench"),
-    (["dataset=fruits360", "data_root=/nowhere", "method=ahash"], "no folder at /nowhere/fruits360_subset"),
-    (["dataset=embedded", "method=cnn_cosine", "backbone=efficientnet-b0"], "efficientnet-b0 weights not found; looked in:"),
-    (["method=nope"], "unknown method 'nope'"),
-])
+@pytest.mark.parametrize(
+    "overrides,expected",
+    [
+        (["dataset=nosuchset"], "unknown dataset 'nosuchset'; valid: embedded, folder, fruits360, sfbench, ukbench"),
+        (["dataset=sfbench", "data_root=/nowhere"], "no folder at /nowhere/sfbench. SFBench"),
+        (["dataset=fruits360", "data_root=/nowhere", "method=ahash"], "no folder at /nowhere/fruits360_subset"),
+        (
+            ["dataset=embedded", "method=cnn_cosine", "backbone=efficientnet-b0"],
+            "efficientnet-b0 weights not found; looked in:",
+        ),
+        (["method=nope"], "unknown method 'nope'"),
+    ],
+)
 def test_user_errors_end_with_one_line_and_no_traceback(tmp_path, overrides, expected):
     done = run(tmp_path, *overrides)
     assert done.returncode == 2

@@ -1,4 +1,5 @@
 """Top-k search at scale: faiss's exact indexes and the blocked path against brute force."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,7 @@ def full_matrix_top_k(method, prepared, k):
 
 def assert_same_results(method, prepared, got, want, atol):
     """Same k best scores per query; and each returned index really has the score returned."""
-    (gi, gs), (wi, ws) = got, want
+    (gi, gs), (_, ws) = got, want
     np.testing.assert_allclose(gs, ws, rtol=0, atol=atol)
     truth = method.score_matrix(prepared, prepared)
     np.testing.assert_allclose(np.take_along_axis(truth, gi, axis=1), gs, rtol=0, atol=atol)
@@ -28,7 +29,7 @@ def assert_same_results(method, prepared, got, want, atol):
 
 def test_binary_flat_index_is_exact_on_hashes():
     rng = np.random.default_rng(0)
-    hashes = rng.integers(0, 2 ** 63, size=(3000, 1), dtype=np.uint64) * 2
+    hashes = rng.integers(0, 2**63, size=(3000, 1), dtype=np.uint64) * 2
     hashes[1] = hashes[0]  # an exact duplicate pair
     method = create_method("ahash")
     got = top_k(method, hashes, K)

@@ -1,4 +1,5 @@
 """Each transform (size, mode, determinism), and the matrix on a set whose answer is known."""
+
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,22 @@ def digest(image: Image.Image) -> str:
 
 
 def test_the_config_covers_the_issue_families_and_every_op_exists():
-    assert {"rotation", "crop", "scale_down", "aspect", "hflip", "perspective", "jpeg", "brightness",
-            "contrast", "gamma", "blur", "noise", "grayscale", "overlay"} <= set(FAMILIES)
+    assert {
+        "rotation",
+        "crop",
+        "scale_down",
+        "aspect",
+        "hflip",
+        "perspective",
+        "jpeg",
+        "brightness",
+        "contrast",
+        "gamma",
+        "blur",
+        "noise",
+        "grayscale",
+        "overlay",
+    } <= set(FAMILIES)
     assert list(FAMILIES["rotation"]["severities"]) == [2, 5, 15, 45, 90]
     assert list(FAMILIES["crop"]["severities"]) == [5, 10, 20, 40]
     assert list(FAMILIES["jpeg"]["severities"]) == [90, 50, 20, 10]
@@ -57,8 +72,10 @@ def test_transform_size_mode_and_determinism(family, spec, severity, astronaut):
 def test_rotation_and_perspective_grow_with_severity(astronaut):
     base = np.asarray(astronaut, dtype=float)
     for family in ("rotation", "perspective"):
-        changes = [np.abs(np.asarray(apply(FAMILIES[family], family, astronaut, s, 0, 0), dtype=float) - base).mean()
-                   for s in FAMILIES[family]["severities"]]
+        changes = [
+            np.abs(np.asarray(apply(FAMILIES[family], family, astronaut, s, 0, 0), dtype=float) - base).mean()
+            for s in FAMILIES[family]["severities"]
+        ]
         assert changes == sorted(changes), (family, changes)
 
 
@@ -104,10 +121,21 @@ def test_matrix_end_to_end_identity_is_found_by_every_method(tmp_path):
     from experiments.paths import REPO_ROOT
 
     done = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "experiments" / "run.py"), "experiment=transforms", "dataset=embedded",
-         "dataset.resize.width=48", "dataset.resize.height=48", "experiment.only=[identity,hflip,rotation]",
-         f"results_root={tmp_path}"], capture_output=True, text=True, timeout=600,
-        env={**os.environ, "TORCH_HOME": str(tmp_path / "torch")})
+        [
+            sys.executable,
+            str(REPO_ROOT / "experiments" / "run.py"),
+            "experiment=transforms",
+            "dataset=embedded",
+            "dataset.resize.width=48",
+            "dataset.resize.height=48",
+            "experiment.only=[identity,hflip,rotation]",
+            f"results_root={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TORCH_HOME": str(tmp_path / "torch")},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     out = tmp_path / "exp2" / "transforms" / "embedded"
     matrix = pd.read_csv(out / "matrix.csv")

@@ -1,5 +1,6 @@
 """Trust: the article's CNN timed as it ran, every figure labelled and drawn from a file, findings
 computed, no silent wrong result and no lost result (issue 12, one test or more per point)."""
+
 from __future__ import annotations
 
 import json
@@ -18,12 +19,11 @@ from PIL import Image
 
 from experiments import regress, retrieval
 from experiments.config import compose_config
-from experiments.data import load_dataset
 from experiments.data import __main__ as data_cli
+from experiments.data import load_dataset
 from experiments.data.fetch import FetchError, source_for
 from experiments.data.loader import Item, read_manifest
 from experiments.findings import article_conclusion
-from experiments.images import ImageCache
 from experiments.labels import with_labels
 from experiments.paths import REPO_ROOT, repo_path
 from experiments.readme_table import BLOCKS, README, refuse_dirty
@@ -49,19 +49,29 @@ def make_groups(root: Path, groups: int = 3, per_group: int = 3) -> Path:
 
 
 def run_folder(results: Path, data: Path, *overrides: str):
-    cfg = compose_config([f"results_root={results}", "dataset=folder", f"dataset.root={data}",
-                          "dataset.resize.width=32", "dataset.resize.height=32", *overrides])
+    cfg = compose_config(
+        [
+            f"results_root={results}",
+            "dataset=folder",
+            f"dataset.root={data}",
+            "dataset.resize.width=32",
+            "dataset.resize.height=32",
+            *overrides,
+        ]
+    )
     execute(cfg)
     return results / "exp1-fast" / "folder" if "engine=fast" in overrides else results / "exp1" / "folder"
 
 
 # --- 1. the faithful CNN runs with autograd on; the fast engine under inference mode --------------
 
+
 def test_article_cnn_runs_with_autograd_on_and_the_fast_engine_without(astronaut):
     method = create_method("cnn_cosine")
     seen = []
     hook = method.backbone.model._conv_stem.register_forward_hook(
-        lambda *_: seen.append((torch.is_grad_enabled(), torch.is_inference_mode_enabled())))
+        lambda *_: seen.append((torch.is_grad_enabled(), torch.is_inference_mode_enabled()))
+    )
     try:
         features = method.prepare(astronaut)
         method.prepare_many([astronaut])
@@ -73,6 +83,7 @@ def test_article_cnn_runs_with_autograd_on_and_the_fast_engine_without(astronaut
 
 
 # --- 2. every CNN figure names its backbone --------------------------------------------------------
+
 
 def test_every_cnn_figure_in_the_readme_names_its_backbone():
     cnn_lines = [line for line in README.read_text().splitlines() if line.startswith("| cnn_")]
@@ -93,12 +104,17 @@ def test_the_report_names_the_backbone_beside_every_cnn_figure(tmp_path):
 
 
 def test_labels_name_the_backbone_and_leave_other_methods_alone():
-    frame = pd.DataFrame({"method": ["cnn_cosine", "ahash", "cnn_euclidean"],
-                          "backbone": ["efficientnet-lite0", np.nan, "efficientnet-b0"]})
+    frame = pd.DataFrame(
+        {
+            "method": ["cnn_cosine", "ahash", "cnn_euclidean"],
+            "backbone": ["efficientnet-lite0", np.nan, "efficientnet-b0"],
+        }
+    )
     assert list(with_labels(frame)["method"]) == ["cnn_cosine (Lite0)", "ahash", "cnn_euclidean (B0)"]
 
 
 # --- 3. the Fruits-360 set says what it is -----------------------------------------------------------
+
 
 def test_fruits360_config_and_readme_say_it_is_a_rebuilt_selection():
     description = compose_config(["dataset=fruits360"]).dataset.description
@@ -108,6 +124,7 @@ def test_fruits360_config_and_readme_say_it_is_a_rebuilt_selection():
 
 
 # --- 4. the convention loader orders names naturally ----------------------------------------------
+
 
 def test_convention_orders_unpadded_names_naturally(tmp_path):
     for n in range(1, 13):  # 1.jpg .. 12.jpg: a plain sort puts 10, 11, 12 after 1
@@ -120,13 +137,18 @@ def test_convention_orders_unpadded_names_naturally(tmp_path):
 
 # --- 5. findings computed on the article's metrics, ties named as ties --------------------------------
 
+
 def test_the_article_conclusion_names_every_tied_method_and_what_separates_them():
-    table = pd.DataFrame({
-        "method": ["cosine", "ahash", "ssim", "euclidean_numpy", "cnn_cosine"],
-        "backbone": ["", "", "", "", "efficientnet-lite0"],
-        "accuracy": [100.0, 100.0, 100.0, 11.1, 100.0],
-        "mean_s_per_pair": [2e-4, 1e-4, 1e-2, 1e-4, 2e-2],
-        "pair_ap": [1.0, 0.99, 0.993, 0.05, 0.999], "map": [1.0, 1.0, 1.0, 0.15, 1.0]})
+    table = pd.DataFrame(
+        {
+            "method": ["cosine", "ahash", "ssim", "euclidean_numpy", "cnn_cosine"],
+            "backbone": ["", "", "", "", "efficientnet-lite0"],
+            "accuracy": [100.0, 100.0, 100.0, 11.1, 100.0],
+            "mean_s_per_pair": [2e-4, 1e-4, 1e-2, 1e-4, 2e-2],
+            "pair_ap": [1.0, 0.99, 0.993, 0.05, 0.999],
+            "map": [1.0, 1.0, 1.0, 0.15, 1.0],
+        }
+    )
     text = article_conclusion(table)
     assert "4 of 5 methods tie at the best top-3 accuracy (100.00 %)" in text
     assert "ahash, cosine, ssim and cnn_cosine (Lite0)" in text  # every tied method, fastest first
@@ -138,6 +160,7 @@ def test_the_article_conclusion_names_every_tied_method_and_what_separates_them(
 
 
 # --- 6. regress: a faithful method fails on any change; a variant only when worse -------------------
+
 
 def test_a_faithful_method_that_got_better_fails_and_a_better_variant_passes():
     baseline = pd.read_csv(regress.BASELINES / "exp1-embedded.csv")
@@ -154,8 +177,9 @@ def test_a_faithful_method_that_got_better_fails_and_a_better_variant_passes():
 
 
 def embedded_fast(tmp: Path, methods: list[str]) -> pd.DataFrame:
-    cfg = compose_config([f"results_root={tmp}", "dataset=embedded", "engine=fast", "force=true",
-                          f"method.names=[{','.join(methods)}]"])
+    cfg = compose_config(
+        [f"results_root={tmp}", "dataset=embedded", "engine=fast", "force=true", f"method.names=[{','.join(methods)}]"]
+    )
     execute(cfg)
     return pd.read_csv(tmp / "exp1-fast" / "embedded" / "table.csv")
 
@@ -163,10 +187,14 @@ def embedded_fast(tmp: Path, methods: list[str]) -> pd.DataFrame:
 def test_casting_the_uint8_euclidean_input_to_float_makes_regress_fail(tmp_path, monkeypatch):
     from methods import pixels
 
-    monkeypatch.setattr(pixels, "pixel_rows", lambda images: np.stack(
-        [np.asarray(i, dtype=np.float64).reshape(-1) for i in images]))
-    monkeypatch.setattr(pixels._PixelArray, "score_matrix",
-                        lambda self, A, B, same=False: np.sqrt(((A[:, None] - B[None]) ** 2).sum(-1)))
+    monkeypatch.setattr(
+        pixels, "pixel_rows", lambda images: np.stack([np.asarray(i, dtype=np.float64).reshape(-1) for i in images])
+    )
+    monkeypatch.setattr(
+        pixels._PixelArray,
+        "score_matrix",
+        lambda self, A, B, same=False: np.sqrt(((A[:, None] - B[None]) ** 2).sum(-1)),
+    )
     now = embedded_fast(tmp_path, ["euclidean_scipy"])
     baseline = pd.read_csv(regress.BASELINES / "exp1-embedded.csv")
     drops = regress.compare(baseline[baseline["method"] == "euclidean_scipy"], now)
@@ -182,8 +210,16 @@ def test_adding_imagenet_normalisation_to_the_faithful_cnn_makes_regress_fail(tm
     mean, std = torch.tensor([0.485, 0.456, 0.406])[:, None, None], torch.tensor([0.229, 0.224, 0.225])[:, None, None]
     plain = cnn.batch_to_tensor
     monkeypatch.setattr(cnn, "batch_to_tensor", lambda images: (plain(images) - mean) / std)
-    cfg = compose_config([f"results_root={tmp_path}", f"experiment={quick.experiment}", f"dataset={quick.dataset}",
-                          f"engine={quick.engine}", "feature_cache=null", "method.names=[cnn_cosine]"])
+    cfg = compose_config(
+        [
+            f"results_root={tmp_path}",
+            f"experiment={quick.experiment}",
+            f"dataset={quick.dataset}",
+            f"engine={quick.engine}",
+            "feature_cache=null",
+            "method.names=[cnn_cosine]",
+        ]
+    )
     execute(cfg)
     baseline = pd.read_csv(quick.baseline)
     drops = regress.compare(baseline[baseline["method"] == "cnn_cosine"], pd.read_csv(quick.table(tmp_path)))
@@ -192,6 +228,7 @@ def test_adding_imagenet_normalisation_to_the_faithful_cnn_makes_regress_fail(tm
 
 
 # --- 7. README numbers from committed CSVs; baselines only from committed code -------------------------
+
 
 def test_readme_has_a_block_for_every_baseline_table_and_each_matches_its_csv():
     text = README.read_text()
@@ -217,6 +254,7 @@ def test_committed_baselines_were_measured_on_committed_code():
 
 
 # --- 8. fingerprints: each file's bytes and the method's code --------------------------------------
+
 
 def test_a_changed_image_of_the_same_size_redoes_the_row(tmp_path):
     data = make_groups(tmp_path / "data")
@@ -256,6 +294,7 @@ def test_code_version_covers_the_helpers_a_method_uses():
 
 # --- 9. a method's outputs are complete or absent together -----------------------------------------
 
+
 def test_a_row_whose_queries_are_missing_is_redone(tmp_path):
     data = make_groups(tmp_path / "data")
     out = run_folder(tmp_path / "r", data, "engine=fast", "method.names=[ahash,cosine]")
@@ -286,10 +325,19 @@ def test_the_table_row_is_written_after_every_other_output(tmp_path, monkeypatch
 
 # --- 10. concurrent runs into one folder lose nothing ----------------------------------------------
 
+
 def _one_method(args: tuple[str, str]) -> None:
     results, method = args
-    cfg = compose_config([f"results_root={results}", "dataset=embedded", "engine=fast", f"method.names=[{method}]",
-                          "dataset.resize.width=32", "dataset.resize.height=32"])
+    cfg = compose_config(
+        [
+            f"results_root={results}",
+            "dataset=embedded",
+            "engine=fast",
+            f"method.names=[{method}]",
+            "dataset.resize.width=32",
+            "dataset.resize.height=32",
+        ]
+    )
     execute(cfg)
 
 
@@ -310,17 +358,21 @@ def test_six_concurrent_single_method_runs_keep_all_six_rows_ten_times(tmp_path)
 
 # --- 11. settings checked before any work ----------------------------------------------------------
 
-@pytest.mark.parametrize("override, message", [
-    ("experiment.top_k=0", "experiment.top_k=0 is not allowed: an integer >= 1"),
-    ("experiment.top_k=abc", "experiment.top_k='abc' is not allowed: an integer >= 1"),
-    ("dataset.resize.width=0", "dataset.resize.width=0 is not allowed"),
-    ("dataset.resize.height=1.5", "dataset.resize.height=1.5 is not allowed"),
-    ("torch_threads=0", "torch_threads=0 is not allowed: an integer >= 1, or null"),
-    ("max_image_pixels=many", "max_image_pixels='many' is not allowed"),
-    ("engine=turbo", "engine='turbo' is not allowed: one of article, fast"),
-    ("force=maybe", "force='maybe' is not allowed: true or false"),
-    ("+thresholds={ahash: {value: high}}", "thresholds.ahash.value='high' is not allowed: a number"),
-])
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("experiment.top_k=0", "experiment.top_k=0 is not allowed: an integer >= 1"),
+        ("experiment.top_k=abc", "experiment.top_k='abc' is not allowed: an integer >= 1"),
+        ("dataset.resize.width=0", "dataset.resize.width=0 is not allowed"),
+        ("dataset.resize.height=1.5", "dataset.resize.height=1.5 is not allowed"),
+        ("torch_threads=0", "torch_threads=0 is not allowed: an integer >= 1, or null"),
+        ("max_image_pixels=many", "max_image_pixels='many' is not allowed"),
+        ("engine=turbo", "engine='turbo' is not allowed: one of article, fast"),
+        ("force=maybe", "force='maybe' is not allowed: true or false"),
+        ("+thresholds={ahash: {value: high}}", "thresholds.ahash.value='high' is not allowed: a number"),
+    ],
+)
 def test_a_bad_setting_is_one_line_naming_key_value_and_what_is_allowed(override, message):
     with pytest.raises(DupbenchError, match=None) as raised:
         compose_config([override])
@@ -333,6 +385,7 @@ def test_a_scale_factor_must_be_positive():
 
 
 # --- 12. paths stay inside their roots -------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", ["/etc/passwd", "../outside.jpg", "a/../../outside.jpg"])
 def test_a_manifest_path_outside_the_root_is_refused(tmp_path, path):
@@ -355,6 +408,7 @@ def test_a_dataset_name_cannot_escape_results_root():
 
 
 # --- 13. one line, not a traceback ------------------------------------------------------------------
+
 
 def as_nobody(work, *args) -> tuple[int, str]:
     """Run `work(*args)` in a forked child that has dropped root (root reads and writes anything)."""
@@ -444,6 +498,7 @@ def test_a_typo_in_a_data_override_is_one_line(capsys):
 
 # --- 14. a folder scan records what it does not use --------------------------------------------------
 
+
 def test_a_folder_scan_records_every_file_it_does_not_use(tmp_path):
     data = make_groups(tmp_path / "data")
     (data / "g0" / ".hidden.png").write_bytes((data / "g0" / "0.png").read_bytes())
@@ -487,6 +542,7 @@ def test_data_check_lists_files_not_in_the_manifest(tmp_path, capsys):
 
 # --- 15. Hydra's folder under results_root; result files readable by others --------------------------
 
+
 def test_hydra_run_folder_is_under_results_root_from_the_repository_root():
     from omegaconf import OmegaConf
 
@@ -506,6 +562,7 @@ def test_result_files_get_the_usual_permissions(tmp_path):
 
 
 # --- 16. groups larger than top_k + 1 --------------------------------------------------------------
+
 
 def test_groups_larger_than_top_k_plus_one_get_a_notice_and_a_ceiling(tmp_path, caplog):
     data = make_groups(tmp_path / "data", groups=3, per_group=6)

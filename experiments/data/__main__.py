@@ -5,6 +5,7 @@ DATASET is a config name from conf/dataset/; key=value are the same overrides as
 (data_root=..., dataset.root=...). `check --staged` checks every data set whose folder is there.
 Exit code: 0 all good, 1 a file is missing, wrong or failed to fetch, 2 a usage or setup problem.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,8 +65,10 @@ def run_fetch(name: str, overrides: list[str], origin: str | None, timeout: floa
     items = read_manifest(repo_path(cfg["manifest"]), root)
     outcomes = fetch(items, origin, timeout)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("fetched", "present", "failed", "not tried")}
-    print(f"{name}: {len(items)} files into {root}: {counts['fetched']} fetched, {counts['present']} already "
-          f"there and verified, {counts['failed']} failed, {counts['not tried']} not tried")
+    print(
+        f"{name}: {len(items)} files into {root}: {counts['fetched']} fetched, {counts['present']} already "
+        f"there and verified, {counts['failed']} failed, {counts['not tried']} not tried"
+    )
     for outcome in outcomes:
         if outcome.status == "failed":
             print(f"  {root / outcome.key}: {outcome.detail}")
@@ -73,8 +76,9 @@ def run_fetch(name: str, overrides: list[str], origin: str | None, timeout: floa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.data", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.data", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     checker = commands.add_parser("check", help="verify files against the manifest")
     checker.add_argument("args", nargs="*", help="DATASET names and key=value overrides")

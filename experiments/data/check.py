@@ -1,9 +1,11 @@
 """Verify a data set's files: present, sha256 as in the manifest, decodable, of the listed size."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from PIL import Image
 
@@ -47,8 +49,12 @@ def check_item(item: Item) -> list[Problem]:
     if item.width is not None and item.height is not None:
         with Image.open(item.path) as image:  # the stored size, before any EXIF rotation
             if image.size != (item.width, item.height):
-                problems.append(Problem(item.path, f"size {image.size[0]}x{image.size[1]} where the manifest "
-                                                   f"says {item.width}x{item.height}"))
+                problems.append(
+                    Problem(
+                        item.path,
+                        f"size {image.size[0]}x{image.size[1]} where the manifest says {item.width}x{item.height}",
+                    )
+                )
     return problems
 
 
@@ -74,6 +80,5 @@ def check(cfg: Mapping[str, Any]) -> tuple[str, list[Problem]]:
     problems = [p for item in items for p in check_item(item)]
     bad = len({p.path for p in problems})
     verified = "sha256, decode and size" if any(it.sha256 for it in items) else "decode only (no sha256 listed)"
-    summary = (f"{cfg['name']}: {len(items)} files in {root}: {len(items) - bad} ok, {bad} with problems "
-               f"[{verified}]")
+    summary = f"{cfg['name']}: {len(items)} files in {root}: {len(items) - bad} ok, {bad} with problems [{verified}]"
     return summary, problems

@@ -4,6 +4,7 @@ Resumable: a file already there with the right sha256 is left alone, and a downl
 keeps its `.part` file, which the next try continues with an HTTP Range request. A file is renamed
 into place only once complete and verified, so the root never holds a half-written image.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,8 +54,9 @@ def source_for(item: Item, origin: str | None) -> str:
     if not item.url:
         raise FetchError("no source: the manifest has no url for it; pass --from URL_OR_DIR")
     if urlparse(item.url).scheme not in WEB:
-        raise FetchError(f"the manifest's url {item.url!r} is not http(s); only http(s) urls and the "
-                         "--from folder are fetched from")
+        raise FetchError(
+            f"the manifest's url {item.url!r} is not http(s); only http(s) urls and the --from folder are fetched from"
+        )
     return item.url
 
 
@@ -73,15 +75,17 @@ def _download(url: str, part: Path, timeout: float) -> None:
                     try:
                         chunk = response.read(CHUNK)
                     except (ConnectionError, OSError, urllib.error.URLError) as exc:
-                        raise FetchError(f"connection lost after {offset + received} bytes ({exc}); "
-                                         "run again to resume") from None
+                        raise FetchError(
+                            f"connection lost after {offset + received} bytes ({exc}); run again to resume"
+                        ) from None
                     if not chunk:
                         break
                     f.write(chunk)
                     received += len(chunk)
             if expected is not None and received < int(expected):
-                raise FetchError(f"truncated: {offset + received} of {offset + int(expected)} bytes arrived; "
-                                 "run again to resume")
+                raise FetchError(
+                    f"truncated: {offset + received} of {offset + int(expected)} bytes arrived; run again to resume"
+                )
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:  # the range starts at the end: the .part is already whole
             return
@@ -129,7 +133,7 @@ def fetch(items: list[Item], origin: str | None, timeout: float = 60.0) -> list[
                 outcomes.append(fetch_item(item, origin, timeout))
             except Unreachable as exc:
                 outcomes.append(Outcome(item.key, "failed", str(exc)))
-                rest = items[len(outcomes):]
+                rest = items[len(outcomes) :]
                 outcomes += [Outcome(it.key, "not tried", "stopped: the source is unreachable") for it in rest]
                 break
             bar.set_postfix_str(outcomes[-1].status)

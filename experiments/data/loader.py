@@ -7,6 +7,7 @@ Kinds, chosen by the data set config's `kind`:
 - embedded: the default set built from scikit-image's photos (see experiments/embedded.py).
 The reference of a group is its first image by path, as in the article's code.
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,9 +17,10 @@ import io
 import os
 import warnings
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -86,11 +88,14 @@ class Dataset:
     def all_skips(self) -> list[Skip]:
         """Files left out, and images of a one-image group (no near-duplicate: gallery only, not a query)."""
         sizes = Counter(self.groups)
-        singles = [Skip(it.key, "the only image of its group: kept as a distractor, not a query", "query")
-                   for it in self.items if sizes[it.group] == 1]
+        singles = [
+            Skip(it.key, "the only image of its group: kept as a distractor, not a query", "query")
+            for it in self.items
+            if sizes[it.group] == 1
+        ]
         return [*self.skipped, *singles]
 
-    def without(self, dropped: dict[int, str]) -> "Dataset":
+    def without(self, dropped: dict[int, str]) -> Dataset:
         """The same data set less the items at the given indices, each recorded with its reason."""
         keep = tuple(item for i, item in enumerate(self.items) if i not in dropped)
         skips = tuple(Skip(self.items[i].key, reason, "read") for i, reason in sorted(dropped.items()))
@@ -138,10 +143,18 @@ def read_manifest(path: Path, root: Path) -> list[Item]:
         raise DupbenchError(f"cannot read manifest {path}: {exc}") from None
     if not rows or not {"path", "group"} <= set(rows[0]):
         raise DupbenchError(f"manifest {path} needs the columns path,group and at least one row")
-    return [Item(key=row["path"], path=inside_root(root, row["path"] or "", f"manifest {path}, row {n}"),
-                 group=row["group"], sha256=row.get("sha256") or "", width=_int_or_none(row.get("width")),
-                 height=_int_or_none(row.get("height")), url=row.get("url") or "")
-            for n, row in enumerate(rows, start=2)]
+    return [
+        Item(
+            key=row["path"],
+            path=inside_root(root, row["path"] or "", f"manifest {path}, row {n}"),
+            group=row["group"],
+            sha256=row.get("sha256") or "",
+            width=_int_or_none(row.get("width")),
+            height=_int_or_none(row.get("height")),
+            url=row.get("url") or "",
+        )
+        for n, row in enumerate(rows, start=2)
+    ]
 
 
 def manifest_items(cfg: Mapping[str, Any], root: Path, manifest: Path) -> tuple[Item, ...]:
@@ -181,8 +194,10 @@ def convention_items(cfg: Mapping[str, Any], root: Path) -> tuple[tuple[Item, ..
 def folder_items(cfg: Mapping[str, Any], root: Path) -> tuple[tuple[Item, ...], tuple[Skip, ...]]:
     require_root(cfg, root)
     top = scan(root, folders_wanted=True)
-    skipped = [*top.skipped, *((p, "lies directly in the data set's folder, not in a group sub-folder")
-                               for p in top.files)]
+    skipped = [
+        *top.skipped,
+        *((p, "lies directly in the data set's folder, not in a group sub-folder") for p in top.files),
+    ]
     items = []
     for group in top.folders:
         found = scan(group)
@@ -219,7 +234,9 @@ def load_dataset(cfg: Mapping[str, Any]) -> Dataset:
         ensure_embedded(root, seed=int(cfg.get("seed", 0)))
         items = manifest_items(cfg, root, root / "MANIFEST.csv")
     else:
-        raise DupbenchError(f"data set {cfg['name']!r}: unknown kind {kind!r} (manifest, convention, folders, embedded)")
+        raise DupbenchError(
+            f"data set {cfg['name']!r}: unknown kind {kind!r} (manifest, convention, folders, embedded)"
+        )
     return Dataset(name=str(cfg["name"]), root=root, items=items, resize=dict(cfg["resize"]), skipped=skipped)
 
 
@@ -246,8 +263,9 @@ def read_rgb(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS, sha256: st
     return read_rgb_and_sha256(path, max_pixels, sha256)[0]
 
 
-def read_rgb_and_sha256(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                        sha256: str = "") -> tuple[Image.Image, str]:
+def read_rgb_and_sha256(
+    path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS, sha256: str = ""
+) -> tuple[Image.Image, str]:
     """read_rgb, and the sha256 of the bytes it decoded (what a result's fingerprint is made of)."""
     try:
         data = path.read_bytes()
@@ -255,8 +273,10 @@ def read_rgb_and_sha256(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
             raise UnreadableImage("empty file (0 bytes)")
         actual = hashlib.sha256(data).hexdigest()
         if sha256 and actual != sha256:
-            raise DupbenchError(f"{path} differs from its manifest (sha256); "
-                                "`python -m experiments.data check DATASET` lists every such file")
+            raise DupbenchError(
+                f"{path} differs from its manifest (sha256); "
+                "`python -m experiments.data check DATASET` lists every such file"
+            )
         with warnings.catch_warnings():
             # Pillow only warns between its limit and twice it; here anything over the limit is refused.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -272,8 +292,10 @@ def read_rgb_and_sha256(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS,
     except DupbenchError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise UnreadableImage(f"cannot read image {path}: over the decompression-bomb limit of {max_pixels} "
-                              f"pixels ({exc}); raise max_image_pixels=... if the image is trusted") from None
+        raise UnreadableImage(
+            f"cannot read image {path}: over the decompression-bomb limit of {max_pixels} "
+            f"pixels ({exc}); raise max_image_pixels=... if the image is trusted"
+        ) from None
     except UnidentifiedImageError:
         # Pillow's own message names the in-memory buffer (<_io.BytesIO object at 0x...>), not the file.
         raise UnreadableImage(f"cannot read image {path}: not an image format Pillow recognises") from None

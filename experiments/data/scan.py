@@ -6,6 +6,7 @@ Recorded, not used: hidden files and hidden folders (a leading dot, alike), syml
 lead nowhere, formats Pillow cannot decode here (.heic and the like), files that are not images,
 and folders where files were expected.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,8 +19,22 @@ from methods.errors import DupbenchError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 # Formats people keep photos in that Pillow does not decode without a plug-in.
-UNSUPPORTED_SUFFIXES = {".heic", ".heif", ".avif", ".jxl", ".cr2", ".cr3", ".nef", ".arw", ".dng", ".raf",
-                        ".orf", ".rw2", ".psd", ".svg"}
+UNSUPPORTED_SUFFIXES = {
+    ".heic",
+    ".heif",
+    ".avif",
+    ".jxl",
+    ".cr2",
+    ".cr3",
+    ".nef",
+    ".arw",
+    ".dng",
+    ".raf",
+    ".orf",
+    ".rw2",
+    ".psd",
+    ".svg",
+}
 
 
 @dataclass
