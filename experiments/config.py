@@ -7,10 +7,9 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from methods.errors import DupbenchError
-
-from .paths import CONF_DIR
-from .settings import validate
+from dupbench.errors import DupbenchError
+from experiments.paths import CONF_DIR
+from experiments.settings import validate
 
 GROUPS = ("dataset", "method", "experiment")
 

@@ -8,11 +8,17 @@ from omegaconf import OmegaConf
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO_ROOT / "conf"
+# Committed reference results; everything else under results/ is a run output.
+BASELINES = REPO_ROOT / "results" / "baselines"
 
 
 def repo_path(path: str | Path) -> Path:
     path = Path(path).expanduser()
     return path if path.is_absolute() else (REPO_ROOT / path).resolve()
+
+
+# article: the article's per-pair loop; fast: each image prepared once, all pairs by matrix products.
+ENGINES = ("article", "fast")
 
 
 def output_name(output: str, engine: str = "article") -> str:

@@ -15,11 +15,11 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from dupbench.errors import DupbenchError
 from experiments.config import check_group_choices
 from experiments.data import DataMissingError, Dataset, load_dataset
 from experiments.paths import CONF_DIR, output_name, repo_path
-from experiments.settings import validate
-from methods.errors import DupbenchError
+from experiments.settings import check_overrides, validate
 
 log = logging.getLogger("dupbench")
 
@@ -37,7 +37,8 @@ def dataset_with_fallback(cfg: DictConfig) -> Dataset:
     try:
         return load_dataset(cfg.dataset)
     except DataMissingError as missing:  # absent, not broken: a partial or corrupt set is an error
-        fallback = cfg.get("dataset_fallback")
+        # Asked for on the command line, or the experiment's own stand-in for its data set.
+        fallback = cfg.get("dataset_fallback") or (cfg.experiment.get("stand_in") or {}).get(cfg.dataset.name)
         if not fallback or fallback == cfg.dataset.name:
             raise
         log.warning("%s; using dataset=%s instead", missing, fallback)
@@ -83,6 +84,7 @@ def main(cfg: DictConfig) -> None:
 if __name__ == "__main__":
     try:
         check_group_choices(sys.argv[1:])
+        check_overrides(sys.argv[1:])
     except DupbenchError as problem:
         print(f"error: {problem}", file=sys.stderr)
         sys.exit(2)

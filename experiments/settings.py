@@ -9,9 +9,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from methods.errors import DupbenchError
+from dupbench.errors import DupbenchError
+from experiments.paths import ENGINES
 
-ENGINES = ("article", "fast")
 BACKBONE_CHOICES = ("auto", "efficientnet-lite0", "efficientnet-b0")
 RESIZE_MODES = ("fixed", "scale")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -117,3 +117,24 @@ def validate_thresholds(thresholds: Any) -> None:
         value = entry.get("value", MISSING) if isinstance(entry, Mapping) else MISSING
         if not is_number(value):
             raise refuse(f"thresholds.{method}.value", value if value is not MISSING else entry, "a number")
+
+
+def check_overrides(argv: list[str]) -> None:
+    """The command line's own `key=value` settings, checked before Hydra composes anything (or torch is
+    imported): a bad value answers at once. Keys left out here are checked after composing."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    rules = {**RULES, **FIXED_SIZE, **SCALE}
+    wanted = [arg for arg in argv if not arg.startswith("-") and arg.partition("=")[0].lstrip("+~") in rules]
+    if not wanted:
+        return
+    try:
+        overrides = OverridesParser.create().parse_overrides(wanted)
+    except Exception:  # noqa: BLE001 - Hydra itself reports a malformed override, with its grammar's words
+        return
+    for override in overrides:
+        key = override.key_or_group
+        value = override.value()
+        check, allowed = rules[key]
+        if not override.is_delete() and not isinstance(value, (list, dict)) and not check(value):
+            raise refuse(key, value, allowed)

@@ -2,8 +2,8 @@
 them (methods/registry.py), so importing this package costs no torch import: a bad command line is
 answered before any heavy import."""
 
-from .base import Direction, Method
-from .errors import DupbenchError
-from .registry import create_method, method_class, method_names, register
+from dupbench.errors import DupbenchError
+from methods.base import Direction, Method
+from methods.registry import create_method, method_class, method_names, register
 
 __all__ = ["Direction", "Method", "DupbenchError", "create_method", "method_class", "method_names", "register"]

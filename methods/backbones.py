@@ -18,8 +18,8 @@ import torch
 from efficientnet_pytorch import EfficientNet
 from efficientnet_pytorch.utils import BlockDecoder, get_model_params
 
-from .errors import DupbenchError
-from .files import sha256_of
+from dupbench.errors import DupbenchError
+from dupbench.files import sha256_of
 
 LITE0 = "efficientnet-lite0"
 B0 = "efficientnet-b0"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -33,6 +33,9 @@ class Method:
     # How methods.search can search prepare_many's output at scale: "hamming", "cosine", "l2", or
     # None (the method's own score_matrix in blocks).
     index_kind: ClassVar[str | None] = None
+    # Same inputs, same scores to the last bit on any machine. False for float32 networks, whose sums
+    # depend on thread count and SIMD path: the regression check then allows a stated tolerance.
+    deterministic: ClassVar[bool] = True
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Method:
@@ -71,6 +74,21 @@ class Method:
     def describe(self) -> dict[str, Any]:
         """Extra facts that belong in every result row (a CNN adds its backbone and weights)."""
         return {"backbone": "", "weights_sha256": ""}
+
+    def weights_file(self) -> str:
+        """The file the method's weights came from ("" for a method without any)."""
+        return ""
+
+    def cache_identity(self) -> dict[str, str] | None:
+        """What a cached representation depends on besides the image, for methods worth caching on
+        disk (a CNN's features); None: prepare_many is cheap enough to rerun."""
+        return None
+
+    def floor(self, images: Sequence[Image.Image]) -> Callable[[], Any] | None:
+        """The unavoidable part of prepare_many on these images, ready to time (a CNN's forward passes
+        on ready tensors), for benchmarks that ask how close the whole path comes to it; None where
+        there is nothing to separate."""
+        return None
 
     def worst_score(self) -> float:
         """A score that ranks below every real one: used to keep an image from retrieving itself."""

@@ -15,18 +15,19 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .backbones import Backbone, load_backbone
-from .base import Method
-from .errors import DupbenchError
-from .gram import cosine_all_pairs, euclidean_all_pairs
-from .registry import register
-from .tensors import article_to_tensor, batch_to_tensor
+from dupbench.errors import DupbenchError
+from methods.backbones import Backbone, load_backbone
+from methods.base import Method
+from methods.gram import cosine_all_pairs, euclidean_all_pairs
+from methods.registry import register
+from methods.tensors import article_to_tensor, batch_to_tensor
 
 _cosine = torch.nn.CosineSimilarity(dim=0)
 
 
 class _CnnFeatures(Method):
     family = "cnn"
+    deterministic = False  # float32 convolutions: sums depend on thread count and SIMD path
     min_side = 32  # EfficientNet downsamples by 32; a smaller input has no spatial extent left
 
     def __init__(self, backbone: Backbone):
@@ -50,6 +51,19 @@ class _CnnFeatures(Method):
 
     def describe(self) -> dict[str, Any]:
         return {"backbone": self.backbone.name, "weights_sha256": self.backbone.weights_sha256}
+
+    def weights_file(self) -> str:
+        return str(self.backbone.weights_path)
+
+    def floor(self, images):
+        """The batched forward passes on tensors made beforehand: what prepare_many cannot avoid."""
+        batches = [batch_to_tensor(images[i : i + self.batch_size]) for i in range(0, len(images), self.batch_size)]
+
+        def forward() -> np.ndarray:
+            with torch.inference_mode():
+                return np.concatenate([self.backbone.model.extract_features(b).flatten(1).numpy() for b in batches])
+
+        return forward
 
     batch_size = 32
 

@@ -1,16 +1,18 @@
 """Config name -> method class. Families register themselves with `@register("name")`; the family
 modules are imported on the first lookup, and names are listed in FAMILIES' order (the article's),
 whichever module happened to be imported first; methods registered elsewhere (a plug-in, a test)
-follow in the order they registered."""
+follow in the order they registered (other modules of this package are found and imported too)."""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
-from .base import Method
-from .errors import DupbenchError
+from dupbench.errors import DupbenchError
+from methods.base import Method
 
 # The family modules, in the article's order of its methods.
 FAMILIES = ("methods.pixels", "methods.structural", "methods.hashing", "methods.cnn")
@@ -29,9 +31,19 @@ def register(name: str) -> Callable[[M], M]:
     return decorate
 
 
+def unregister(name: str) -> None:
+    """Remove a registration (a plug-in unloaded, a test's throw-away method)."""
+    _METHODS.pop(name, None)
+
+
 def load_families() -> None:
+    """The article's families first, then every other module of this package (a new family is a new
+    module: nothing to list here)."""
     for module in FAMILIES:
         importlib.import_module(module)
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"methods.{info.name}")
 
 
 def _rank(name: str) -> tuple[int, int]:

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Method, row_blocks
-from .gram import unit_rows
+from methods.base import Method, row_blocks
+from methods.gram import unit_rows
 
 
 def _drop_self(indices: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -4,20 +4,17 @@ never a traceback from inside a library, never a silently different result."""
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_in_process
 from PIL import Image
 
 from experiments.data import load_dataset, read_rgb
+from experiments.data.images import ImageCache
 from experiments.data.loader import UnreadableImage
-from experiments.images import ImageCache
-from experiments.paths import REPO_ROOT
 from methods import DupbenchError
 
 
@@ -186,21 +183,8 @@ def test_a_run_over_a_folder_with_bad_files_records_them_and_finishes(tmp_path):
     (data / "g0" / "empty.jpg").write_bytes(b"")
     (data / "g1" / "text.jpg").write_text("hello")
     save(data / "g1" / "alpha.png", Image.new("RGBA", (30, 30), (0, 0, 0, 0)))
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO_ROOT / "experiments" / "run.py"),
-            "dataset=folder",
-            f"dataset.root={data}",
-            "method=ahash",
-            f"results_root={tmp_path / 'out'}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ},
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    code, err = run_in_process(tmp_path / "out", "dataset=folder", f"dataset.root={data}", "method=ahash")
+    assert code == 0, err[-2000:]
     out = tmp_path / "out" / "exp1" / "folder"
     skipped = pd.read_csv(out / "skipped.csv").set_index("path")
     assert set(skipped.index) == {"g0/empty.jpg", "g1/text.jpg"}

@@ -7,9 +7,10 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from experiments.bench_scale import synthetic_images
 from experiments.paths import REPO_ROOT
+from experiments.tools.bench_scale import synthetic_images
 
 
 def test_synthetic_images_are_deterministic_and_distinct():
@@ -18,11 +19,12 @@ def test_synthetic_images_are_deterministic_and_distinct():
     assert a[0].size == (32, 32) and not np.array_equal(np.asarray(a[0]), np.asarray(a[1]))
 
 
+@pytest.mark.slow  # each cell is its own process, for its own peak memory
 def test_writes_the_csv_and_plot_and_skips_over_budget(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "experiments.bench_scale",
+        "experiments.tools.bench_scale",
         "--methods",
         "ahash",
         "--sizes",

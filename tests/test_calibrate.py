@@ -5,14 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import yaml
-from test_runner import run
+from conftest import run_cli, run_in_process
 
 
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("calibrate")
-    done = run(tmp, "experiment=calibrate", "dataset=embedded", "method.names=[ahash,cosine,euclidean_numpy]")
-    assert done.returncode == 0, done.stderr[-2000:]
+    code, err = run_in_process(
+        tmp, "experiment=calibrate", "dataset=embedded", "method.names=[ahash,cosine,euclidean_numpy]"
+    )
+    assert code == 0, err[-2000:]
     return tmp, tmp / "calibrate" / "embedded"
 
 
@@ -41,6 +43,7 @@ def test_a_row_per_method_and_rule_with_grouping_scores(calibrated):
     assert best.loc["euclidean_numpy", "pairwise_f1"] < min(best.loc["cosine", "pairwise_f1"], 1.0)
 
 
+@pytest.mark.slow  # the documented command line, Hydra's -cd included
 def test_snippet_holds_the_threshold_and_passes_back_as_an_override(calibrated):
     tmp, out = calibrated
     snippet = yaml.safe_load((out / "thresholds" / "ahash.yaml").read_text())
@@ -50,7 +53,7 @@ def test_snippet_holds_the_threshold_and_passes_back_as_an_override(calibrated):
     assert entry["direction"] == "distance" and entry["calibrated_on"] == "embedded"
     # Passed back with Hydra's -cd (to a second results root so the first stays as it is).
     (tmp / "again").mkdir()
-    again = run(
+    again = run_cli(
         tmp / "again",
         f"--config-dir={out}",
         "experiment=calibrate",
@@ -65,9 +68,7 @@ def test_snippet_holds_the_threshold_and_passes_back_as_an_override(calibrated):
 
 
 def test_unknown_rule_is_one_line(tmp_path):
-    done = run(tmp_path, "experiment=calibrate", "dataset=embedded", "method.names=[ahash]", "experiment.rule=p50")
-    assert (
-        done.returncode == 2
-        and "experiment.rule='p50' is not allowed: one of best_f1, p99" in done.stderr
-        and "Traceback" not in done.stderr
+    code, err = run_in_process(
+        tmp_path, "experiment=calibrate", "dataset=embedded", "method.names=[ahash]", "experiment.rule=p50"
     )
+    assert code == 2 and "experiment.rule='p50' is not allowed: one of best_f1, p99" in err and "Traceback" not in err

@@ -23,6 +23,7 @@ def test_staged_data_sets_pass(capsys):
     assert "ukbench: 40 files" in out and "embedded: 32 files" in out
 
 
+@pytest.mark.slow
 @needs_shared
 def test_one_changed_byte_in_a_copy_fails_and_names_the_file(tmp_path):
     copy = tmp_path / "fruits360_subset"

@@ -50,11 +50,12 @@ def test_pretrained_lite0_classifies_chelsea_as_a_cat():
         assert int(model(coffee).argmax()) not in IMAGENET_CATS
 
 
-def test_features_have_the_b0_shape_and_no_gradient(astronaut):
+def test_features_have_the_b0_shape_and_the_articles_autograd(astronaut):
     method = create_method("cnn_cosine", {"backbone": LITE0})
     features = method.prepare(astronaut.resize((224, 224)))
     assert tuple(features.shape) == (1, 1280, 7, 7)
-    assert not features.requires_grad
+    assert features.requires_grad  # the article's forward pass, autograd on
+    assert method.prepare_many([astronaut.resize((224, 224))]).shape == (1, 1280 * 7 * 7)
 
 
 @pytest.mark.parametrize("name", ["cnn_euclidean", "cnn_cosine"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from experiments.config import GROUPS, check_group_choices, compose_config, group_options
+from experiments.runners.common import method_names_of
 from methods import DupbenchError, method_names
 
 
@@ -15,7 +16,7 @@ def composed(*overrides: str):
 def test_defaults_are_fruits360_all_methods_exp1():
     cfg = composed()
     assert (cfg.dataset.name, cfg.experiment.name) == ("fruits360", "exp1")
-    assert list(cfg.method.names) == method_names()
+    assert method_names_of(cfg) == method_names()
     assert cfg.dataset.resize.mode == "fixed" and (cfg.dataset.resize.width, cfg.dataset.resize.height) == (100, 100)
 
 
@@ -33,7 +34,7 @@ def test_each_dataset_composes(name):
 
 @pytest.mark.parametrize("name", group_options("method"))
 def test_each_method_config_names_registered_methods(name):
-    names = list(composed(f"method={name}").method.names)
+    names = method_names_of(composed(f"method={name}"))
     assert names and set(names) <= set(method_names())
     if name != "all":
         assert names == [name]

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from experiments.data import load_dataset, read_rgb, target_size
-from experiments.embedded import PHOTOS, build
+from experiments.data.embedded import PHOTOS, build
 from experiments.paths import REPO_ROOT
 from methods import DupbenchError
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import logging
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_in_process
 
-from experiments.exp3 import IMPLEMENTATIONS, summarise, true_distance
-from experiments.paths import REPO_ROOT
+from experiments.runners.euclidean_timing import IMPLEMENTATIONS, summarise, true_distance
 
 
 @pytest.fixture(scope="module")
@@ -58,25 +56,18 @@ def test_summary_ratios_are_per_pair_by_hand():
     assert not table.loc["numpy_norm", "equals_true_distance"]
 
 
-def test_exp3_end_to_end(tmp_path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO_ROOT / "experiments" / "run.py"),
-            "experiment=exp3",
-            "dataset=embedded",
-            "experiment.repetitions=40",
-            "experiment.warmup=5",
-            "experiment.sweep_sizes=[16,32]",
-            "experiment.sweep_pairs=10",
-            f"results_root={tmp_path}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ},
+def test_exp3_end_to_end(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="dupbench")
+    code, err = run_in_process(
+        tmp_path,
+        "experiment=exp3",
+        "dataset=embedded",
+        "experiment.repetitions=40",
+        "experiment.warmup=5",
+        "experiment.sweep_sizes=[16,32]",
+        "experiment.sweep_pairs=10",
     )
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert code == 0, err[-2000:]
     out = tmp_path / "exp3" / "embedded"
     table = pd.read_csv(out / "table.csv").set_index(["input", "implementation"])
     assert len(table) == 2 * len(IMPLEMENTATIONS) and (table["n_calls"] == 40).all()
@@ -95,4 +86,4 @@ def test_exp3_end_to_end(tmp_path):
     assert sorted(sweep["side"].unique()) == [16, 32]
     for name in ("table3.png", "sweep.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
-    assert "numpy/scipy per-pair time ratio" in done.stdout + done.stderr
+    assert "numpy/scipy per-pair time ratio" in caplog.text

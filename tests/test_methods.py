@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -35,9 +32,11 @@ def test_registry_has_every_article_method_and_the_float_variants():
     assert all(create_method(n).variant == "article" for n in ARTICLE)
 
 
-def test_python_m_methods_prints_the_names():
-    out = subprocess.run([sys.executable, "-m", "methods"], capture_output=True, text=True, check=True).stdout
-    assert out.split() == method_names()
+def test_python_m_methods_prints_the_names(capsys):
+    from methods.__main__ import main
+
+    main([])
+    assert capsys.readouterr().out.split() == method_names()
 
 
 def test_unknown_method_lists_the_valid_names():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.metrics import pair_classification, pair_scores, retrieval_metrics
+from experiments.evaluation.metrics import pair_classification, pair_scores, retrieval_metrics
 from methods.base import Method
 
 
@@ -85,7 +85,7 @@ def test_perfect_and_worst_separation():
 
 
 # Grouping at a threshold: connected components, scored pairwise against the true groups.
-from experiments.metrics import groups_at_threshold, pairwise_clustering_scores  # noqa: E402
+from experiments.evaluation.metrics import groups_at_threshold, pairwise_clustering_scores  # noqa: E402
 
 
 def test_pairwise_clustering_scores_by_hand():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.protocol import all_queries_recall, article_accuracy, article_pairs, top_k
+from experiments.evaluation.protocol import all_queries_recall, article_accuracy, article_pairs, top_k
 from methods.base import Method
 
 

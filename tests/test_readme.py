@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
 from experiments.paths import REPO_ROOT
-from experiments.readme_table import BLOCKS, PAGES, README, current_block, pages_with
+from experiments.reporting.blocks import PAGES, README, blocks, current_block, markers_in
 from methods import method_names
 
 RELIABILITY = REPO_ROOT / "docs" / "reliability.md"
 
 
-@pytest.mark.parametrize("block", BLOCKS, ids=[b.marker for b in BLOCKS])
-def test_every_generated_table_is_drawn_from_its_baseline_csv(block):
-    assert block.path.is_file(), f"{block.path} is not committed"
-    pages = pages_with(block.marker)
-    assert pages, f"no page shows {block.marker}"
-    for page in pages:
-        assert current_block(page.read_text(), block.marker) == block.text(), f"{page}: run `make readme-table`"
+BLOCKS = {block.marker: block for block in blocks()}
+SHOWN = [(page, marker) for page in PAGES for marker in markers_in(page.read_text())]
+
+
+@pytest.mark.parametrize(("page", "marker"), SHOWN, ids=[f"{p.name}:{m}" for p, m in SHOWN])
+def test_every_generated_table_is_drawn_from_its_baseline_csv(page, marker):
+    assert marker in BLOCKS, f"{page.name} shows {marker}, but results/baselines/{marker}.csv is not committed"
+    assert current_block(page.read_text(), marker) == BLOCKS[marker].text(), f"{page}: run `make readme-table`"
+
+
+def test_no_measured_figure_stands_outside_a_generated_block():
+    """Every table row with a measured figure (decimals or an exponent) sits between block markers."""
+    figure = re.compile(r"\d\.\d{2}|\d\.\d+e[-+]?\d")  # 0.993, 1.5e-02; not a stated tolerance like 1e-5
+    for page in PAGES:
+        text = page.read_text()
+        for marker in markers_in(text):
+            text = text.replace(current_block(text, marker), "")
+        stray = [line for line in text.splitlines() if line.startswith("|") and figure.search(line)]
+        assert not stray, f"{page.name}: measured figures outside a generated block: {stray[:2]}"
+
+
+def test_the_headline_tables_are_shown():
+    shown = {marker for _, marker in SHOWN}
+    assert {"exp1-fruits360", "cnn-timing", "bench-scale", "exp3-fruits360", "exp2-ukbench"} <= shown
 
 
 def test_the_readme_is_short_and_every_docs_page_is_linked():
@@ -29,7 +48,7 @@ def test_the_readme_is_short_and_every_docs_page_is_linked():
 
 
 def test_baseline_has_every_method_on_the_full_fruits360_subset():
-    baseline = pd.read_csv(BLOCKS[0].path)
+    baseline = pd.read_csv(BLOCKS["exp1-fruits360"].path)
     assert set(baseline["dataset"]) == {"fruits360"}
     assert (baseline["n_images"] == 96).all() and (baseline["n_pairs"] == 2280).all()
 

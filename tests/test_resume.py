@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_in_process
 
-from experiments import retrieval
 from experiments.data import load_dataset
 from experiments.paths import REPO_ROOT
-from methods import DupbenchError
+from experiments.runners import retrieval
+from methods import DupbenchError, method_names
 
 SMALL = ["dataset=embedded", "dataset.resize.width=64", "dataset.resize.height=64"]
 
@@ -35,6 +36,7 @@ def finished_methods(table: Path) -> list[str]:
         return []
 
 
+@pytest.mark.slow  # a real process, interrupted
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
 def test_interrupted_run_keeps_finished_methods_and_the_rerun_resumes(tmp_path, how):
     table = tmp_path / "exp1" / "embedded" / "table.csv"
@@ -52,7 +54,7 @@ def test_interrupted_run_keeps_finished_methods_and_the_rerun_resumes(tmp_path, 
     out, err = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, err[-2000:]
     after = pd.read_csv(table).set_index("method")
-    assert len(after) == 9
+    assert len(after) == len(method_names())
     assert (after.loc[before.index, "run_id"] == before["run_id"]).all()  # not recomputed
     assert (out + err).count("already in") == len(before)
 
@@ -60,9 +62,8 @@ def test_interrupted_run_keeps_finished_methods_and_the_rerun_resumes(tmp_path, 
 def test_force_redoes_a_finished_method(tmp_path):
     run_ids = []
     for extra in ([], [], ["force=true"]):
-        done = start(tmp_path, "method=ahash", *extra)
-        done.communicate(timeout=300)
-        assert done.returncode == 0
+        code, err = run_in_process(tmp_path, *SMALL, "method=ahash", *extra)
+        assert code == 0, err[-2000:]
         run_ids.append(pd.read_csv(tmp_path / "exp1" / "embedded" / "table.csv")["run_id"].item())
     assert run_ids[0] == run_ids[1] != run_ids[2]  # kept on a plain rerun, redone when forced
 

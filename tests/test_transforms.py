@@ -6,12 +6,13 @@ import hashlib
 
 import numpy as np
 import pytest
+from conftest import run_in_process
 from PIL import Image
 
 from experiments.config import compose_config
-from experiments.matrix import recall_and_margin
-from experiments.transforms import OPS, apply
-from methods import DupbenchError
+from experiments.data.transforms import OPS, apply
+from experiments.runners.transform_matrix import recall_and_margin
+from methods import DupbenchError, method_names
 from methods.base import Method
 
 
@@ -112,36 +113,22 @@ def test_a_tie_with_a_wrong_image_is_not_a_hit():
 
 
 def test_matrix_end_to_end_identity_is_found_by_every_method(tmp_path):
-    import os
-    import subprocess
-    import sys
-
     import pandas as pd
 
-    from experiments.paths import REPO_ROOT
-
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO_ROOT / "experiments" / "run.py"),
-            "experiment=transforms",
-            "dataset=embedded",
-            "dataset.resize.width=48",
-            "dataset.resize.height=48",
-            "experiment.only=[identity,hflip,rotation]",
-            f"results_root={tmp_path}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "TORCH_HOME": str(tmp_path / "torch")},
+    code, err = run_in_process(
+        tmp_path,
+        "experiment=transforms",
+        "dataset=embedded",
+        "dataset.resize.width=48",
+        "dataset.resize.height=48",
+        "experiment.only=[identity,hflip,rotation]",
     )
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert code == 0, err[-2000:]
     out = tmp_path / "exp2" / "transforms" / "embedded"
     matrix = pd.read_csv(out / "matrix.csv")
     assert set(matrix["family"]) == {"identity", "hflip", "rotation"}
     assert {"method", "family", "severity", "recall", "margin", "n"} <= set(matrix.columns)
-    assert len(matrix) == 9 * (1 + 1 + 5) and (matrix["n"] == 8).all()
+    assert len(matrix) == len(method_names()) * (1 + 1 + 5) and (matrix["n"] == 8).all()
     identity = matrix[matrix["family"] == "identity"].set_index("method")
     assert (identity["recall"] == 1.0).all() and (identity["margin"] > 0).all()
     assert matrix["recall"].between(0, 1).all()

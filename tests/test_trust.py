@@ -17,21 +17,24 @@ import pytest
 import torch
 from PIL import Image
 
-from experiments import regress, retrieval
 from experiments.config import compose_config
 from experiments.data import __main__ as data_cli
 from experiments.data import load_dataset
 from experiments.data.fetch import FetchError, source_for
 from experiments.data.loader import Item, read_manifest
-from experiments.findings import article_conclusion
-from experiments.labels import with_labels
-from experiments.paths import REPO_ROOT, repo_path
-from experiments.readme_table import BLOCKS, README, refuse_dirty
-from experiments.results import upsert_rows
+from experiments.paths import BASELINES, REPO_ROOT, repo_path
+from experiments.provenance import refuse_dirty
+from experiments.reporting.blocks import README, blocks
+from experiments.reporting.findings import article_conclusion
+from experiments.reporting.labels import with_labels
 from experiments.run import execute
-from methods import DupbenchError, create_method
+from experiments.runners import retrieval
+from experiments.tables import upsert_rows
+from experiments.tools import regress
+from methods import DupbenchError, create_method, method_class, method_names
 
-CHEAP = ["euclidean_scipy", "euclidean_numpy", "euclidean_scipy_float", "euclidean_numpy_float", "cosine", "ahash"]
+# Six methods quick on the fast engine: the deterministic ones (no network to run), but SSIM.
+CHEAP = [m for m in method_names() if method_class(m).deterministic and m != "ssim"][:6]
 
 
 def noise(seed: int, size: int = 40) -> Image.Image:
@@ -92,7 +95,7 @@ def test_every_cnn_figure_in_the_readme_names_its_backbone():
 
 
 def test_the_report_names_the_backbone_beside_every_cnn_figure(tmp_path):
-    from experiments import report
+    from experiments.reporting import report
 
     out = tmp_path / "REPORT.md"
     report.build(tmp_path / "empty-results", out)  # baselines stand in for every section
@@ -163,7 +166,7 @@ def test_the_article_conclusion_names_every_tied_method_and_what_separates_them(
 
 
 def test_a_faithful_method_that_got_better_fails_and_a_better_variant_passes():
-    baseline = pd.read_csv(regress.BASELINES / "exp1-embedded.csv")
+    baseline = pd.read_csv(BASELINES / "exp1-embedded.csv")
     better = baseline.copy()
     better.loc[better["method"] == "euclidean_scipy", "accuracy"] += 10
     drops = regress.compare(baseline, better)
@@ -196,11 +199,12 @@ def test_casting_the_uint8_euclidean_input_to_float_makes_regress_fail(tmp_path,
         lambda self, A, B, same=False: np.sqrt(((A[:, None] - B[None]) ** 2).sum(-1)),
     )
     now = embedded_fast(tmp_path, ["euclidean_scipy"])
-    baseline = pd.read_csv(regress.BASELINES / "exp1-embedded.csv")
+    baseline = pd.read_csv(BASELINES / "exp1-embedded.csv")
     drops = regress.compare(baseline[baseline["method"] == "euclidean_scipy"], now)
     assert "changed (faithful)" in set(drops["why"]), drops  # "better", and so no longer the article's
 
 
+@pytest.mark.slow  # the CNN on 40 photos of 576x432
 def test_adding_imagenet_normalisation_to_the_faithful_cnn_makes_regress_fail(tmp_path, monkeypatch):
     from methods import cnn
 
@@ -230,12 +234,12 @@ def test_adding_imagenet_normalisation_to_the_faithful_cnn_makes_regress_fail(tm
 # --- 7. README numbers from committed CSVs; baselines only from committed code -------------------------
 
 
-def test_readme_has_a_block_for_every_baseline_table_and_each_matches_its_csv():
-    text = README.read_text()
-    for block in BLOCKS:
-        assert block.path.is_file(), block.path
-        assert f"<!-- {block.marker}:start -->" in text, block.marker
-    assert {"cnn-timing-table", "bench-scale-table", "exp3-table"} <= {b.marker for b in BLOCKS}
+def test_the_bench_scale_table_and_the_exp3_ratios_come_from_committed_csvs():
+    shown = {block.marker: block for block in blocks()}
+    pages = README.read_text() + "".join(p.read_text() for p in (REPO_ROOT / "docs").glob("*.md"))
+    for marker in ("bench-scale", "cnn-timing", "exp3-fruits360"):
+        assert (BASELINES / f"{marker}.csv").is_file() and marker in shown
+        assert f"<!-- {marker}:start -->" in pages
 
 
 def test_a_table_measured_on_a_dirty_tree_is_never_promoted(tmp_path):
@@ -248,7 +252,7 @@ def test_a_table_measured_on_a_dirty_tree_is_never_promoted(tmp_path):
 
 
 def test_committed_baselines_were_measured_on_committed_code():
-    for block in BLOCKS:
+    for block in blocks():
         commits = pd.read_csv(block.path)["git_commit"].astype(str)
         assert not commits.str.endswith("-dirty").any(), f"{block.path} comes from a dirty tree"
 
@@ -341,6 +345,7 @@ def _one_method(args: tuple[str, str]) -> None:
     execute(cfg)
 
 
+@pytest.mark.slow  # 60 forked runs
 def test_six_concurrent_single_method_runs_keep_all_six_rows_ten_times(tmp_path):
     load_dataset(compose_config(["dataset=embedded"]).dataset)  # built once, before the processes race
     context = multiprocessing.get_context("fork")

@@ -14,13 +14,12 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from methods.errors import DupbenchError
-
-from ..config import compose_config, group_options
-from ..paths import repo_path
-from .check import check, listed_items, unlisted_files
-from .fetch import fetch
-from .loader import DataMissingError, dataset_root, read_manifest
+from dupbench.errors import DupbenchError
+from experiments.config import compose_config, group_options
+from experiments.data.check import check, listed_items, unlisted_files
+from experiments.data.fetch import fetch
+from experiments.data.loader import DataMissingError, dataset_root, read_manifest
+from experiments.paths import repo_path
 
 
 def dataset_config(name: str, overrides: list[str]) -> dict[str, Any]:

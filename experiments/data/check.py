@@ -9,11 +9,18 @@ from typing import Any
 
 from PIL import Image
 
-from methods.errors import DupbenchError
-from methods.files import sha256_of
-
-from ..paths import repo_path
-from .loader import Item, UnreadableImage, dataset_root, load_dataset, read_manifest, read_rgb, require_root
+from dupbench.errors import DupbenchError
+from dupbench.files import sha256_of
+from experiments.data.loader import (
+    Item,
+    UnreadableImage,
+    dataset_root,
+    load_dataset,
+    read_manifest,
+    read_rgb,
+    require_root,
+)
+from experiments.paths import repo_path
 
 
 @dataclass(frozen=True)

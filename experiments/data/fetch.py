@@ -17,9 +17,8 @@ from urllib.parse import quote, urljoin, urlparse
 
 from tqdm.auto import tqdm
 
-from methods.files import sha256_of
-
-from .loader import Item
+from dupbench.files import sha256_of
+from experiments.data.loader import Item
 
 CHUNK = 1 << 16
 

@@ -4,7 +4,7 @@ Kinds, chosen by the data set config's `kind`:
 - manifest: a CSV with at least `path,group` (paths relative to the data set's root);
 - convention: the article's own naming, file names sort into consecutive groups of `group_size`;
 - folders: a user's folder, each sub-folder one group (or give a manifest: kind=manifest);
-- embedded: the default set built from scikit-image's photos (see experiments/embedded.py).
+- embedded: the default set built from scikit-image's photos (see experiments/data/embedded.py).
 The reference of a group is its first image by path, as in the article's code.
 """
 
@@ -25,10 +25,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from methods.errors import DupbenchError
-
-from ..paths import repo_path
-from .scan import scan
+from dupbench.errors import DupbenchError
+from experiments.data.scan import scan
+from experiments.paths import repo_path
 
 DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb limit
 
@@ -229,7 +228,7 @@ def load_dataset(cfg: Mapping[str, Any]) -> Dataset:
     elif kind == "folders":
         items, skipped = folder_items(cfg, root)
     elif kind == "embedded":  # its items come from the manifest it was built with
-        from ..embedded import ensure_embedded
+        from experiments.data.embedded import ensure_embedded
 
         ensure_embedded(root, seed=int(cfg.get("seed", 0)))
         items = manifest_items(cfg, root, root / "MANIFEST.csv")

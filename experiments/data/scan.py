@@ -15,7 +15,7 @@ from pathlib import Path
 from natsort import natsorted
 from PIL import Image, UnidentifiedImageError
 
-from methods.errors import DupbenchError
+from dupbench.errors import DupbenchError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 # Formats people keep photos in that Pillow does not decode without a plug-in.

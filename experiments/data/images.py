@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from PIL import Image
 
-from methods.errors import DupbenchError
-
-from .data import Dataset, read_rgb_and_sha256, target_size
-from .data.loader import DEFAULT_MAX_PIXELS, UnreadableImage
+from dupbench.errors import DupbenchError
+from experiments.data import Dataset, read_rgb_and_sha256, target_size
+from experiments.data.loader import DEFAULT_MAX_PIXELS, UnreadableImage
 
 
 class ImageCache:

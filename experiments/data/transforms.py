@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
-from methods.errors import DupbenchError
+from dupbench.errors import DupbenchError
 
 Op = Callable[..., Image.Image]
 OPS: dict[str, Op] = {}

@@ -7,9 +7,12 @@ import platform
 import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
-from .paths import REPO_ROOT
+import pandas as pd
+
+from experiments.paths import REPO_ROOT
 
 PACKAGES = (
     "numpy",
@@ -101,3 +104,15 @@ def environment() -> dict[str, Any]:
         "threads": threads(),
         "recorded_at": now_utc(),
     }
+
+
+def refuse_dirty(fresh: Path) -> None:
+    """A baseline is a measurement of committed code: a table from a work tree with uncommitted
+    changes (git_commit ending in -dirty) is never promoted."""
+    commits = set(pd.read_csv(fresh)["git_commit"].astype(str)) if fresh.is_file() else set()
+    dirty = sorted(c for c in commits if c.endswith("-dirty") or c == "unknown")
+    if dirty:
+        raise SystemExit(
+            f"not promoted: {fresh} was measured at {', '.join(dirty)} (uncommitted changes); "
+            "commit, rerun, then promote"
+        )

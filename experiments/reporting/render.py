@@ -1,34 +1,27 @@
-"""The README's result tables, each drawn from one committed baseline CSV only.
-
-`python -m experiments.readme_table` rewrites every block between its markers in README.md;
-`--promote` first copies the current results over the baselines (on purpose, never implicitly).
-"""
+"""Markdown from result tables: pure functions of a DataFrame (and the source path they name), used
+by the README/docs blocks and by REPORT.md alike. A CNN's method cell always names its backbone."""
 
 from __future__ import annotations
 
-import argparse
-import re
-import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-
 import pandas as pd
 
-from .findings import article_conclusion, cnn_ratio, exp3_findings, matrix_findings, ranked
-from .labels import with_labels
-from .paths import REPO_ROOT
+from experiments.evaluation.metric_table import BY_NAME
+from experiments.reporting.findings import (
+    article_conclusion,
+    cnn_ratio,
+    exp3_findings,
+    matrix_findings,
+    threshold_findings,
+)
+from experiments.reporting.labels import with_labels
 
-BASELINES = REPO_ROOT / "results" / "baselines"
-README = REPO_ROOT / "README.md"
-# Every page whose generated blocks `make readme-table` redraws: the README and docs/.
-PAGES = [README, *sorted((REPO_ROOT / "docs").glob("*.md"))]
 
-
-def markdown(frame: pd.DataFrame, formats: dict[str, str]) -> str:
-    """A markdown table of the given columns and formats; a CNN's method cell names its backbone."""
+def markdown(frame: pd.DataFrame, formats: dict[str, str], headings: dict[str, str] | None = None) -> str:
+    """A markdown table of the given columns and formats (headings: the metric table's labels, or
+    the column names); a CNN's method cell names its backbone."""
     frame = with_labels(frame)
-    lines = ["| " + " | ".join(formats) + " |", "|" + "---|" * len(formats)]
+    names = [(headings or {}).get(c) or (BY_NAME[c].label if c in BY_NAME else c) for c in formats]
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(formats)]
     for _, row in frame.iterrows():
         cells = []
         for column, fmt in formats.items():
@@ -38,23 +31,22 @@ def markdown(frame: pd.DataFrame, formats: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+RETRIEVAL_COLUMNS = ("accuracy", "accuracy_all_queries", "map", "pair_ap", "mean_s_per_pair", "prepared_s_per_pair")
+FAST_LABELS = {
+    "mean_s_per_pair": "s/pair (fast engine: whole run / pairs)",
+    "prepared_s_per_pair": "s/pair (scoring only)",
+}
+
+
 def render_retrieval(table: pd.DataFrame, source: str) -> str:
+    """Experiment 1 or 2: one row per method (metrics from the metric table), the CNN's ratio to
+    pixel cosine, and the conclusion computed on the article's own metrics."""
     fast = "engine" in table and (table["engine"] == "fast").all()
-    timing = (
-        "s/pair (fast engine: whole run / pairs) | s/pair (scoring only)"
-        if fast
-        else "s/pair (article loop, mean) | s/pair (prepared once)"
-    )
-    lines = [
-        f"| method | variant | accuracy % (article) | accuracy % (all queries) | mAP | pair AP | {timing} |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
+    labels = [FAST_LABELS.get(c, BY_NAME[c].label) if fast else BY_NAME[c].label for c in RETRIEVAL_COLUMNS]
+    lines = ["| method | variant | " + " | ".join(labels) + " |", "|---|---|" + "---:|" * len(labels)]
     for _, row in with_labels(table).iterrows():
-        lines.append(
-            f"| {row['method']} | {row['variant']} | {row['accuracy']:.2f} | {row['accuracy_all_queries']:.2f} "
-            f"| {row['map']:.3f} | {row['pair_ap']:.3f} "
-            f"| {row['mean_s_per_pair']:.2e} | {row['prepared_s_per_pair']:.2e} |"
-        )
+        cells = [format(row[c], BY_NAME[c].fmt) for c in RETRIEVAL_COLUMNS]
+        lines.append(f"| {row['method']} | {row['variant']} | " + " | ".join(cells) + " |")
     if not fast and cnn_ratio(table):
         lines += ["", cnn_ratio(table)]
     lines += ["", article_conclusion(table)]
@@ -71,27 +63,26 @@ def render_retrieval(table: pd.DataFrame, source: str) -> str:
 
 def render_cnn_timing(table: pd.DataFrame, source: str) -> str:
     """The CNN against pixel cosine per pair, autograd on (the article) and off, Lite0 and B0."""
-    shown = table.assign(weights=table["weights"].map(lambda w: "pretrained" if len(str(w)) == 64 else str(w)))
-    lines = [
-        markdown(
-            shown, {"method": "", "weights": "", "autograd": "", "mean_s_per_pair": ".2e", "ratio_to_cosine": ".1f"}
-        )
-    ]
+    weights = table["weights"].fillna("").astype(str)
+    shown = table.assign(weights=weights.map(lambda w: "pretrained" if len(w) == 64 else w or "-"))
+    columns = {"method": "", "weights": "", "autograd": "", "mean_s_per_pair": ".2e", "ratio_to_cosine": ".1f"}
+    lines = [markdown(shown, columns, {"mean_s_per_pair": "s/pair (article loop)", "ratio_to_cosine": "x cosine"})]
     on = with_labels(table[(table["autograd"] == "on") & table["method"].str.startswith("cnn_")]).set_index("method")
     if not on.empty:
+        ratios = ", ".join(f"{m} {r:.0f}x" for m, r in on["ratio_to_cosine"].sort_values(ascending=False).items())
         lines += [
             "",
-            f"With autograd on, as the article ran it, per pair against `cosine`: "
-            f"{ranked(on['ratio_to_cosine'], '.0f')} (x); the article reports about 250x with B0.",
+            f"With autograd on, as the article ran it, per pair against `cosine`: {ratios}; the article "
+            "reports about 250x with B0.",
         ]
         cosine = on[on.index.str.startswith("cnn_cosine")]
         lite, b0 = cosine[cosine.index.str.contains("Lite0")], cosine[cosine.index.str.contains("B0")]
         if not lite.empty and not b0.empty:
             lite_r, b0_r = float(lite["ratio_to_cosine"].iloc[0]), float(b0["ratio_to_cosine"].iloc[0])
             lines[-1] += (
-                f" B0 costs {b0_r / lite_r:.2f}x Lite0 here, so of the gap from Lite0's {lite_r:.0f}x "
-                f"to 250x, B0 closes {100 * (b0_r - lite_r) / (250 - lite_r):.0f} %; the rest is the "
-                f"machine (CPU, threads, library versions), not the architecture."
+                f" B0 costs {b0_r / lite_r:.2f}x Lite0 here, so of the gap from Lite0's {lite_r:.0f}x to 250x, "
+                f"the architecture closes {100 * (b0_r - lite_r) / (250 - lite_r):.0f} %; the rest is not the "
+                "network (the article timed a 2019 MacBook Pro, other library versions)."
             )
     first = table.iloc[0]
     lines += [
@@ -204,90 +195,43 @@ def dates(table: pd.DataFrame) -> str:
     return ", ".join(sorted({str(t)[:10] for t in table["finished_at"]}))
 
 
-@dataclass(frozen=True)
-class Block:
-    marker: str
-    baseline: str  # file name under results/baselines/
-    results: str  # where `make` leaves the fresh table, relative to the repository
-    render: Callable[[pd.DataFrame, str], str]
-
-    @property
-    def path(self) -> Path:
-        return BASELINES / self.baseline
-
-    def text(self) -> str:
-        source = str(self.path.relative_to(REPO_ROOT))
-        return (
-            f"<!-- {self.marker}:start -->\n{self.render(pd.read_csv(self.path), source)}\n<!-- {self.marker}:end -->"
-        )
-
-
-BLOCKS = [
-    Block("exp1-table", "exp1-fruits360.csv", "results/exp1/fruits360/table.csv", render_retrieval),
-    Block("exp2-table", "exp2-ukbench.csv", "results/exp2/ukbench/table.csv", render_retrieval),
-    Block(
-        "transforms-table",
-        "exp2-transforms-embedded.csv",
-        "results/exp2/transforms/embedded/matrix.csv",
-        render_breaking_points,
-    ),
-    Block("exp3-table", "exp3-fruits360.csv", "results/exp3/fruits360/table.csv", render_exp3),
-    Block("cnn-timing-table", "cnn-timing.csv", "results/bench-cnn/cnn_timing.csv", render_cnn_timing),
-    Block("bench-scale-table", "bench-scale.csv", "results/bench-scale/scale.csv", render_bench_scale),
-]
+def render_thresholds(thresholds: pd.DataFrame, table: pd.DataFrame) -> list[str]:
+    """Pair classification per method (thresholds.csv beside a retrieval table), and its finding."""
+    if "backbone" not in thresholds:
+        thresholds = thresholds.merge(table[["method", "backbone"]], on="method", how="left")
+    columns = {
+        "method": "",
+        "direction": "",
+        "auc": ".3f",
+        "ap": ".3f",
+        "best_f1": ".3f",
+        "threshold_at_best_f1": ".6g",
+        "precision": ".3f",
+        "recall": ".3f",
+        "threshold_at_p99": ".6g",
+    }
+    return [
+        "Pair classification (every pair; same group = positive), thresholds in each method's own units:\n\n"
+        + markdown(thresholds, columns),
+        f"**Findings.** {threshold_findings(thresholds)}",
+    ]
 
 
-def refuse_dirty(fresh: Path) -> None:
-    """A baseline is a measurement of committed code: a table from a work tree with uncommitted
-    changes (git_commit ending in -dirty) is never promoted."""
-    commits = set(pd.read_csv(fresh)["git_commit"].astype(str)) if fresh.is_file() else set()
-    dirty = sorted(c for c in commits if c.endswith("-dirty") or c == "unknown")
-    if dirty:
-        raise SystemExit(
-            f"not promoted: {fresh} was measured at {', '.join(dirty)} (uncommitted changes); "
-            "commit, rerun, then promote"
-        )
-
-
-def current_block(readme_text: str, marker: str) -> str | None:
-    match = re.search(rf"<!-- {marker}:start -->.*?<!-- {marker}:end -->", readme_text, flags=re.S)
-    return match.group(0) if match else None
-
-
-def pages_with(marker: str) -> list[Path]:
-    return [page for page in PAGES if page.is_file() and f"<!-- {marker}:start -->" in page.read_text()]
-
-
-def rewrite() -> list[str]:
-    """Redraw every block in every page that carries its markers; a block in no page is an error."""
-    done = []
-    for block in BLOCKS:
-        pages = pages_with(block.marker)
-        if not pages:
-            raise SystemExit(f"no page has a <!-- {block.marker}:start --> ... end block")
-        if not block.path.is_file():
-            continue
-        for page in pages:
-            text = page.read_text()
-            page.write_text(text.replace(current_block(text, block.marker), block.text()))
-        done.append(block.marker)
-    return done
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--promote", action="store_true", help="copy the current results over the baselines first")
-    args = parser.parse_args()
-    if args.promote:
-        for block in BLOCKS:
-            fresh = REPO_ROOT / block.results
-            if fresh.is_file():
-                refuse_dirty(fresh)
-                block.path.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(fresh, block.path)
-                print(f"promoted {block.results} -> {block.path.relative_to(REPO_ROOT)}")
-    print(f"README blocks redrawn from results/baselines/: {', '.join(rewrite())}")
-
-
-if __name__ == "__main__":
-    main()
+def render_calibration(table: pd.DataFrame, source: str) -> str:
+    columns = {
+        "method": "",
+        "rule": "",
+        "threshold": ".6g",
+        "pair_precision": ".3f",
+        "pair_recall": ".3f",
+        "pairwise_precision": ".3f",
+        "pairwise_recall": ".3f",
+        "pairwise_f1": ".3f",
+        "n_clusters": ".0f",
+        "n_groups": ".0f",
+    }
+    first = table.iloc[0]
+    return (
+        markdown(table, columns) + f"\n\nMeasured on {first['machine']}, {dates(table)}, commit "
+        f"{first['git_commit']}; the YAML snippets are in `thresholds/` beside the source. Source: `{source}`."
+    )

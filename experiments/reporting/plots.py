@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .labels import with_labels  # noqa: E402
-from .results import atomic_save_figure  # noqa: E402
+from experiments.reporting.labels import with_labels  # noqa: E402
+from experiments.tables import atomic_save_figure  # noqa: E402
 
 
 def speed_accuracy(table: pd.DataFrame, path: Path) -> None:
@@ -52,7 +52,7 @@ def speed_accuracy(table: pd.DataFrame, path: Path) -> None:
 
 
 def main() -> None:
-    """`python -m experiments.plots results/<experiment>/<dataset>/table.csv`: redraw its plot beside it."""
+    """`python -m experiments.reporting.plots results/<experiment>/<dataset>/table.csv`: redraw its plot beside it."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)
@@ -60,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     from omegaconf import OmegaConf
 
-    from .paths import CONF_DIR
+    from experiments.paths import CONF_DIR
 
     table = pd.read_csv(args.table)
     out = args.table.with_name(OmegaConf.load(CONF_DIR / "experiment" / f"{table['experiment'].iloc[0]}.yaml").plot)

@@ -24,28 +24,25 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from methods import DupbenchError, Method, method_names
+from experiments.data import Dataset
+from experiments.data.feature_cache import prepare_cached
+from experiments.data.images import ImageCache
+from experiments.evaluation.metrics import pair_classification, pair_scores, retrieval_metrics
+from experiments.evaluation.protocol import all_queries_recall, article_accuracy, article_pairs
+from experiments.paths import ENGINES, repo_path
+from experiments.provenance import environment, now_utc
+from experiments.reporting import plots
+from experiments.reporting.findings import retrieval_findings
+from experiments.reporting.labels import method_label
+from experiments.reporting.render import render_retrieval, render_thresholds
+from experiments.reporting.sections import Section
+from experiments.runners.common import method_order, preflight, resize_label, write_skipped
+from experiments.tables import read_csv_or_empty, update_json, upsert_rows
+from methods import DupbenchError, Method
 from methods.base import loop_prepare_many, loop_score_matrix
 from methods.tensors import load_torchvision
 
-from . import plots, preflight
-from .data import Dataset
-from .environment import environment, now_utc
-from .feature_cache import prepare_cached
-from .images import ImageCache
-from .metrics import pair_classification, pair_scores, retrieval_metrics
-from .paths import repo_path
-from .protocol import all_queries_recall, article_accuracy, article_pairs
-from .results import atomic_write_csv, read_csv_or_empty, update_json, upsert_rows
-
 log = logging.getLogger("dupbench.retrieval")
-ENGINES = ("article", "fast")
-
-
-def resize_label(resize: Mapping[str, Any]) -> str:
-    if resize.get("mode") == "fixed":
-        return f"fixed {resize['width']}x{resize['height']}"
-    return f"scale {resize.get('factor')}"
 
 
 def time_article_loop(
@@ -213,11 +210,6 @@ def thin_curve(curve: pd.DataFrame, points: int = 400) -> pd.DataFrame:
     return curve.iloc[keep]
 
 
-def method_order(frame: pd.DataFrame) -> pd.DataFrame:
-    rank = {name: i for i, name in enumerate(method_names())}
-    return frame.sort_values("method", key=lambda s: s.map(lambda m: rank.get(m, len(rank))), kind="stable")
-
-
 def fingerprint(method: Method, images: ImageCache, top_k: int, engine: str = "article") -> str:
     """What a row depends on: the method's code and weights, each image's bytes (sha256), their
     resize, top_k. A rerun reuses a row only when all of it is unchanged."""
@@ -283,14 +275,6 @@ def warn_if_ceiling(dataset: Dataset, top_k: int) -> None:
         )
 
 
-def write_skipped(dataset: Dataset, out_dir: Path) -> None:
-    skips = dataset.all_skips()
-    rows = [{"dataset": dataset.name, "path": s.key, "stage": s.stage, "reason": s.reason} for s in skips]
-    atomic_write_csv(out_dir / "skipped.csv", pd.DataFrame(rows, columns=["dataset", "path", "stage", "reason"]))
-    for skip in skips:
-        log.warning("skipped %s (%s): %s", skip.key, skip.stage, skip.reason)
-
-
 def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame:
     """Every configured method in turn; rows already there with the same fingerprint are kept
     unless cfg["force"]. A method that fails is reported and the others still run."""
@@ -299,7 +283,7 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
     if engine not in ENGINES:
         raise DupbenchError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
     cache_dir = repo_path(cfg["feature_cache"]) if cfg.get("feature_cache") and engine == "fast" else None
-    methods, images = preflight.prepare(cfg, dataset)
+    methods, images = preflight(cfg, dataset)
     if engine == "article":
         load_torchvision()  # imported lazily (the fast engine needs none of it): not inside a timed call
     dataset = images.dataset
@@ -317,12 +301,12 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
         out_dir,
     )
     table, failed = read_csv_or_empty(out_dir / "table.csv"), []
-    done = finished_fingerprints(out_dir, table)
+    done, computed = finished_fingerprints(out_dir, table), 0
     for method in methods:
         mark = fingerprint(method, images, top_k, engine)
         if not cfg.get("force") and done.get(method.name) == mark:
             log.info(
-                "%-22s already in %s with the same data and settings: kept (force=true redoes it)",
+                "%-30s already in %s with the same data and settings: kept (force=true redoes it)",
                 method.name,
                 out_dir / "table.csv",
             )
@@ -345,10 +329,11 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
             }
         )
         save_method(out_dir, cfg, env, method, row, queries, thresholds, curve)
+        computed += 1
         table = read_csv_or_empty(out_dir / "table.csv")
         log.info(
-            "%-22s accuracy %6.2f %%  all-queries %6.2f %%  %.2e s/pair (%s engine)  %.2e s/pair (scoring only)%s",
-            method.name,
+            "%-30s accuracy %6.2f %%  all-queries %6.2f %%  %.2e s/pair (%s engine)  %.2e s/pair (scoring only)%s",
+            method_label(method.name, method.describe()["backbone"]),
             row["accuracy"],
             row["accuracy_all_queries"],
             row["mean_s_per_pair"],
@@ -356,7 +341,8 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
             row["prepared_s_per_pair"],
             f"  cache hits {row['cache_hits']}" if engine == "fast" else "",
         )
-    draw_plots(cfg, out_dir, table)
+    if computed or not all((out_dir / name).is_file() for name in (cfg["experiment"]["plot"], "pr.png")):
+        draw_plots(cfg, out_dir, table)  # a rerun that kept every row leaves its plots as they are
     if failed:
         raise DupbenchError(
             f"{len(failed)} method(s) failed: {', '.join(failed)} (traceback in the run's log); "
@@ -386,7 +372,7 @@ def save_method(
 
 
 def draw_plots(cfg: Mapping[str, Any], out_dir: Path, table: pd.DataFrame) -> None:
-    """Once per run, from the CSVs (an interrupted run's plots: python -m experiments.plots <table.csv>)."""
+    """Once per run, from the CSVs (an interrupted run's plots: python -m experiments.reporting.plots <table.csv>)."""
     if table.empty:
         return
     plots.speed_accuracy(table, out_dir / cfg["experiment"]["plot"])
@@ -406,8 +392,25 @@ def record_meta(
         "run_id": run_id,
         "finished_at": row["finished_at"],
         **method.describe(),
-        "weights_path": str(getattr(getattr(method, "backbone", None), "weights_path", "")),
+        "weights_path": method.weights_file(),
     }
     live = {entry["run_id"] for entry in meta["methods"].values()}
     meta["runs"] = {rid: info for rid, info in runs.items() if rid in live}
     return meta
+
+
+def thresholds_part(folder: Path, table: pd.DataFrame) -> list[str]:
+    thresholds = folder / "thresholds.csv"
+    return render_thresholds(pd.read_csv(thresholds), table) if thresholds.is_file() else []
+
+
+# What a person reads of this runner's output (REPORT.md, README/docs blocks): see reporting/sections.py.
+SECTION = Section(
+    table="table.csv",
+    render=render_retrieval,
+    findings=retrieval_findings,
+    plots=(("{plot}", "speed vs accuracy"), ("pr.png", "precision-recall of pairs")),
+    redraw=plots.speed_accuracy,
+    engines=ENGINES,
+    more=thresholds_part,
+)

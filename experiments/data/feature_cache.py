@@ -17,16 +17,15 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from dupbench.files import atomic_write_bytes
 from methods import Method
-
-from .results import atomic_write_bytes
 
 
 def identity_dir(cache_dir: Path, method: Method) -> Path | None:
-    identity = getattr(method, "cache_identity", None)
+    identity = method.cache_identity()
     if cache_dir is None or identity is None:
         return None
-    digest = hashlib.sha256(json.dumps(identity(), sort_keys=True).encode()).hexdigest()[:20]
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:20]
     return Path(cache_dir) / digest
 
 

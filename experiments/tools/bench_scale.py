@@ -30,7 +30,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .paths import REPO_ROOT
+from experiments.paths import REPO_ROOT
+from experiments.reporting import plots
+from experiments.reporting.findings import bench_findings
+from experiments.reporting.render import render_bench_scale
+from experiments.reporting.sections import Entry, Section
 
 SIZES = (1000, 10000, 100000)
 SIDE = 32
@@ -60,14 +64,13 @@ def best_of(runs: int, work) -> tuple[float, Any]:
 
 def cell_small(name: str, article_pairs: int) -> dict[str, Any]:
     """Part 1 for one method: article loop vs fast engine, same process, same images."""
-    import torch
 
     from experiments.config import compose_config
-    from experiments.images import ImageCache
-    from experiments.protocol import article_pairs as protocol_pairs
-    from experiments.protocol import spread_sample
-    from experiments.retrieval import distinct_pairs, time_article_loop
+    from experiments.data.images import ImageCache
+    from experiments.evaluation.protocol import article_pairs as protocol_pairs
+    from experiments.evaluation.protocol import spread_sample
     from experiments.run import dataset_with_fallback
+    from experiments.runners.retrieval import distinct_pairs, time_article_loop
     from methods import create_method
     from methods.tensors import load_torchvision
 
@@ -98,16 +101,9 @@ def cell_small(name: str, article_pairs: int) -> dict[str, Any]:
         "total_s": prepare_s + score_s,
         "backbone": method.describe()["backbone"],
     }
-    if hasattr(method, "backbone"):  # the CNN's floor: forward passes on ready batches + one Gram matrix
-        from methods.tensors import batch_to_tensor
-
-        batches = [batch_to_tensor(pictures[i : i + method.batch_size]) for i in range(0, n, method.batch_size)]
-
-        def forward():
-            with torch.inference_mode():
-                return np.concatenate([method.backbone.model.extract_features(b).flatten(1).numpy() for b in batches])
-
-        forward_s, features = best_of(3, forward)
+    floor = method.floor(pictures)  # the CNN: forward passes on ready batches, then one Gram matrix
+    if floor is not None:
+        forward_s, features = best_of(3, floor)
         gram_s, _ = best_of(3, lambda: features @ features.T)
         row.update({"floor_s": forward_s + gram_s, "total_over_floor": (prepare_s + score_s) / (forward_s + gram_s)})
     return row
@@ -144,7 +140,7 @@ def cell_scale(name: str, n: int, k: int = 10) -> dict[str, Any]:
 
 
 def child(*args: str, timeout: float) -> dict[str, Any]:
-    command = [sys.executable, "-m", "experiments.bench_scale", "--cell", *args]
+    command = [sys.executable, "-m", "experiments.tools.bench_scale", "--cell", *args]
     try:
         done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -168,11 +164,11 @@ def main() -> None:
         row = cell_small(name, int(value)) if kind == "small" else cell_scale(name, int(value))
         print(json.dumps({**row, "peak_rss_mib": peak_rss_mib()}))
         return
-    from experiments.environment import environment, now_utc
-    from experiments.results import atomic_write_csv, atomic_write_text
+    from dupbench.files import atomic_write_text
+    from experiments.provenance import environment, now_utc
+    from experiments.reporting import plots
+    from experiments.tables import atomic_write_csv
     from methods import method_names
-
-    from . import plots
 
     env = environment()
     rows: list[dict[str, Any]] = []
@@ -222,6 +218,21 @@ def main() -> None:
                 break
     atomic_write_text(out / "environment.json", json.dumps(env, indent=2, default=str))
     print(f"bench-scale: {out / 'scale.csv'}, {out / 'scale.png'}")
+
+
+ENTRY = Entry(
+    key="bench-scale",
+    title="Fast engine against the article's loop, and at scale",
+    output="bench-scale",
+    section=Section(
+        table="scale.csv",
+        render=render_bench_scale,
+        findings=bench_findings,
+        plots=(("scale.png", "speed-up per pair and time against N"),),
+        redraw=plots.scale,
+    ),
+    per_dataset=False,
+)
 
 
 if __name__ == "__main__":

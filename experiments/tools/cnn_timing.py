@@ -24,7 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .paths import REPO_ROOT
+from experiments.paths import REPO_ROOT
+from experiments.reporting.render import render_cnn_timing
+from experiments.reporting.sections import Entry, Section
 
 BACKBONES = ("efficientnet-lite0", "efficientnet-b0")
 CNN_METHODS = ("cnn_cosine", "cnn_euclidean")
@@ -46,10 +48,10 @@ def time_rows(pairs: int, rounds: int) -> list[dict[str, Any]]:
     import torch
 
     from experiments.config import compose_config
-    from experiments.images import ImageCache
-    from experiments.protocol import article_pairs, spread_sample
-    from experiments.retrieval import time_article_loop
+    from experiments.data.images import ImageCache
+    from experiments.evaluation.protocol import article_pairs, spread_sample
     from experiments.run import dataset_with_fallback
+    from experiments.runners.retrieval import time_article_loop
     from methods import create_method
     from methods.tensors import load_torchvision
 
@@ -97,8 +99,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median round is kept")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "bench-cnn")
     args = parser.parse_args()
-    from experiments.environment import environment, now_utc
-    from experiments.results import atomic_write_csv, atomic_write_text
+    from dupbench.files import atomic_write_text
+    from experiments.provenance import environment, now_utc
+    from experiments.tables import atomic_write_csv
 
     env = environment()
     start = time.perf_counter()
@@ -118,6 +121,15 @@ def main() -> None:
             f"{row['mean_s_per_pair']:.2e} s/pair  {row['ratio_to_cosine']:7.1f}x cosine"
         )
     print(f"bench-cnn: {args.out / 'cnn_timing.csv'} ({time.perf_counter() - start:.0f} s)")
+
+
+ENTRY = Entry(
+    key="cnn-timing",
+    title="The CNN's cost against pixel cosine, autograd on and off",
+    output="bench-cnn",
+    section=Section(table="cnn_timing.csv", render=render_cnn_timing),
+    per_dataset=False,
+)
 
 
 if __name__ == "__main__":

@@ -27,12 +27,14 @@ from PIL import Image
 from scipy.spatial import distance
 from tqdm.auto import tqdm
 
-from . import plots
-from .data import Dataset
-from .environment import environment, now_utc
-from .images import ImageCache
-from .protocol import article_pairs
-from .results import atomic_write_csv, update_json
+from experiments.data import Dataset
+from experiments.data.images import ImageCache
+from experiments.evaluation.protocol import article_pairs
+from experiments.provenance import environment, now_utc
+from experiments.reporting import plots
+from experiments.reporting.render import render_exp3
+from experiments.reporting.sections import Section
+from experiments.tables import atomic_write_csv, update_json
 
 log = logging.getLogger("dupbench.exp3")
 
@@ -207,3 +209,10 @@ def size_sweep(pictures: list[Image.Image], pairs: list[tuple[int, int]], exp: M
                     }
                 )
     return pd.DataFrame(rows)
+
+
+SECTION = Section(
+    table="table.csv",
+    render=render_exp3,
+    plots=(("table3.png", "time per call"), ("sweep.png", "size sweep")),
+)

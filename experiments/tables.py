@@ -1,57 +1,22 @@
-"""Writing results: atomically, and merged per method so one run never drops another's rows.
+"""Result tables on disk: CSVs and JSON written atomically, and merged per method so one run never
+drops another's rows.
 
-Every read-modify-write of a result file holds that file's lock (`<file>.lock` beside it, through
-filelock): runs started at the same time into one folder (a Hydra multirun, a launcher's jobs)
-each add their rows, and none is lost to another's write.
+Every read-modify-write of a result file holds that file's lock (dupbench.files.locked): runs
+started at the same time into one folder (a Hydra multirun, a launcher's jobs) each add their rows,
+and none is lost to another's write.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import os
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from filelock import FileLock
 
-
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold `path`'s lock for a read-modify-write (waits for another process holding it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock", timeout=600, mode=0o666 & ~current_umask()):
-        yield
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        # mkstemp makes 0600; a result file gets what any new file would (0644 under umask 022).
-        os.fchmod(fd, 0o666 & ~current_umask())
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
+from dupbench.files import atomic_write_bytes, atomic_write_text, locked
 
 
 def atomic_write_csv(path: Path, frame: pd.DataFrame) -> None:

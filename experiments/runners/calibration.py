@@ -24,14 +24,23 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from dupbench.files import atomic_write_text
+from experiments.data import Dataset
+from experiments.evaluation.metrics import (
+    duplicate_mask,
+    groups_at_threshold,
+    pair_classification,
+    pair_scores,
+    pairwise_clustering_scores,
+)
+from experiments.provenance import environment, now_utc
+from experiments.reporting.findings import calibration_findings
+from experiments.reporting.labels import method_label
+from experiments.reporting.render import render_calibration
+from experiments.reporting.sections import Section
+from experiments.runners.common import method_order, preflight, resize_label, write_skipped
+from experiments.tables import upsert_rows
 from methods import DupbenchError, Method
-
-from . import preflight
-from .data import Dataset
-from .environment import environment, now_utc
-from .metrics import duplicate_mask, groups_at_threshold, pair_classification, pair_scores, pairwise_clustering_scores
-from .results import atomic_write_text, upsert_rows
-from .retrieval import method_order, resize_label, write_skipped
 
 log = logging.getLogger("dupbench.calibrate")
 RULES = {"best_f1": "threshold_at_best_f1", "p99": "threshold_at_p99"}
@@ -111,7 +120,7 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
     rule = str(cfg["experiment"]["rule"])
     if rule not in RULES:
         raise DupbenchError(f"unknown experiment.rule {rule!r}; valid: {', '.join(RULES)}")
-    methods, images = preflight.prepare(cfg, dataset)
+    methods, images = preflight(cfg, dataset)
     dataset = images.dataset
     write_skipped(dataset, out_dir)
     env, given = environment(), cfg.get("thresholds") or {}
@@ -135,15 +144,15 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
             )
         table = upsert_rows(out_dir / "calibration.csv", rows, order=method_order)
         if chosen is None:
-            log.warning("%-22s no threshold reaches rule %s here: no snippet written", method.name, rule)
+            log.warning("%-30s no threshold reaches rule %s here: no snippet written", method.name, rule)
             continue
         threshold, summary, grouping = chosen
         path = out_dir / "thresholds" / f"{method.name}.yaml"
         atomic_write_text(path, snippet(method, dataset, rule, threshold, summary, grouping, when, env["git_commit"]))
         log.info(
-            "%-22s threshold %-10.6g pairs: P %.3f R %.3f  groups: pairwise P %.3f R %.3f F1 %.3f "
+            "%-30s threshold %-10.6g pairs: P %.3f R %.3f  groups: pairwise P %.3f R %.3f F1 %.3f "
             "(%d clusters, %d true groups) -> %s",
-            method.name,
+            method_label(method.name, method.describe()["backbone"]),
             threshold,
             grouping["pair_precision"],
             grouping["pair_recall"],
@@ -155,3 +164,6 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
             path,
         )
     return table
+
+
+SECTION = Section(table="calibration.csv", render=render_calibration, findings=calibration_findings, baseline=False)

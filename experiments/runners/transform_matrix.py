@@ -21,14 +21,17 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
+from experiments.data import Dataset
+from experiments.data.images import ImageCache
+from experiments.data.transforms import apply
+from experiments.provenance import environment, now_utc
+from experiments.reporting import plots
+from experiments.reporting.labels import method_label
+from experiments.reporting.render import render_breaking_points
+from experiments.reporting.sections import Section
+from experiments.runners.common import preflight, write_skipped
+from experiments.tables import update_json, upsert_rows
 from methods import Method
-
-from . import plots, preflight
-from .data import Dataset
-from .environment import environment, now_utc
-from .images import ImageCache
-from .results import atomic_write_csv, update_json, upsert_rows
-from .transforms import apply
 
 log = logging.getLogger("dupbench.matrix")
 
@@ -112,7 +115,7 @@ def evaluate(
 
 
 def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame:
-    methods, images = preflight.prepare(cfg, dataset)
+    methods, images = preflight(cfg, dataset)
     dataset = images.dataset
     env = environment()
     log.info(
@@ -134,18 +137,20 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
         plots.transform_heatmap(matrix, out_dir / "matrix.png")
         worst = min(rows, key=lambda r: r["recall"])
         log.info(
-            "%-22s mean recall@1 %.2f; lowest %.2f at %s %g",
-            method.name,
+            "%-30s mean recall@1 %.2f; lowest %.2f at %s %g",
+            method_label(method.name, method.describe()["backbone"]),
             np.mean([r["recall"] for r in rows]),
             worst["recall"],
             worst["family"],
             worst["severity"],
         )
-    atomic_write_csv(
-        out_dir / "skipped.csv",
-        pd.DataFrame(
-            [{"path": s.key, "stage": s.stage, "reason": s.reason} for s in dataset.all_skips()],
-            columns=["path", "stage", "reason"],
-        ),
-    )
+    write_skipped(dataset, out_dir)
     return matrix
+
+
+SECTION = Section(
+    table="matrix.csv",
+    render=render_breaking_points,
+    plots=(("matrix.png", "recall@1 per transform and severity"),),
+    redraw=plots.transform_heatmap,
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .labels import with_labels
+from experiments.reporting.labels import with_labels
 
 
 def tied_best(values: pd.Series, higher: bool = True, decimals: int | None = None) -> list[str]:
@@ -104,3 +104,67 @@ def exp3_findings(table: pd.DataFrame) -> str:
             else "."
         )
     )
+
+
+def retrieval_findings(table: pd.DataFrame) -> str:
+    by = with_labels(table).set_index("method")
+    if by["pair_ap"].isna().all():
+        return "No pair AP in this table (older version); see the accuracy column."
+    best, worst = tied_best(by["pair_ap"], decimals=3), tied_best(by["pair_ap"], higher=False, decimals=3)
+    fast, slow = by["mean_s_per_pair"].idxmin(), by["mean_s_per_pair"].idxmax()
+    perfect = sorted(by.index[by["accuracy"] >= 100])
+    where = "With the fast engine" if "engine" in by and (by["engine"] == "fast").all() else "In the article's loop"
+    text = (
+        f"Best at separating duplicates from the rest: {names(best)} (pair AP {by.loc[best[0], 'pair_ap']:.3f}); "
+        f"worst: {names(worst)} ({by.loc[worst[0], 'pair_ap']:.3f}). {where} {slow} costs "
+        f"{by.loc[slow, 'mean_s_per_pair'] / by.loc[fast, 'mean_s_per_pair']:.0f}x {fast} per pair"
+    )
+    return text + (f"; {len(perfect)} of {len(by)} methods reach 100 % article accuracy." if perfect else ".")
+
+
+def threshold_findings(thresholds: pd.DataFrame) -> str:
+    good = thresholds[thresholds["best_f1"] >= 0.95]
+    by = with_labels(thresholds).set_index("method")
+    top = tied_best(by["best_f1"], decimals=3)
+    p99 = int(thresholds["threshold_at_p99"].notna().sum())
+    return (
+        f"At its best-F1 threshold {len(good)} of {len(thresholds)} methods reach F1 >= 0.95 (best: {names(top)}, "
+        f"F1 {by.loc[top[0], 'best_f1']:.3f}); {p99} of {len(thresholds)} have a threshold with 99 % precision."
+    )
+
+
+def calibration_findings(table: pd.DataFrame) -> str:
+    chosen = with_labels(table[table["rule"] == "best_f1"].dropna(subset=["pairwise_f1"])).set_index("method")
+    best = tied_best(chosen["pairwise_f1"], decimals=3)
+    text = (
+        f"Grouping at each method's best-F1 threshold: best {names(best)} (pairwise F1 "
+        f"{chosen.loc[best[0], 'pairwise_f1']:.3f})."
+    )
+    given = with_labels(table[table["rule"].astype(str).str.startswith("given")])
+    if not given.empty:
+        joined = given.set_index("method")["pairwise_f1"] - chosen["pairwise_f1"]
+        text += (
+            f" Thresholds carried over from another data set change pairwise F1 by {joined.min():+.3f} "
+            f"to {joined.max():+.3f}."
+        )
+    return text
+
+
+def bench_findings(table: pd.DataFrame) -> str:
+    table = with_labels(table)
+    small = table[(table["part"] == "article_vs_fast") & (table["status"] == "ok")]
+    big = table[(table["part"] == "scale") & (table["status"] == "ok")]
+    text = ""
+    if not small.empty:
+        text += (
+            f"Per pair at N={int(small['n'].iloc[0])} the fast engine is {small['speedup'].min():.1f}x "
+            f"({small.loc[small['speedup'].idxmin(), 'method']}) to {small['speedup'].max():.0f}x "
+            f"({small.loc[small['speedup'].idxmax(), 'method']}) faster than the article's loop. "
+        )
+    if not big.empty:
+        top = big.loc[big["n"].idxmax()]
+        text += (
+            f"Largest N run: {int(top['n'])} ({top['method']}, {top['total_s']:.1f} s); highest peak memory "
+            f"{big['peak_rss_mib'].max():.0f} MiB."
+        )
+    return text or "No cell finished."

@@ -1,0 +1,1 @@
+"""The protocol and the metrics: pure functions of score matrices and groups."""

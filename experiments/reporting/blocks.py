@@ -1,0 +1,107 @@
+"""The generated tables of README.md and docs/: each drawn from one committed baseline CSV only.
+
+A block is a baseline (results/baselines/<key>-<dataset>.csv) rendered by the section that declared
+it (experiments/reporting/sections.py); a page shows it between `<!-- <baseline stem>:start -->`
+and `<!-- <baseline stem>:end -->`. `python -m experiments.reporting.blocks` redraws every block
+that some page shows; `--promote` first copies the fresh run outputs over the baselines (on
+purpose, never implicitly, and only tables measured on committed code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.paths import REPO_ROOT
+from experiments.provenance import refuse_dirty
+from experiments.reporting.sections import entries
+
+README = REPO_ROOT / "README.md"
+# Every page whose generated blocks are redrawn: the README and docs/.
+PAGES = [README, *sorted((REPO_ROOT / "docs").glob("*.md"))]
+
+
+@dataclass(frozen=True)
+class Block:
+    path: Path  # the baseline CSV
+    render: Callable[[pd.DataFrame, str], str]
+
+    @property
+    def marker(self) -> str:
+        return self.path.stem
+
+    def text(self) -> str:
+        source = str(self.path.relative_to(REPO_ROOT))
+        body = self.render(pd.read_csv(self.path), source)
+        return f"<!-- {self.marker}:start -->\n{body}\n<!-- {self.marker}:end -->"
+
+
+def blocks() -> list[Block]:
+    return [Block(path, entry.section.render) for entry in entries() for path in entry.baselines()]
+
+
+def current_block(text: str, marker: str) -> str | None:
+    match = re.search(rf"<!-- {re.escape(marker)}:start -->.*?<!-- {re.escape(marker)}:end -->", text, flags=re.S)
+    return match.group(0) if match else None
+
+
+def markers_in(text: str) -> list[str]:
+    return re.findall(r"<!-- ([\w.-]+):start -->", text)
+
+
+def pages_with(marker: str) -> list[Path]:
+    return [page for page in PAGES if page.is_file() and f"<!-- {marker}:start -->" in page.read_text()]
+
+
+def rewrite() -> list[str]:
+    """Redraw every block that a page shows; one with no baseline behind it is left as it is and named
+    (the tests fail on it until the baseline is committed)."""
+    known = {block.marker: block for block in blocks()}
+    done = []
+    for page in PAGES:
+        text = page.read_text()
+        for marker in markers_in(text):
+            if marker not in known:
+                print(
+                    f"{page.relative_to(REPO_ROOT)}: block {marker!r} has no baseline "
+                    f"results/baselines/{marker}.csv yet"
+                )
+                continue
+            text = text.replace(current_block(text, marker), known[marker].text())
+            done.append(marker)
+        page.write_text(text)
+    return sorted(set(done))
+
+
+def promote() -> None:
+    """Fresh article-engine tables over their baselines (refused for a table from a dirty tree)."""
+    for entry in entries():
+        if not entry.section.baseline:
+            continue
+        for engine, fresh in entry.run_tables(REPO_ROOT / "results"):
+            if engine != "article":
+                continue
+            refuse_dirty(fresh)
+            target = entry.baseline_for(fresh)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(fresh, target)
+            print(f"promoted {fresh.relative_to(REPO_ROOT)} -> {target.relative_to(REPO_ROOT)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--promote", action="store_true", help="copy the current results over the baselines first")
+    args = parser.parse_args()
+    if args.promote:
+        promote()
+    print(f"blocks redrawn from results/baselines/: {', '.join(rewrite())}")
+
+
+if __name__ == "__main__":
+    main()

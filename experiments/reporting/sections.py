@@ -1,0 +1,102 @@
+"""The registry of what a person reads: each runner (and each benchmark tool) declares one Section,
+its table, how it is rendered, its findings and plots; REPORT.md and the README/docs blocks loop
+over what is declared, so adding an experiment touches no reporting code.
+
+Where a section comes from:
+- every experiment config in conf/experiment/ (its `title`, `name`, `output`) whose runner module
+  defines `SECTION`;
+- every module of experiments.tools that defines `ENTRY` (a benchmark with its own output folder).
+A section's committed baseline is results/baselines/<key>-<dataset>.csv (<key>.csv for a tool),
+key = the output folder with "/" as "-": exp1-fruits360.csv, exp2-transforms-embedded.csv.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from experiments.paths import BASELINES, CONF_DIR, output_name
+
+
+@dataclass(frozen=True)
+class Section:
+    table: str  # the CSV in the output folder
+    render: Callable[[pd.DataFrame, str], str]  # markdown: a README/docs block, and the REPORT's table
+    findings: Callable[[pd.DataFrame], str] | None = None  # a sentence or two for REPORT.md
+    plots: tuple[tuple[str, str], ...] = ()  # (file in the output folder, caption)
+    # Draws the section's plot from the CSV alone, where only a baseline is there: (table, path).
+    redraw: Callable[[pd.DataFrame, Path], None] | None = None
+    engines: tuple[str, ...] = ("article",)  # output folders looked at: <output> and <output>-fast
+    baseline: bool = True  # has committed baselines (calibration does not)
+    # More for REPORT.md from other files of the output folder: (folder, table) -> markdown parts.
+    more: Callable[[Path, pd.DataFrame], list[str]] = field(default=lambda folder, table: [])
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str  # baseline file prefix and README marker prefix
+    title: str
+    output: str  # folder under results/
+    section: Section
+    per_dataset: bool = True  # outputs under <output>/<dataset>/ (a tool writes straight into <output>/)
+    plot: str = ""  # the experiment config's `plot` file name, for a section's "{plot}"
+
+    def run_tables(self, results: Path) -> list[tuple[str, Path]]:
+        """(engine, table) of every run output there is."""
+        found = []
+        for engine in self.section.engines:
+            folder = results / output_name(self.output, engine)
+            pattern = f"*/{self.section.table}" if self.per_dataset else self.section.table
+            found += [(engine, path) for path in sorted(folder.glob(pattern))]
+        return found
+
+    def baselines(self) -> list[Path]:
+        if not self.section.baseline:
+            return []
+        if not self.per_dataset:
+            return [p for p in [BASELINES / f"{self.key}.csv"] if p.is_file()]
+        others = {e.key for e in entries() if e.key != self.key and e.key.startswith(self.key + "-")}
+        return [
+            p
+            for p in sorted(BASELINES.glob(f"{self.key}-*.csv"))
+            if not any(p.name.startswith(other + "-") for other in others)
+        ]
+
+    def baseline_for(self, table_path: Path) -> Path:
+        """Where a run's table is promoted to."""
+        return BASELINES / (f"{self.key}-{table_path.parent.name}.csv" if self.per_dataset else f"{self.key}.csv")
+
+
+def experiment_entries() -> list[Entry]:
+    found = []
+    for path in sorted((CONF_DIR / "experiment").glob("*.yaml")):
+        cfg = OmegaConf.load(path)
+        module, _, _ = str(cfg.runner).partition(":")
+        section = getattr(importlib.import_module(module), "SECTION", None)
+        if section is not None:
+            output = str(cfg.get("output") or cfg.name)
+            title = str(cfg.get("title") or cfg.name)
+            found.append(Entry(output.replace("/", "-"), title, output, section, plot=str(cfg.get("plot") or "")))
+    return found
+
+
+def tool_entries() -> list[Entry]:
+    import experiments.tools as tools
+
+    found = []
+    for info in pkgutil.iter_modules(tools.__path__):
+        entry = getattr(importlib.import_module(f"experiments.tools.{info.name}"), "ENTRY", None)
+        if entry is not None:
+            found.append(entry)
+    return found
+
+
+def entries() -> list[Entry]:
+    """Every section, experiments first (ordered by title: Experiment 1, 2, ...), then tools."""
+    return sorted(experiment_entries(), key=lambda e: e.title) + sorted(tool_entries(), key=lambda e: e.title)

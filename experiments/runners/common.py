@@ -1,0 +1,56 @@
+"""What every runner does the same way: the pre-flight (everything that can stop a run, done before
+any work: build the methods, read every image with unreadable ones recorded as skips, check each
+method's minimum size), the skipped-files record, and how rows are ordered and labelled."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from experiments.data import Dataset
+from experiments.data.images import ImageCache
+from experiments.tables import atomic_write_csv
+from methods import Method, create_method, method_names
+
+log = logging.getLogger("dupbench.run")
+
+
+def method_names_of(cfg: Mapping[str, Any]) -> list[str]:
+    """The configured names; `all` stands for every registered method, in the registry's order."""
+    names: list[str] = []
+    for name in cfg["method"]["names"]:
+        names += [n for n in method_names() if n not in names] if name == "all" else [name]
+    return list(dict.fromkeys(names))
+
+
+def preflight(cfg: Mapping[str, Any], dataset: Dataset) -> tuple[list[Method], ImageCache]:
+    """The run's methods and images; use `images.dataset` from here on (it lists the skips)."""
+    options = {"backbone": cfg["backbone"], "weights_path": cfg["weights_path"]}
+    methods = [create_method(name, options) for name in method_names_of(cfg)]
+    images = ImageCache(dataset, cfg.get("max_image_pixels"))
+    for method in methods:
+        images.check_min_side(method.min_side, method.name)
+    return methods, images
+
+
+def resize_label(resize: Mapping[str, Any]) -> str:
+    if resize.get("mode") == "fixed":
+        return f"fixed {resize['width']}x{resize['height']}"
+    return f"scale {resize.get('factor')}"
+
+
+def method_order(frame: pd.DataFrame) -> pd.DataFrame:
+    rank = {name: i for i, name in enumerate(method_names())}
+    return frame.sort_values("method", key=lambda s: s.map(lambda m: rank.get(m, len(rank))), kind="stable")
+
+
+def write_skipped(dataset: Dataset, out_dir: Path) -> None:
+    skips = dataset.all_skips()
+    rows = [{"dataset": dataset.name, "path": s.key, "stage": s.stage, "reason": s.reason} for s in skips]
+    atomic_write_csv(out_dir / "skipped.csv", pd.DataFrame(rows, columns=["dataset", "path", "stage", "reason"]))
+    for skip in skips:
+        log.warning("skipped %s (%s): %s", skip.key, skip.stage, skip.reason)
