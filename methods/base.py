@@ -26,16 +26,28 @@ class Method:
     name: ClassVar[str] = ""
     family: ClassVar[str] = ""
     variant: ClassVar[str] = "article"  # "article" = the article's exact calls; anything else is ours
+    # "article": the article's methods and their corrected variants (`method=article`, the default,
+    # what Experiments 1-3 run as the article did); "field": the other hashes, descriptors and
+    # networks people use (`method=all` runs both).
+    suite: ClassVar[str] = "field"
     direction: ClassVar[Direction] = "distance"
     symmetric: ClassVar[bool] = True  # score(a, b) == score(b, a): lets score_matrix halve the work
     min_side: ClassVar[int] = 1  # the smallest image side (after resizing) the method can use
     summary: ClassVar[str] = ""
+    # What `python -m methods --long` and docs/methods.md say of it: the package whose call it makes
+    # (its installed version is looked up), that code's licence, and what one image becomes.
+    library: ClassVar[str] = ""
+    licence: ClassVar[str] = ""
+    representation: ClassVar[str] = ""
     # How methods.search can search prepare_many's output at scale: "hamming", "cosine", "l2", or
     # None (the method's own score_matrix in blocks).
     index_kind: ClassVar[str | None] = None
     # Same inputs, same scores to the last bit on any machine. False for float32 networks, whose sums
     # depend on thread count and SIMD path: the regression check then allows a stated tolerance.
     deterministic: ClassVar[bool] = True
+    # The largest score difference between the article's per-image calls and the fast engine's
+    # batched path (0: the same arithmetic, float rounding only).
+    engine_tolerance: ClassVar[float] = 0.0
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Method:

@@ -25,15 +25,22 @@ def hamming_all_pairs(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return out
 
 
-@register("ahash")
-class AverageHash(Method):
+class _ImageHash(Method):
+    """An imagehash hash compared by Hamming distance (`hash1 - hash2`, the library's own operator).
+    The fast engine packs the bits into 64-bit words: XOR and popcount over all pairs."""
+
     family = "hash"
     direction = "distance"
-    summary = "imagehash.average_hash (8x8, 64 bits), Hamming distance hash1 - hash2 (article)"
     index_kind = "hamming"
+    library = "imagehash"
+    licence = "BSD-2-Clause"
+    representation = "64 bits"
+
+    def compute(self, image: Image.Image) -> imagehash.ImageHash:
+        raise NotImplementedError
 
     def prepare(self, image: Image.Image) -> imagehash.ImageHash:
-        return imagehash.average_hash(image)
+        return self.compute(image)
 
     def score(self, a: imagehash.ImageHash, b: imagehash.ImageHash) -> float:
         return float(a - b)
@@ -43,3 +50,71 @@ class AverageHash(Method):
 
     def score_matrix(self, A: np.ndarray, B: np.ndarray, same: bool = False) -> np.ndarray:
         return hamming_all_pairs(A, B)
+
+
+@register("ahash")
+class AverageHash(_ImageHash):
+    suite = "article"
+    summary = "imagehash.average_hash (8x8, 64 bits), Hamming distance hash1 - hash2 (article)"
+
+    def compute(self, image: Image.Image) -> imagehash.ImageHash:
+        return imagehash.average_hash(image)
+
+
+@register("phash")
+class PerceptualHash(_ImageHash):
+    variant = "imagehash"
+    summary = "imagehash.phash (DCT of 32x32 grayscale, 8x8 low frequencies vs their median, 64 bits), Hamming"
+
+    def compute(self, image: Image.Image) -> imagehash.ImageHash:
+        return imagehash.phash(image)
+
+
+@register("dhash")
+class DifferenceHash(_ImageHash):
+    variant = "imagehash"
+    summary = "imagehash.dhash (9x8 grayscale, each pixel vs its right neighbour, 64 bits), Hamming"
+
+    def compute(self, image: Image.Image) -> imagehash.ImageHash:
+        return imagehash.dhash(image)
+
+
+@register("whash")
+class WaveletHash(_ImageHash):
+    variant = "imagehash"
+    summary = "imagehash.whash (Haar wavelet of 64x64 grayscale, 8x8 low band vs its median, 64 bits), Hamming"
+
+    def compute(self, image: Image.Image) -> imagehash.ImageHash:
+        return imagehash.whash(image)
+
+
+@register("colorhash")
+class ColourHash(_ImageHash):
+    variant = "imagehash"
+    representation = "42 bits"
+    summary = "imagehash.colorhash (HSV share of black, gray and 6+4 hue bins, 3 bits each: 42 bits), Hamming"
+
+    def compute(self, image: Image.Image) -> imagehash.ImageHash:
+        return imagehash.colorhash(image)
+
+
+@register("crop_resistant_hash")
+class CropResistantHash(Method):
+    """imagehash.crop_resistant_hash: the image cut into segments, a dhash per segment; two images
+    compared by the library's segment matching (`a - b`: segments of `a` without a close match in `b`,
+    with a tie-breaker from the matched distances). One-way: a - b is not b - a."""
+
+    family = "hash"
+    variant = "imagehash"
+    direction = "distance"
+    symmetric = False
+    library = "imagehash"
+    licence = "BSD-2-Clause"
+    representation = "a 64-bit dhash per segment (a few to tens)"
+    summary = "imagehash.crop_resistant_hash (a dhash per segment), the library's segment matching a - b"
+
+    def prepare(self, image: Image.Image) -> imagehash.ImageMultiHash:
+        return imagehash.crop_resistant_hash(image)
+
+    def score(self, a: imagehash.ImageMultiHash, b: imagehash.ImageMultiHash) -> float:
+        return float(a - b)

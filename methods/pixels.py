@@ -21,7 +21,11 @@ def pixel_rows(images) -> np.ndarray:
 
 
 class _PixelArray(Method):
+    suite = "article"
     family = "euclidean"
+    library = "numpy"
+    licence = "BSD-3-Clause"
+    representation = "the h x w x 3 uint8 pixels"
     direction = "distance"
     symmetric = False  # uint8 a - b wraps differently from b - a: the article's distance is not symmetric
 
@@ -45,6 +49,7 @@ class _PixelArray(Method):
 
 @register("euclidean_scipy")
 class EuclideanScipy(_PixelArray):
+    library = "scipy"
     summary = "scipy distance.euclidean on flattened uint8 pixels (article; wraps around in uint8)"
 
     def score(self, a: np.ndarray, b: np.ndarray) -> float:
@@ -73,6 +78,8 @@ class _FloatPixelArray(_PixelArray):
 
 @register("euclidean_scipy_float")
 class EuclideanScipyFloat(_FloatPixelArray):
+    library = "scipy"
+    representation = "the h x w x 3 pixels as float64"
     summary = "scipy distance.euclidean on float64 pixels (the true distance)"
 
     def score(self, a: np.ndarray, b: np.ndarray) -> float:
@@ -81,6 +88,7 @@ class EuclideanScipyFloat(_FloatPixelArray):
 
 @register("euclidean_numpy_float")
 class EuclideanNumpyFloat(_FloatPixelArray):
+    representation = "the h x w x 3 pixels as float64"
     summary = "numpy linalg.norm(a - b) on float64 pixels (the true distance)"
 
     def score(self, a: np.ndarray, b: np.ndarray) -> float:
@@ -89,7 +97,12 @@ class EuclideanNumpyFloat(_FloatPixelArray):
 
 @register("cosine")
 class CosinePixels(Method):
+    suite = "article"
     family = "cosine"
+    engine_tolerance = 1e-5  # a float32 Gram matrix
+    library = "torch"
+    licence = "BSD-3-Clause"
+    representation = "ToTensor pixels, h x w x 3 float32"
     direction = "similarity"
     summary = "torch CosineSimilarity of flattened ToTensor pixels (article)"
     index_kind = "cosine"

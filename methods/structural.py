@@ -36,7 +36,12 @@ def tiles_of(image: Image.Image) -> np.ndarray:
 
 @register("ssim")
 class Ssim(Method):
+    suite = "article"
     family = "ssim"
+    engine_tolerance = 1e-10  # the same formula in float64, summed in another order
+    library = "SSIM-PIL"
+    licence = "MIT"
+    representation = "the RGB image itself (SSIM compares two images, 7x7 tiles per channel)"
     direction = "similarity"
     min_side = 7  # SSIM-PIL's tile_size: smaller images raise inside it
     summary = "SSIM_PIL.compare_ssim(img1, img2, GPU=False) on equal-size RGB images (article)"

@@ -15,6 +15,10 @@ import skimage.data
 from PIL import Image
 
 from experiments.paths import REPO_ROOT
+from experiments.runners.common import method_names_of
+
+# The default method set (`method=article`): the article's methods and their corrected variants.
+ARTICLE_SUITE = method_names_of({"method": {"names": ["article"]}})
 
 
 def photo(name: str, size: tuple[int, int] = (96, 96)) -> Image.Image:

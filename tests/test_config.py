@@ -6,17 +6,18 @@ import pytest
 
 from experiments.config import GROUPS, check_group_choices, compose_config, group_options
 from experiments.runners.common import method_names_of
-from methods import DupbenchError, method_names
+from methods import DupbenchError, method_class, method_names
 
 
 def composed(*overrides: str):
     return compose_config(list(overrides))
 
 
-def test_defaults_are_fruits360_all_methods_exp1():
+def test_defaults_are_fruits360_the_article_suite_exp1():
     cfg = composed()
     assert (cfg.dataset.name, cfg.experiment.name) == ("fruits360", "exp1")
-    assert method_names_of(cfg) == method_names()
+    assert method_names_of(cfg) == [n for n in method_names() if method_class(n).suite == "article"]
+    assert method_names_of(composed("method=all")) == method_names()
     assert cfg.dataset.resize.mode == "fixed" and (cfg.dataset.resize.width, cfg.dataset.resize.height) == (100, 100)
 
 
@@ -36,7 +37,7 @@ def test_each_dataset_composes(name):
 def test_each_method_config_names_registered_methods(name):
     names = method_names_of(composed(f"method={name}"))
     assert names and set(names) <= set(method_names())
-    if name != "all":
+    if name not in ("all", "article", "field"):
         assert names == [name]
 
 

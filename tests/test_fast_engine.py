@@ -16,15 +16,14 @@ from experiments.data.images import ImageCache
 from experiments.evaluation.metric_table import tolerance
 from experiments.evaluation.protocol import article_accuracy
 from experiments.tools.regress import BASELINES, METRICS, deterministic
-from methods import create_method, method_names
+from methods import Method, create_method, method_names
 from methods.base import loop_prepare_many
 from methods.hashing import hamming_all_pairs
 from methods.tensors import article_to_tensor, batch_to_tensor
 
-# Largest score difference allowed between the engines, per method. Exact kernels (integer sums,
-# the same float64 formula) get float rounding only; pixel cosine is a float32 Gram matrix; the CNN
-# batches its forward passes (other float summation order) and both engines round to 4 decimals.
-ABS_TOLERANCE = {"cosine": 1e-5, "ssim": 1e-10, "cnn_euclidean": 2e-3, "cnn_cosine": 2e-4}
+# Largest score difference allowed between the engines: what each method declares
+# (`engine_tolerance`: a float32 Gram matrix, batched convolutions...); exact kernels (integer sums,
+# the same float64 formula) get float rounding only.
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +46,17 @@ def ranks_agree(method, loop: np.ndarray, fast: np.ndarray, exclude: int, tol: f
     assert np.all(np.abs(loop[by_loop[differ]] - loop[by_fast[differ]]) <= tol), (method.name, differ[:5])
 
 
-# SSIM's article loop over 2,280 pairs takes over a minute: a slow test (make test-all), the rest fast.
-AGREEMENT = [pytest.param(n, marks=pytest.mark.slow) if n == "ssim" else n for n in method_names()]
+@pytest.fixture(scope="module")
+def embedded_small():
+    cfg = compose_config(["dataset=embedded", "dataset.resize.width=48", "dataset.resize.height=48"])
+    images = ImageCache(load_dataset(cfg.dataset))
+    return images.dataset, images
 
 
-@pytest.mark.parametrize("name", AGREEMENT)
-def test_engines_agree_on_fruits360(name, fruits):
-    """Every (image, reference) pair of the article's protocol, 2,280 per method, scored by the
-    article's calls: one single-image prepare per image (deterministic, so the same as the article's
-    two per pair) and one score call per pair."""
-    dataset, images = fruits
-    method = create_method(name)
+def check_agreement(method, dataset, images) -> None:
+    """Every (image, reference) pair of the article's protocol scored by the article's calls (one
+    single-image prepare per image, deterministic, so the same as the article's two per pair, and one
+    score call per pair) against the fast engine's batched prepare_many and score_matrix."""
     references = dataset.reference_indices
     pictures = images.all_at_common_size()
     singles = loop_prepare_many(method, pictures)
@@ -66,9 +65,11 @@ def test_engines_agree_on_fruits360(name, fruits):
         for row in range(len(pictures)):
             if row != ref:
                 loop_columns[row, c] = method.score(singles[row], singles[ref])
-    prepared = method.prepare_many(pictures)
+    # A method without a batched prepare (its prepare_many is the loop) is not prepared twice.
+    batched = type(method).prepare_many is not Method.prepare_many
+    prepared = method.prepare_many(pictures) if batched else singles
     fast_columns = method.score_matrix(prepared, prepared, same=True)[:, references]
-    tol = ABS_TOLERANCE.get(name, 1e-9 * np.nanmax(np.abs(loop_columns)))
+    tol = method.engine_tolerance or 1e-9 * np.nanmax(np.abs(loop_columns))
     mask = ~np.isnan(loop_columns)
     np.testing.assert_allclose(fast_columns[mask], loop_columns[mask], rtol=0, atol=tol)
     for c, ref in enumerate(references):
@@ -76,8 +77,19 @@ def test_engines_agree_on_fruits360(name, fruits):
     loop_accuracy, loop_got = article_accuracy(method, loop_columns, dataset.groups, references)
     fast_accuracy, fast_got = article_accuracy(method, fast_columns, dataset.groups, references)
     assert fast_accuracy == loop_accuracy
-    if name not in ABS_TOLERANCE:  # exact kernels: the very same top-3 of every reference
+    if not method.engine_tolerance:  # exact kernels: the very same top-3 of every reference
         assert all(np.array_equal(a, b) for a, b in zip(loop_got, fast_got))
+
+
+@pytest.mark.parametrize("name", method_names())
+def test_engines_agree_on_the_embedded_set(name, embedded_small):
+    check_agreement(create_method(name), *embedded_small)
+
+
+@pytest.mark.slow  # 2,280 pairs per method at 100x100: minutes for SSIM and the segment hash
+@pytest.mark.parametrize("name", method_names())
+def test_engines_agree_on_fruits360(name, fruits):
+    check_agreement(create_method(name), *fruits)
 
 
 def test_batched_tensors_are_torchvisions_to_tensor(astronaut, coffee):

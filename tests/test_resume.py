@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_in_process
+from conftest import ARTICLE_SUITE, run_in_process
 
 from experiments.data import load_dataset
 from experiments.paths import REPO_ROOT
 from experiments.runners import retrieval
-from methods import DupbenchError, method_names
+from methods import DupbenchError
 
 SMALL = ["dataset=embedded", "dataset.resize.width=64", "dataset.resize.height=64"]
 
@@ -40,7 +40,7 @@ def finished_methods(table: Path) -> list[str]:
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
 def test_interrupted_run_keeps_finished_methods_and_the_rerun_resumes(tmp_path, how):
     table = tmp_path / "exp1" / "embedded" / "table.csv"
-    run = start(tmp_path, "method=all")
+    run = start(tmp_path, "method=article")
     deadline = time.time() + 300
     while len(finished_methods(table)) < 3 and time.time() < deadline and run.poll() is None:
         time.sleep(0.05)
@@ -50,11 +50,11 @@ def test_interrupted_run_keeps_finished_methods_and_the_rerun_resumes(tmp_path, 
         assert run.returncode == 130 and "run again to resume" in err
     before = pd.read_csv(table).set_index("method")  # still a whole, readable table
     assert 3 <= len(before) < 9, "the run finished before it could be interrupted"
-    rerun = start(tmp_path, "method=all")
+    rerun = start(tmp_path, "method=article")
     out, err = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, err[-2000:]
     after = pd.read_csv(table).set_index("method")
-    assert len(after) == len(method_names())
+    assert len(after) == len(ARTICLE_SUITE)
     assert (after.loc[before.index, "run_id"] == before["run_id"]).all()  # not recomputed
     assert (out + err).count("already in") == len(before)
 

@@ -7,10 +7,9 @@ import logging
 
 import pandas as pd
 import pytest
-from conftest import run_cli, run_in_process
+from conftest import ARTICLE_SUITE, run_cli, run_in_process
 
 from experiments.config import group_options
-from methods import method_names
 
 TABLE_COLUMNS = [
     "experiment",
@@ -44,7 +43,7 @@ TABLE_COLUMNS = [
 # Methods that must find these mild near-duplicates: chance for top-3 among 31 others is about 10 %.
 # The article's two uint8 Euclidean calls wrap around (see docs/methods.md): every other method is strong.
 WRAPPED = {"euclidean_scipy", "euclidean_numpy"}
-STRONG = [name for name in method_names() if name not in WRAPPED]
+STRONG = [name for name in ARTICLE_SUITE if name not in WRAPPED]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +57,7 @@ def embedded_run(tmp_path_factory):
 def test_table_has_a_row_per_method_with_every_column(embedded_run):
     out, _ = embedded_run
     table = pd.read_csv(out / "table.csv")
-    assert list(table["method"]) == method_names()
+    assert list(table["method"]) == ARTICLE_SUITE
     assert set(TABLE_COLUMNS) <= set(table.columns)
     assert (table["n_images"] == 32).all() and (table["n_references"] == 8).all()
     assert (table["n_pairs"] == 32 * 8 - 8).all() and (table["resize"] == "fixed 48x48").all()
@@ -93,13 +92,13 @@ def test_metrics_agree_with_the_tables_own_figures(embedded_run):
     assert (table["r_at_3"] * 100 - table["accuracy_all_queries"]).abs().max() < 1e-9
     assert table[["map", "pair_auc", "pair_ap"]].apply(lambda c: c.between(0, 1)).all().all()
     thresholds = pd.read_csv(out / "thresholds.csv").set_index("method")
-    assert list(thresholds.index) == method_names()
+    assert list(thresholds.index) == ARTICLE_SUITE
     assert (thresholds["auc"] == table["pair_auc"]).all()
     assert {"best_f1", "threshold_at_best_f1", "precision", "recall", "threshold_at_p99", "auc", "ap"} <= set(
         thresholds.columns
     )
     curve = pd.read_csv(out / "pr_curve.csv")
-    assert set(curve["method"]) == set(method_names()) and curve["precision"].between(0, 1).all()
+    assert set(curve["method"]) == set(ARTICLE_SUITE) and curve["precision"].between(0, 1).all()
     assert (out / "pr.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -107,8 +106,8 @@ def test_queries_and_plot_are_written(embedded_run):
     out, _ = embedded_run
     queries = pd.read_csv(out / "queries.csv")
     article = queries[queries["protocol"] == "article"]
-    assert len(article) == len(method_names()) * 8 * 3
-    assert len(queries[queries["protocol"] == "all_queries"]) == len(method_names()) * 32 * 3
+    assert len(article) == len(ARTICLE_SUITE) * 8 * 3
+    assert len(queries[queries["protocol"] == "all_queries"]) == len(ARTICLE_SUITE) * 32 * 3
     assert (queries["query"] != queries["retrieved"]).all()
     assert (out / "table1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -6,13 +6,13 @@ import hashlib
 
 import numpy as np
 import pytest
-from conftest import run_in_process
+from conftest import ARTICLE_SUITE, run_in_process
 from PIL import Image
 
 from experiments.config import compose_config
 from experiments.data.transforms import OPS, apply
 from experiments.runners.transform_matrix import recall_and_margin
-from methods import DupbenchError, method_names
+from methods import DupbenchError
 from methods.base import Method
 
 
@@ -128,7 +128,7 @@ def test_matrix_end_to_end_identity_is_found_by_every_method(tmp_path):
     matrix = pd.read_csv(out / "matrix.csv")
     assert set(matrix["family"]) == {"identity", "hflip", "rotation"}
     assert {"method", "family", "severity", "recall", "margin", "n"} <= set(matrix.columns)
-    assert len(matrix) == len(method_names()) * (1 + 1 + 5) and (matrix["n"] == 8).all()
+    assert len(matrix) == len(ARTICLE_SUITE) * (1 + 1 + 5) and (matrix["n"] == 8).all()
     identity = matrix[matrix["family"] == "identity"].set_index("method")
     assert (identity["recall"] == 1.0).all() and (identity["margin"] > 0).all()
     assert matrix["recall"].between(0, 1).all()

@@ -42,8 +42,32 @@ class Block:
         return f"<!-- {self.marker}:start -->\n{body}\n<!-- {self.marker}:end -->"
 
 
-def blocks() -> list[Block]:
-    return [Block(path, entry.section.render) for entry in entries() for path in entry.baselines()]
+@dataclass(frozen=True)
+class MethodsBlock:
+    """The method table, drawn from the registry: what each method is, its library and version,
+    licence, representation and direction."""
+
+    marker: str = "methods"
+
+    def text(self) -> str:
+        from methods import method_class, method_names
+        from methods.__main__ import version
+
+        lines = [
+            "| config name | variant | direction | library (version, licence) | one image becomes | what it computes |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name in method_names():
+            cls = method_class(name)
+            lines.append(
+                f"| `{name}` | {cls.variant} | {cls.direction} | {cls.library} {version(cls.library)} "
+                f"({cls.licence}) | {cls.representation} | {cls.summary} |"
+            )
+        return f"<!-- {self.marker}:start -->\n" + "\n".join(lines) + f"\n<!-- {self.marker}:end -->"
+
+
+def blocks() -> list[Block | MethodsBlock]:
+    return [MethodsBlock(), *(Block(path, entry.section.render) for entry in entries() for path in entry.baselines())]
 
 
 def current_block(text: str, marker: str) -> str | None:

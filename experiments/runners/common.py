@@ -14,16 +14,25 @@ import pandas as pd
 from experiments.data import Dataset
 from experiments.data.images import ImageCache
 from experiments.tables import atomic_write_csv
-from methods import Method, create_method, method_names
+from methods import Method, create_method, method_class, method_names
 
 log = logging.getLogger("dupbench.run")
 
 
+SUITES = ("article", "field")
+
+
 def method_names_of(cfg: Mapping[str, Any]) -> list[str]:
-    """The configured names; `all` stands for every registered method, in the registry's order."""
+    """The configured names; `all` stands for every registered method and `article` / `field` for
+    those of that suite (a method's declared `suite`), in the registry's order."""
     names: list[str] = []
     for name in cfg["method"]["names"]:
-        names += [n for n in method_names() if n not in names] if name == "all" else [name]
+        if name == "all":
+            names += method_names()
+        elif name in SUITES:
+            names += [n for n in method_names() if method_class(n).suite == name]
+        else:
+            names.append(name)
     return list(dict.fromkeys(names))
 
 
