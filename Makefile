@@ -10,7 +10,7 @@ ARGS ?=
 engine ?=
 ENGINE_ARG := $(if $(engine),engine=$(engine))
 
-.PHONY: setup constraints lint test-slow test-all exp1 exp2 exp2-matrix exp3 calibrate bench bench-cnn bench-scale test regress regress-refresh report data-check readme-table clean distclean
+.PHONY: setup constraints lint peers peers-bench test-slow test-all exp1 exp2 exp2-matrix exp3 calibrate bench bench-cnn bench-scale test regress regress-refresh report data-check readme-table clean distclean
 
 setup: $(STAMP)
 
@@ -69,6 +69,18 @@ bench-cnn: setup
 bench-scale: setup
 	$(PY) -m experiments.tools.bench_scale $(ARGS)
 
+# Peer tools, each in its own environment (.venv-peers/<name>, the Python it needs): one line per
+# peer, a peer that cannot be installed is reported, never a failure. PEERS=fastdup builds an opt-in one.
+PEERS ?=
+peers: setup
+	$(PY) -m experiments.peers.environments $(PEERS)
+
+# The peers on a data set (UKBench's 40 photos unless DATASET=...), each at its defaults, beside the
+# harness method at its calibrated threshold: results/peers/<dataset>/peers.csv.
+PEERS_DATASET ?= ukbench
+peers-bench: peers
+	$(RUN) experiment=peers dataset=$(PEERS_DATASET) $(ARGS)
+
 # The fast tests (in-process; under 2 minutes here). test-all adds the slow ones: what CI runs.
 test: setup
 	$(PY) -m pytest -m "not slow"
@@ -102,7 +114,7 @@ readme-table: setup
 	$(PY) -m experiments.reporting.blocks --promote
 
 clean:
-	rm -rf results/exp1 results/exp2 results/exp3 results/calibrate results/regress results/bench-scale results/bench-cnn results/cache results/exp1-fast results/exp2-fast results/report results/REPORT.md results/bench results/runs data/embedded .pytest_cache .benchmarks
+	rm -rf results/exp1 results/exp2 results/exp3 results/calibrate results/regress results/bench-scale results/bench-cnn results/peers results/cache results/exp1-fast results/exp2-fast results/report results/REPORT.md results/bench results/runs data/embedded .pytest_cache .benchmarks
 
 distclean: clean
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) .venv-peers *.egg-info

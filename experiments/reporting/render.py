@@ -235,3 +235,40 @@ def render_calibration(table: pd.DataFrame, source: str) -> str:
         markdown(table, columns) + f"\n\nMeasured on {first['machine']}, {dates(table)}, commit "
         f"{first['git_commit']}; the YAML snippets are in `thresholds/` beside the source. Source: `{source}`."
     )
+
+
+def render_peers(table: pd.DataFrame, source: str) -> str:
+    """Each peer at its default threshold (time, peak memory, pairs found, precision, recall) beside
+    the equivalent harness method at its best-F1 threshold on the same data."""
+    shown = table.assign(status=table["status"].astype(str).str.slice(0, 60))
+    columns = {
+        "peer": "",
+        "version": "",
+        "status": "",
+        "wall_s": ".2f",
+        "peak_rss_mib": ".0f",
+        "pairs_found": ".0f",
+        "precision": ".3f",
+        "recall": ".3f",
+        "equivalent": "",
+        "calibrated_precision": ".3f",
+        "calibrated_recall": ".3f",
+    }
+    headings = {
+        "wall_s": "wall s",
+        "peak_rss_mib": "peak MiB",
+        "pairs_found": "pairs found",
+        "precision": "precision (default)",
+        "recall": "recall (default)",
+        "equivalent": "harness method",
+        "calibrated_precision": "precision (calibrated)",
+        "calibrated_recall": "recall (calibrated)",
+    }
+    first = table.iloc[0]
+    return (
+        markdown(shown, {c: f for c, f in columns.items() if c in table}, headings)
+        + f"\n\n{int(first['n_images'])} images of {first['dataset']}; every pair inside a group a tool returns "
+        f"is a pair it calls duplicate; true pairs share a group in the manifest. Calibrated: the harness "
+        f"method's best-F1 threshold on the same data (an upper bound: fitted and scored on one set). "
+        f"Measured on {first['machine']}, {dates(table)}, commit {first['git_commit']}. Source: `{source}`."
+    )

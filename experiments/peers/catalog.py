@@ -1,0 +1,108 @@
+"""The peers: which tool, in which environment, called how, and what its default threshold is.
+
+An environment is built by `make peers` (experiments/peers/environments.py) from the packages listed
+here, with the Python the tool needs (pyenv's 3.12 for Immaculate). Heavy shared dependencies
+(torch, torchvision) are not copied into a peer's environment: a .pth file appends the project's own
+.venv site-packages after the peer's own, so the peer's own packages win and torch is read from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from experiments.paths import REPO_ROOT
+
+PEERS_ROOT = REPO_ROOT / ".venv-peers"
+ADAPTERS = Path(__file__).resolve().parent / "adapters"
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    python: str  # "3.11" (this project's) or another minor version found through pyenv
+    packages: tuple[str, ...]
+    share_torch: bool = False
+    opt_in: bool = False  # never installed by `make peers` unless named (licence, size)
+
+    @property
+    def folder(self) -> Path:
+        return PEERS_ROOT / self.name
+
+    @property
+    def bin(self) -> Path:
+        return self.folder / "bin"
+
+    @property
+    def ready(self) -> Path:
+        return self.folder / "READY"
+
+
+@dataclass(frozen=True)
+class Peer:
+    name: str  # the row name in peers.csv
+    environment: Environment
+    argv: tuple[str, ...]  # {python}, {bin}, {adapters} and {folder} are filled in
+    default: str  # what the tool calls a duplicate by default, in words
+    equivalent: str = ""  # the harness method computing the same thing, for its calibrated threshold
+    licence: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    def command(self, folder: Path) -> list[str]:
+        env = self.environment
+        fill = {
+            "python": str(env.bin / "python"),
+            "bin": str(env.bin),
+            "adapters": str(ADAPTERS),
+            "folder": str(folder),
+        }
+        return [part.format(**fill) for part in self.argv]
+
+
+IMAGEDEDUP = Environment("imagededup", "3.11", ("imagededup==0.3.3.post2",), share_torch=True)
+IMMACULATE = Environment("immaculate", "3.12", ("immaculate[sscd]==0.3.0",))
+DIFPY = Environment("difpy", "3.11", ("difPy==4.2.1",))
+FASTDUP = Environment("fastdup", "3.11", ("fastdup",), opt_in=True)  # CC BY-NC-ND: never by default
+ENVIRONMENTS = (IMAGEDEDUP, IMMACULATE, DIFPY, FASTDUP)
+
+
+def imagededup(method: str, equivalent: str) -> Peer:
+    return Peer(
+        f"imagededup {method}",
+        IMAGEDEDUP,
+        ("{python}", "{adapters}/imagededup_adapter.py", method, "{folder}"),
+        "Hamming distance <= 10 of 64 (find_duplicates' max_distance_threshold)",
+        equivalent,
+        "Apache-2.0",
+    )
+
+
+def immaculate(method: str, default: str, equivalent: str) -> Peer:
+    return Peer(
+        f"immaculate {method}",
+        IMMACULATE,
+        ("{bin}/immaculate", "{folder}", "--json", "--method", method),
+        default,
+        equivalent,
+        "MIT (SSCD weights: MIT)",
+    )
+
+
+PEERS = (
+    imagededup("PHash", "phash"),
+    imagededup("DHash", "dhash"),
+    imagededup("WHash", "whash"),
+    imagededup("AHash", "ahash"),
+    immaculate("pdq", "PDQ within 31 bits, rotations and flips included", "pdq_dihedral"),
+    immaculate("phash", "identical pHash", "phash"),
+    immaculate("sscd", "SSCD embeddings at least 0.75 cosine", "sscd"),
+    immaculate("sscd_distilled", "distilled SSCD at least 0.75 cosine", "sscd_distilled"),
+    Peer(
+        "difPy",
+        DIFPY,
+        ("{python}", "{adapters}/difpy_adapter.py", "{folder}"),
+        "mean squared error 0 on 50x50 grayscale (similarity='duplicates')",
+        "",
+        "MIT",
+    ),
+)

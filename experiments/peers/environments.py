@@ -1,0 +1,75 @@
+"""`make peers`: build each peer's environment in .venv-peers/<name> with the Python it needs.
+
+A peer that cannot be had (no such Python here, a failed install) is one line and a `FAILED` file
+with the reason, never a failed command: the peers run records it as a skipped row. Opt-in
+environments (fastdup: CC BY-NC-ND) are built only when named: `make peers PEERS=fastdup`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+from experiments.peers.catalog import ENVIRONMENTS, Environment
+
+
+def find_python(version: str) -> str | None:
+    """This interpreter for its own minor version, else pyenv's newest of that minor version."""
+    if version == f"{sys.version_info.major}.{sys.version_info.minor}":
+        return sys.executable
+    try:  # pyenv's interpreter itself: its shims pick a version by the folder, not by the name asked
+        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        root = ""
+    candidates = sorted(Path(root, "versions").glob(f"{version}.*/bin/python{version}")) if root else []
+    if candidates:
+        return str(candidates[-1])
+    found = shutil.which(f"python{version}")
+    return found if found and ".pyenv/shims" not in found else None
+
+
+def build(env: Environment) -> str:
+    """Build one environment; the outcome in a few words."""
+    if env.ready.is_file():
+        return "ready (already built)"
+    python = find_python(env.python)
+    if python is None:
+        return fail(env, f"no Python {env.python} on this machine (pyenv install {env.python})")
+    shutil.rmtree(env.folder, ignore_errors=True)
+    made = subprocess.run([python, "-m", "venv", str(env.folder)], capture_output=True, text=True)
+    if made.returncode:
+        return fail(env, f"venv failed: {made.stderr.strip().splitlines()[-1:]}")
+    if env.share_torch:  # after the peer's own site-packages: its own packages win
+        purelib = Path(sysconfig.get_paths()["purelib"])
+        own = next(env.folder.glob("lib/python*/site-packages"))
+        (own / "zz_dupbench_shared.pth").write_text(f"{purelib}\n")
+    pip = [str(env.bin / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *env.packages]
+    installed = subprocess.run(pip, capture_output=True, text=True, timeout=1800)
+    if installed.returncode:
+        lines = [line for line in installed.stderr.splitlines() if line.strip() and "WARNING" not in line]
+        return fail(env, f"pip install {' '.join(env.packages)} failed: {lines[-1] if lines else installed.returncode}")
+    env.ready.write_text(" ".join(env.packages) + "\n")
+    return "built"
+
+
+def fail(env: Environment, reason: str) -> str:
+    env.folder.mkdir(parents=True, exist_ok=True)
+    (env.folder / "FAILED").write_text(reason + "\n")
+    return f"not available: {reason}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help="environments to build (default: every one not opt-in)")
+    args = parser.parse_args()
+    chosen = [e for e in ENVIRONMENTS if (e.name in args.names if args.names else not e.opt_in)]
+    for env in chosen:
+        print(f"peers: {env.name} (Python {env.python}, {' '.join(env.packages)}): {build(env)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
