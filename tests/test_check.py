@@ -16,12 +16,20 @@ SHARED = (REPO_ROOT / ".." / "shared" / "datasets").resolve()
 needs_shared = pytest.mark.skipif(not (SHARED / "fruits360_subset").is_dir(), reason=f"no staged data at {SHARED}")
 
 
+@pytest.mark.slow  # every file of every staged set: 800 photos of ukbench800 among them
 @needs_shared
 def test_staged_data_sets_pass(capsys):
     assert data_cli(["check", "--staged"]) == 0
     out = capsys.readouterr().out
     assert "fruits360: 96 files" in out and "96 ok, 0 with problems [sha256, decode and size]" in out
     assert "ukbench: 40 files" in out and "embedded: 32 files" in out
+    assert "ukbench800: 800 files" in out and "800 ok, 0 with problems" in out
+
+
+@needs_shared
+def test_the_article_sets_pass(capsys):
+    assert data_cli(["check", "fruits360", "ukbench"]) == 0
+    assert "96 ok, 0 with problems [sha256, decode and size]" in capsys.readouterr().out
 
 
 @pytest.mark.slow

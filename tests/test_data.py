@@ -80,7 +80,7 @@ def test_the_convention_refuses_a_count_that_is_not_a_multiple(tmp_path):
 
 
 def test_shipped_manifests_match_the_staged_data_sets():
-    for name, count, groups in [("fruits360", 96, 24), ("ukbench", 40, 10)]:
+    for name, count, groups in [("fruits360", 96, 24), ("ukbench", 40, 10), ("ukbench800", 800, 200)]:
         with open(REPO_ROOT / "data" / "manifests" / f"{name}.csv") as f:
             rows = list(csv.DictReader(f))
         assert len(rows) == count and len({r["group"] for r in rows}) == groups
