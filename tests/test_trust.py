@@ -252,9 +252,9 @@ def test_a_table_measured_on_a_dirty_tree_is_never_promoted(tmp_path):
 
 
 def test_committed_baselines_were_measured_on_committed_code():
-    for block in blocks():
-        commits = pd.read_csv(block.path)["git_commit"].astype(str)
-        assert not commits.str.endswith("-dirty").any(), f"{block.path} comes from a dirty tree"
+    for path in sorted(BASELINES.glob("*.csv")):
+        commits = pd.read_csv(path)["git_commit"].astype(str)
+        assert not commits.str.endswith("-dirty").any(), f"{path} comes from a dirty tree"
 
 
 # --- 8. fingerprints: each file's bytes and the method's code --------------------------------------
