@@ -10,7 +10,7 @@ ARGS ?=
 engine ?=
 ENGINE_ARG := $(if $(engine),engine=$(engine))
 
-.PHONY: setup constraints lint peers peers-bench test-slow test-all exp1 exp2 exp2-matrix exp3 calibrate bench bench-cnn bench-scale test regress regress-refresh report data-check readme-table clean distclean
+.PHONY: setup constraints lint peers peers-bench field bench-find cluster-cost test-slow test-all exp1 exp2 exp2-matrix exp3 calibrate bench bench-cnn bench-scale test regress regress-refresh report data-check readme-table clean distclean
 
 setup: $(STAMP)
 
@@ -81,6 +81,21 @@ PEERS_DATASET ?= ukbench
 peers-bench: peers
 	$(RUN) experiment=peers dataset=$(PEERS_DATASET) $(ARGS)
 
+# The field benchmark (issue 15): every method and peer on ukbench800 and on its edited copies, one
+# table each (results/field/<dataset>/field.csv, edits.csv, plots); FIELD_DATASETS=ukbench800-scale
+# runs the same table at 10x the images.
+FIELD_DATASETS ?= ukbench800 ukbench800-edits
+field: peers
+	for d in $(FIELD_DATASETS); do $(RUN) experiment=field dataset=$$d $(ARGS) || exit $$?; done
+
+# dupbench find on 10,000 and 100,000 synthetic images beside `immaculate DIR --json`: results/find-scale/.
+bench-find: peers
+	$(PY) -m experiments.tools.find_scale $(ARGS)
+
+# CPU-hours and memory past this machine, from the committed field table's rates (docs/scale.md).
+cluster-cost: setup
+	$(PY) -m experiments.tools.cluster_cost $(ARGS)
+
 # The fast tests (in-process; under 2 minutes here). test-all adds the slow ones: what CI runs.
 test: setup
 	$(PY) -m pytest -m "not slow"
@@ -114,7 +129,7 @@ readme-table: setup
 	$(PY) -m experiments.reporting.blocks --promote
 
 clean:
-	rm -rf results/exp1 results/exp2 results/exp3 results/calibrate results/regress results/bench-scale results/bench-cnn results/peers results/cache results/exp1-fast results/exp2-fast results/report results/REPORT.md results/bench results/runs data/embedded .pytest_cache .benchmarks
+	rm -rf results/exp1 results/exp2 results/exp3 results/calibrate results/regress results/bench-scale results/bench-cnn results/peers results/field results/find-scale results/shards results/cluster-cost results/cache results/exp1-fast results/exp2-fast results/report results/REPORT.md results/bench results/runs data/embedded data/generated .pytest_cache .benchmarks
 
 distclean: clean
 	rm -rf $(VENV) .venv-peers *.egg-info

@@ -116,3 +116,25 @@ def refuse_dirty(fresh: Path) -> None:
             f"not promoted: {fresh} was measured at {', '.join(dirty)} (uncommitted changes); "
             "commit, rerun, then promote"
         )
+
+
+def job() -> str:
+    """Which job wrote a row: `single` for a plain run; for a Hydra multirun the launcher and the job's
+    number (`joblib#3`, `submitit_local#0`); a cluster's own job id where its scheduler sets one."""
+    parts = []
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if HydraConfig.initialized():
+            hydra = HydraConfig.get()
+            if str(hydra.mode) == "RunMode.MULTIRUN":
+                target = str(hydra.launcher.get("_target_", "basic"))
+                launcher = target.rsplit(".", 1)[-1].removesuffix("Launcher").lower() or "basic"
+                parts.append(f"{launcher}#{hydra.job.num}")
+    except (ImportError, ValueError, AttributeError):
+        pass
+    for variable in ("SLURM_ARRAY_JOB_ID", "SLURM_JOB_ID", "SUBMITIT_LOCAL_JOB_ID"):
+        if os.environ.get(variable):
+            parts.append(f"{variable.lower()}={os.environ[variable]}")
+            break
+    return " ".join(parts) or "single"

@@ -69,6 +69,14 @@ RULES: dict[str, tuple[Check, str]] = {
     "experiment.warmup": int_at_least(0),
     "experiment.sweep_pairs": int_at_least(1),
     "experiment.seed": int_at_least(0),
+    "experiment.workers": int_at_least(1),
+    "experiment.budget_s": POSITIVE,
+    "experiment.max_encode_s_per_image": POSITIVE,
+    "experiment.budget_sample": int_at_least(2),
+    "experiment.timeout_s": POSITIVE,
+    "experiment.peers": BOOLEAN,
+    "dataset.distractors": int_at_least(0),
+    "dataset.edits": BOOLEAN,
 }
 FIXED_SIZE = {"dataset.resize.width": int_at_least(1), "dataset.resize.height": int_at_least(1)}
 SCALE = {"dataset.resize.factor": POSITIVE}

@@ -39,8 +39,12 @@ def upsert_rows(
     key: str = "method",
     order: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """Replace the rows of the same `key` values in the CSV at `path` by `rows`; keep all others."""
-    new = pd.DataFrame(list(rows))
+    """Replace the rows of the same `key` values in the CSV at `path` by `rows`; keep all others.
+    Each new row names the job that wrote it (`job`: a multirun's launcher and job number, a cluster's
+    job id), so rows from a sweep's parallel jobs can be told apart in one table."""
+    from experiments.provenance import job
+
+    new = pd.DataFrame([{**row, "job": row.get("job") or job()} for row in rows])
     with locked(path):
         old = read_csv_or_empty(path)
         if not old.empty and key in old and key in new:

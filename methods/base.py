@@ -48,6 +48,17 @@ class Method:
     # The largest score difference between the article's per-image calls and the fast engine's
     # batched path (0: the same arithmetic, float rounding only).
     engine_tolerance: ClassVar[float] = 0.0
+    # What a benchmark on full-size photos decodes for it (the field benchmark, `dupbench find`):
+    # None: the image at the run's resize, as in the article's experiments; a number: the image
+    # decoded with at least this short side (JPEG DCT scaling where it can), the method resizing
+    # it itself (a hash to 8x8, SSCD to 288): never a full decode where a reduced one gives the same input.
+    decode_side: ClassVar[int | None] = None
+    # prepare_many may run on several threads at once (pure Python/Pillow/numpy work, nothing shared);
+    # False for a method that already uses every core itself (a network) or keeps state.
+    parallel_prepare: ClassVar[bool] = False
+    # The threshold the method's authors or its usual tool ship (None where there is none), and whose.
+    default_threshold: ClassVar[float | None] = None
+    default_threshold_source: ClassVar[str] = ""
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Method:
@@ -67,6 +78,12 @@ class Method:
     def score_matrix(self, A: Any, B: Any, same: bool = False) -> np.ndarray:
         """Scores of every (a, b); `same=True` says A is B, so a symmetric method scores each pair once."""
         return loop_score_matrix(self, A, B, same)
+
+    def join(self, parts: Sequence[Any]) -> Any:
+        """prepare_many results of consecutive batches as one (what a batched encoder assembles)."""
+        if isinstance(parts[0], np.ndarray):
+            return np.concatenate(parts)
+        return [row for part in parts for row in part]
 
     def count(self, prepared: Any) -> int:
         """How many images a prepare_many result holds."""
@@ -101,6 +118,10 @@ class Method:
         on ready tensors), for benchmarks that ask how close the whole path comes to it; None where
         there is nothing to separate."""
         return None
+
+    def release(self) -> None:
+        """Free what outlives the instance (a model session shared through a module cache) once a
+        run is done with the method: the next method's peak memory is then its own."""
 
     def worst_score(self) -> float:
         """A score that ranks below every real one: used to keep an image from retrieving itself."""

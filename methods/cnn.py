@@ -70,6 +70,9 @@ class _CnnFeatures(Method):
 
     batch_size = 32
 
+    def release(self) -> None:
+        load_backbone.cache_clear()
+
     def cache_identity(self) -> dict[str, str]:
         """What a cached feature depends on besides the image: the network and its weights."""
         return {"features": "extract_features", **self.describe()}
@@ -131,6 +134,7 @@ class CnnPooledCosine(_CnnFeatures):
     variant = "imagenet-pooled"
     engine_tolerance = 1e-4
     min_side = 1  # resized to 224x224 first
+    decode_side = POOLED_SIDE
     direction = "similarity"
     index_kind = "cosine"
     representation = "1280 float32 (average-pooled feature map)"

@@ -33,6 +33,7 @@ class _ImageHash(Method):
     direction = "distance"
     index_kind = "hamming"
     library = "imagehash"
+    parallel_prepare = True
     licence = "BSD-2-Clause"
     representation = "64 bits"
 
@@ -56,6 +57,8 @@ class _ImageHash(Method):
 class AverageHash(_ImageHash):
     suite = "article"
     summary = "imagehash.average_hash (8x8, 64 bits), Hamming distance hash1 - hash2 (article)"
+    default_threshold = 10.0
+    default_threshold_source = "imagededup find_duplicates' max_distance_threshold"
 
     def compute(self, image: Image.Image) -> imagehash.ImageHash:
         return imagehash.average_hash(image)
@@ -65,6 +68,9 @@ class AverageHash(_ImageHash):
 class PerceptualHash(_ImageHash):
     variant = "imagehash"
     summary = "imagehash.phash (DCT of 32x32 grayscale, 8x8 low frequencies vs their median, 64 bits), Hamming"
+    decode_side = 32  # imagehash shrinks it to its own grid (32x32 at most): an 80x60 JPEG draft is plenty
+    default_threshold = 10.0
+    default_threshold_source = "imagededup find_duplicates' max_distance_threshold"
 
     def compute(self, image: Image.Image) -> imagehash.ImageHash:
         return imagehash.phash(image)
@@ -74,6 +80,9 @@ class PerceptualHash(_ImageHash):
 class DifferenceHash(_ImageHash):
     variant = "imagehash"
     summary = "imagehash.dhash (9x8 grayscale, each pixel vs its right neighbour, 64 bits), Hamming"
+    decode_side = 32  # imagehash shrinks it to its own grid (32x32 at most): an 80x60 JPEG draft is plenty
+    default_threshold = 10.0
+    default_threshold_source = "imagededup find_duplicates' max_distance_threshold"
 
     def compute(self, image: Image.Image) -> imagehash.ImageHash:
         return imagehash.dhash(image)
@@ -83,6 +92,9 @@ class DifferenceHash(_ImageHash):
 class WaveletHash(_ImageHash):
     variant = "imagehash"
     summary = "imagehash.whash (Haar wavelet of 64x64 grayscale, 8x8 low band vs its median, 64 bits), Hamming"
+    decode_side = 256  # whash's wavelet scale comes from the short side (256 for a 640x480 photo)
+    default_threshold = 10.0
+    default_threshold_source = "imagededup find_duplicates' max_distance_threshold"
 
     def compute(self, image: Image.Image) -> imagehash.ImageHash:
         return imagehash.whash(image)
@@ -93,6 +105,7 @@ class ColourHash(_ImageHash):
     variant = "imagehash"
     representation = "42 bits"
     summary = "imagehash.colorhash (HSV share of black, gray and 6+4 hue bins, 3 bits each: 42 bits), Hamming"
+    decode_side = 32  # colorhash counts hue bins over every pixel: an 80x60 JPEG draft keeps their shares
 
     def compute(self, image: Image.Image) -> imagehash.ImageHash:
         return imagehash.colorhash(image)
@@ -112,6 +125,8 @@ class CropResistantHash(Method):
     licence = "BSD-2-Clause"
     representation = "a 64-bit dhash per segment (a few to tens)"
     summary = "imagehash.crop_resistant_hash (a dhash per segment), the library's segment matching a - b"
+    decode_side = 300  # its segmentation_image_size
+    parallel_prepare = True
 
     def prepare(self, image: Image.Image) -> imagehash.ImageMultiHash:
         return imagehash.crop_resistant_hash(image)

@@ -25,6 +25,10 @@ class _Pdq(Method):
     library = "pdqhash"
     licence = "MIT (bindings; Meta's PDQ reference code BSD-3-Clause)"
     representation = "256 bits"
+    parallel_prepare = True
+    decode_side = 64  # PDQ filters the image down to 64x64 itself: a JPEG draft with both sides >= 64 suffices
+    default_threshold = 31.0
+    default_threshold_source = "PDQ's own match threshold"
 
 
 @register("pdq")

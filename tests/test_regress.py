@@ -21,12 +21,15 @@ def baseline() -> pd.DataFrame:
 
 def test_committed_baselines_have_every_metric_for_every_method(baseline):
     for quick in regress.QUICK:
-        table = pd.read_csv(quick.baseline)
-        assert set(regress.METRICS) <= set(table.columns), quick.baseline
-        assert table[list(regress.METRICS)].notna().all().all(), quick.baseline
+        table = regress.one_row_per_method(pd.read_csv(quick.baseline))
+        if "kind" in table:  # the field's: the peer tools' rows are not the harness's methods
+            table = table[table["kind"] == "method"]
+        assert set(quick.metrics) <= set(table.columns), quick.baseline
+        assert table[list(quick.metrics)].notna().all().all(), quick.baseline
         # Every baseline row is a registered method; a new method without a row yet is not a failure.
         assert set(table["method"]) <= set(method_names()), quick.baseline
-        assert set(table["method"]) >= set(quick.names()), f"{quick.baseline} lacks rows: make regress-refresh"
+        listed = set(pd.read_csv(quick.baseline)["method"])  # with the rows of methods skipped there, and why
+        assert listed >= set(quick.names()), f"{quick.baseline} lacks rows: make regress-refresh"
 
 
 def test_the_same_table_passes(baseline):

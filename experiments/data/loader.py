@@ -5,6 +5,7 @@ Kinds, chosen by the data set config's `kind`:
 - convention: the article's own naming, file names sort into consecutive groups of `group_size`;
 - folders: a user's folder, each sub-folder one group (or give a manifest: kind=manifest);
 - embedded: the default set built from scikit-image's photos (see experiments/data/embedded.py).
+- edits: built from another set's photos by seeded edits and distractors (experiments/data/edits.py).
 The reference of a group is its first image by path, as in the article's code.
 """
 
@@ -49,6 +50,7 @@ class Item:
     width: int | None = None
     height: int | None = None
     url: str = ""  # where the manifest says the file can be downloaded
+    edit: str = ""  # for a built set (experiments/data/edits.py): which edit made it, "original", "view"
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ def read_manifest(path: Path, root: Path) -> list[Item]:
             width=_int_or_none(row.get("width")),
             height=_int_or_none(row.get("height")),
             url=row.get("url") or "",
+            edit=row.get("edit") or "",
         )
         for n, row in enumerate(rows, start=2)
     ]
@@ -232,9 +235,18 @@ def load_dataset(cfg: Mapping[str, Any]) -> Dataset:
 
         ensure_embedded(root, seed=int(cfg.get("seed", 0)))
         items = manifest_items(cfg, root, root / "MANIFEST.csv")
+    elif kind == "edits":  # built from its source data set's files, then read from what was built
+        from experiments.data.edits import ensure_built
+
+        origin = cfg["source"]
+        source = manifest_items(origin, repo_path(origin["root"]), repo_path(origin["manifest"]))
+        ensure_built(
+            root, source, int(cfg.get("seed", 0)), int(cfg.get("distractors", 0)), bool(cfg.get("edits", True))
+        )
+        items = manifest_items(cfg, root, root / "MANIFEST.csv")
     else:
         raise DupbenchError(
-            f"data set {cfg['name']!r}: unknown kind {kind!r} (manifest, convention, folders, embedded)"
+            f"data set {cfg['name']!r}: unknown kind {kind!r} (manifest, convention, folders, embedded, edits)"
         )
     return Dataset(name=str(cfg["name"]), root=root, items=items, resize=dict(cfg["resize"]), skipped=skipped)
 

@@ -25,12 +25,20 @@ from experiments.reporting.sections import entries
 README = REPO_ROOT / "README.md"
 # Every page whose generated blocks are redrawn: the README and docs/.
 PAGES = [README, *sorted((REPO_ROOT / "docs").glob("*.md"))]
+FIGURES = REPO_ROOT / "docs" / "img"
 
 
 @dataclass(frozen=True)
 class Block:
     path: Path  # the baseline CSV
     render: Callable[[pd.DataFrame, str], str]
+    figures: Callable[[Path, Path, Path], list[Path]] | None = None
+
+    def draw(self) -> list[Path]:
+        """The block's plots, from its baseline and companions only, into docs/img/<stem>/."""
+        if self.figures is None:
+            return []
+        return self.figures(self.path, self.path.with_suffix(""), FIGURES / self.marker)
 
     @property
     def marker(self) -> str:
@@ -67,7 +75,14 @@ class MethodsBlock:
 
 
 def blocks() -> list[Block | MethodsBlock]:
-    return [MethodsBlock(), *(Block(path, entry.section.render) for entry in entries() for path in entry.baselines())]
+    return [
+        MethodsBlock(),
+        *(
+            Block(path, entry.section.render, entry.section.figures)
+            for entry in entries()
+            for path in entry.baselines()
+        ),
+    ]
 
 
 def current_block(text: str, marker: str) -> str | None:
@@ -98,6 +113,8 @@ def rewrite() -> list[str]:
                 )
                 continue
             text = text.replace(current_block(text, marker), known[marker].text())
+            if isinstance(known[marker], Block) and marker not in done:
+                known[marker].draw()
             done.append(marker)
         page.write_text(text)
     return sorted(set(done))
@@ -116,6 +133,10 @@ def promote() -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(fresh, target)
             print(f"promoted {fresh.relative_to(REPO_ROOT)} -> {target.relative_to(REPO_ROOT)}")
+            for name in entry.section.companions:
+                if (fresh.parent / name).is_file():
+                    entry.companions_of(target).mkdir(exist_ok=True)
+                    shutil.copyfile(fresh.parent / name, entry.companions_of(target) / name)
 
 
 def main() -> None:

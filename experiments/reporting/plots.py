@@ -208,3 +208,69 @@ def scale(table: pd.DataFrame, path: Path) -> None:
     right.set_title("Fast engine at scale (skipped cells: see scale.csv)", fontsize=9)
     atomic_save_figure(path, fig)
     plt.close(fig)
+
+
+def field_speed_recall(table: pd.DataFrame, path: Path) -> None:
+    """Each method's total time (log) against its recall at precision 0.99: up and left is better."""
+    ok = table[(table["status"].astype(str) == "ok") & (table["kind"] == "method")].drop_duplicates("method")
+    if ok.empty:
+        return
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    ax.scatter(ok["total_s"], ok["recall_at_p99"], color="tab:blue")
+    low = ok[ok["recall_at_p99"] < 0.05]
+    for _, row in ok[ok["recall_at_p99"] >= 0.05].iterrows():
+        ax.annotate(
+            str(row.get("label") or row["method"]),
+            (row["total_s"], row["recall_at_p99"]),
+            fontsize=7,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
+    if not low.empty:  # a crowd on the axis: named in one line instead of overlapping labels
+        names = ", ".join(str(r.get("label") or r["method"]) for _, r in low.iterrows())
+        ax.text(0.01, 0.06, f"under 0.05: {names}", transform=ax.transAxes, fontsize=6, wrap=True, va="bottom")
+    ax.set_xscale("log")
+    ax.set_xlabel("decode + encode + all pairs, seconds (log)")
+    ax.set_ylabel("recall at precision 0.99 (all pairs)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.set_title(f"{ok['dataset'].iloc[0]}: {int(ok['n_images'].iloc[0])} images, time vs recall", fontsize=9)
+    atomic_save_figure(path, fig)
+    plt.close(fig)
+
+
+def edit_heatmap(edits: pd.DataFrame, path: Path, rule: str = "p99") -> None:
+    """Methods x edits: the share of edited copies found at the calibrated threshold."""
+    edits = with_labels(edits)
+    grid = edits.pivot_table(index="method", columns="edit", values=f"recall_{rule}", sort=False)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.62 * grid.shape[1], 1.0 + 0.33 * grid.shape[0]))
+    ax.imshow(grid.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(grid.shape[0]), grid.index, fontsize=8)
+    for (i, j), value in np.ndenumerate(grid.to_numpy(dtype=float)):
+        if not np.isnan(value):
+            ax.text(
+                j, i, f"{value:.2f}", ha="center", va="center", fontsize=6, color="white" if value < 0.6 else "black"
+            )
+    ax.set_title(f"{edits['dataset'].iloc[0]}: edited copies found at the calibrated {rule} threshold", fontsize=9)
+    atomic_save_figure(path, fig)
+    plt.close(fig)
+
+
+def field_plots(table_path: Path, companions: Path, out: Path) -> list[Path]:
+    """field.png, pr.png and edits.png from field.csv and its companions (curves.csv, edits.csv) only:
+    a run's folder, or a committed baseline and its folder of companions."""
+    drawn = []
+    out.mkdir(parents=True, exist_ok=True)
+    table = pd.read_csv(table_path) if table_path.is_file() else pd.DataFrame()
+    if not table.empty and (table["status"].astype(str) == "ok").any():
+        field_speed_recall(table, out / "field.png")
+        drawn.append(out / "field.png")
+    if (companions / "curves.csv").is_file():
+        precision_recall(pd.read_csv(companions / "curves.csv"), out / "pr.png")
+        drawn.append(out / "pr.png")
+    edits = pd.read_csv(companions / "edits.csv") if (companions / "edits.csv").is_file() else pd.DataFrame()
+    if not edits.empty:
+        edit_heatmap(edits, out / "edits.png")
+        drawn.append(out / "edits.png")
+    return drawn

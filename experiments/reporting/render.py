@@ -126,6 +126,27 @@ def render_bench_scale(table: pd.DataFrame, source: str) -> str:
             },
         ),
     ]
+    ann = table[table["part"] == "ann"] if "part" in table else table.iloc[:0]
+    if not ann.empty:
+        lines += [
+            "",
+            f"Approximate search at {int(ann['n'].iloc[0]):,} vectors (faiss; {int(ann['queries'].iloc[0])} queries, "
+            "recall@10 against the exact flat index):",
+            "",
+            markdown(
+                ann,
+                {
+                    "index": "",
+                    "n": ".0f",
+                    "build_s": ".1f",
+                    "search_s": ".3f",
+                    "recall_at_10": ".3f",
+                    "bytes_per_vector": ".0f",
+                    "peak_rss_mib": ".0f",
+                    "status": "",
+                },
+            ),
+        ]
     first = table.iloc[0]
     lines += [
         "",
@@ -272,3 +293,121 @@ def render_peers(table: pd.DataFrame, source: str) -> str:
         f"method's best-F1 threshold on the same data (an upper bound: fitted and scored on one set). "
         f"Measured on {first['machine']}, {dates(table)}, commit {first['git_commit']}. Source: `{source}`."
     )
+
+
+def render_field(table: pd.DataFrame, source: str) -> str:
+    """The field's headline: one line per method or peer, its ranking figures, its time and memory,
+    and what it finds at its shipped default and at the threshold calibrated on the other half."""
+    ok = table[table["status"].astype(str) == "ok"]
+    if ok.empty:
+        return f"No finished rows yet. Source: `{source}`."
+    first = ok.iloc[0]
+    methods = ok[ok["kind"] == "method"]
+    ranked = methods.drop_duplicates("method").set_index("method")
+    rules = {rule: methods[methods["rule"] == rule].set_index("method") for rule in ("default", "p99")}
+    rows = []
+    for name, row in ranked.sort_values(["recall_at_p99", "pair_ap"], ascending=False).iterrows():
+        default, p99 = rules["default"], rules["p99"]
+        rows.append(
+            {
+                "method": str(row.get("label") or name),
+                "ns_score": row["ns_score"],
+                "map": row["map"],
+                "pair_ap": row["pair_ap"],
+                "recall_at_p99": row["recall_at_p99"],
+                "total_s": f"{row['total_s']:.1f}" + (" (cached)" if row.get("cache_hits", 0) > 0 else ""),
+                "images_per_s": row["images_per_s"],
+                "peak_rss_mib": row["peak_rss_mib"],
+                "default": (
+                    f"{default.at[name, 'pairs_found']:.0f} / {default.at[name, 'precision']:.3f} / "
+                    f"{default.at[name, 'recall']:.3f}"
+                    if name in default.index and pd.notna(default.at[name, "precision"])
+                    else ("none found" if name in default.index else "")
+                ),
+                "calibrated": (
+                    f"{p99.at[name, 'pairs_found']:.0f} / {p99.at[name, 'precision']:.3f} / "
+                    f"{p99.at[name, 'recall']:.3f}"
+                    if name in p99.index and pd.notna(p99.at[name, "precision"])
+                    else ""
+                ),
+            }
+        )
+    for _, row in ok[ok["kind"] == "peer"].iterrows():
+        rows.append(
+            {
+                "method": f"{row['method']} (tool)",
+                "total_s": f"{row['total_s']:.1f}" + (" (cached)" if row.get("cache_hits", 0) > 0 else ""),
+                "images_per_s": row["images_per_s"],
+                "peak_rss_mib": row["peak_rss_mib"],
+                "default": (
+                    f"{row['pairs_found']:.0f} / {row['precision']:.3f} / {row['recall']:.3f}"
+                    if pd.notna(row["precision"])
+                    else f"{row['pairs_found']:.0f} found"
+                ),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    formats = {
+        "method": "",
+        "ns_score": ".2f",
+        "map": ".3f",
+        "pair_ap": ".3f",
+        "recall_at_p99": ".3f",
+        "total_s": "",
+        "images_per_s": ".0f",
+        "peak_rss_mib": ".0f",
+        "default": "",
+        "calibrated": "",
+    }
+    headings = {
+        "ns_score": "N-S",
+        "map": "mAP",
+        "pair_ap": "pair AP",
+        "recall_at_p99": "R@P0.99",
+        "total_s": "total s",
+        "images_per_s": "img/s",
+        "peak_rss_mib": "peak MiB",
+        "default": "default: pairs / P / R",
+        "calibrated": "calibrated p99: pairs / P / R",
+    }
+    skipped = table[table["status"].astype(str) != "ok"]
+    missing = "; ".join(f"{r['method']}: {str(r['status'])[:90]}" for _, r in skipped.iterrows())
+    targets = field_targets(ok)
+    return (
+        markdown(frame, {c: f for c, f in formats.items() if c in frame}, headings)
+        + (f"\n\nSpeed targets (issue 15), from this table: {targets}." if targets else "")
+        + f"\n\n{int(first['n_images'])} images of {first['dataset']} ({int(first['n_groups'])} groups), all pairs; "
+        "N-S: group-mates in an image's top 4, itself included (max 4); R@P0.99: recall at precision 0.99 over "
+        "all pairs. Thresholds are scored on the second half of the groups: the method's shipped default, "
+        "and the loosest threshold reaching 99 % precision on the first half. Time: decode + encode + all "
+        "pairs in one process (tools: the whole command, start-up included); peak: resident memory of the "
+        f"process while it ran. Measured on {first['machine']}, {dates(table)}, commit {first['git_commit']}. "
+        + (f"Not measured: {missing}. " if missing else "")
+        + f"Source: `{source}`."
+    )
+
+
+# (harness method, peer tool computing the same thing): the hash end-to-end target's pairs.
+HASH_PEERS = (("phash", "immaculate phash"), ("pdq", "immaculate pdq"), ("pdq_dihedral", "immaculate pdq"))
+
+
+def field_targets(ok: pd.DataFrame) -> str:
+    """The issue's speed targets as ratios from one run: hash methods end to end against Immaculate
+    (at most 1.5x its time), the best descriptor's images per second (at least 25), peak memory."""
+    first = ok.drop_duplicates("method").set_index("method")
+    parts = []
+    for mine, theirs in HASH_PEERS:
+        if mine in first.index and theirs in first.index:
+            ratio = first.at[mine, "total_s"] / first.at[theirs, "total_s"]
+            parts.append(
+                f"{mine} {first.at[mine, 'total_s']:.2f} s / {theirs} {first.at[theirs, 'total_s']:.2f} s = "
+                f"{ratio:.2f}x ({'met' if ratio <= 1.5 else 'missed'}: at most 1.5x)"
+            )
+    methods = first[first["kind"] == "method"]
+    if not methods.empty:
+        best = methods.sort_values(["recall_at_p99", "pair_ap"], ascending=False).index[0]
+        rate = methods.at[best, "images_per_s"]
+        parts.append(f"best descriptor {best} {rate:.0f} images/s ({'met' if rate >= 25 else 'missed'}: at least 25)")
+        peak = methods["peak_rss_mib"].max()
+        parts.append(f"largest peak {peak:.0f} MiB ({'met' if peak < 2048 else 'missed'}: under 2 GiB)")
+    return "; ".join(parts)

@@ -36,6 +36,11 @@ class Section:
     baseline: bool = True  # has committed baselines (calibration does not)
     # More for REPORT.md from other files of the output folder: (folder, table) -> markdown parts.
     more: Callable[[Path, pd.DataFrame], list[str]] = field(default=lambda folder, table: [])
+    # Other CSVs of the output folder promoted with the table (to results/baselines/<stem>/), and the
+    # plots drawn from the baseline and them into docs/img/<stem>/ for the pages that show the block:
+    # (baseline CSV, its companions' folder, output folder) -> the PNG files written.
+    companions: tuple[str, ...] = ()
+    figures: Callable[[Path, Path, Path], list[Path]] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,10 @@ class Entry:
             for p in sorted(BASELINES.glob(f"{self.key}-*.csv"))
             if not any(p.name.startswith(other + "-") for other in others)
         ]
+
+    def companions_of(self, baseline: Path) -> Path:
+        """Where a baseline's companion CSVs live: results/baselines/<stem>/."""
+        return baseline.with_suffix("")
 
     def baseline_for(self, table_path: Path) -> Path:
         """Where a run's table is promoted to."""

@@ -14,6 +14,11 @@ image's top 10 (methods.search: faiss flat indexes, or blocked score matrices), 
 process so its peak resident memory is its own. A cell predicted (from the previous N, scaling as
 N for preparing, N^2 for the search) to take longer than `--budget` seconds (default 240) is
 recorded as skipped with the prediction, not run.
+Part 3 (`--parts ann`, issue 17): approximate search at 1,000,000 synthetic 512-d unit vectors (the
+size of an SSCD descriptor; clustered, so that neighbours are near as real near-duplicates are):
+faiss IVF (IVF1024,Flat and IVF1024,PQ64, nprobe 16) against the exact flat index, for 1,000
+queries: build time, search time, recall@10 against flat, memory per vector. Rows of the same part
+replace the old ones; the other parts' rows are kept.
 """
 
 from __future__ import annotations
@@ -139,6 +144,80 @@ def cell_scale(name: str, n: int, k: int = 10) -> dict[str, Any]:
     }
 
 
+def clustered_vectors(n: int, d: int = 512, clusters: int = 100_000, seed: int = 0) -> np.ndarray:
+    """n unit vectors around `clusters` random centres (about n/clusters each): each has a few true
+    near neighbours and a million distractors."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, d), dtype=np.float32)
+    vectors = np.empty((n, d), dtype=np.float32)
+    step = 100_000
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        owner = rng.integers(0, clusters, size=stop - start)
+        vectors[start:stop] = centres[owner] + 0.6 * rng.standard_normal((stop - start, d), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors
+
+
+def cell_ann(n: int, k: int = 10, queries: int = 1000, nprobe: int = 16) -> list[dict[str, Any]]:
+    import faiss
+
+    vectors = clustered_vectors(n)
+    rng = np.random.default_rng(1)
+    asked = vectors[rng.choice(n, size=queries, replace=False)]
+    start = time.perf_counter()
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
+    flat_build = time.perf_counter() - start
+    start = time.perf_counter()
+    _, truth = flat.search(asked, k)
+    flat_search = time.perf_counter() - start
+    rows = [
+        {
+            "part": "ann",
+            "method": "synthetic 512-d (cosine)",
+            "index": "Flat (exact)",
+            "n": n,
+            "k": k,
+            "queries": queries,
+            "build_s": flat_build,
+            "search_s": flat_search,
+            "recall_at_10": 1.0,
+            "bytes_per_vector": vectors.shape[1] * 4,
+        }
+    ]
+    del flat
+    for spec in ("IVF1024,Flat", "IVF1024,PQ64"):
+        start = time.perf_counter()
+        index = faiss.index_factory(vectors.shape[1], spec, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors[rng.choice(n, size=min(n, 60_000), replace=False)])
+        index.add(vectors)
+        build = time.perf_counter() - start
+        faiss.extract_index_ivf(index).nprobe = nprobe
+        start = time.perf_counter()
+        _, found = index.search(asked, k)
+        search = time.perf_counter() - start
+        recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, truth)]))
+        per_vector = vectors.shape[1] * 4 if spec.endswith("Flat") else 64
+        rows.append(
+            {
+                "part": "ann",
+                "method": "synthetic 512-d (cosine)",
+                "index": f"{spec} nprobe={nprobe}",
+                "n": n,
+                "k": k,
+                "queries": queries,
+                "build_s": build,
+                "search_s": search,
+                "recall_at_10": recall,
+                "bytes_per_vector": per_vector,
+                "speedup_vs_flat": flat_search / search,
+            }
+        )
+        del index
+    return rows
+
+
 def child(*args: str, timeout: float) -> dict[str, Any]:
     command = [sys.executable, "-m", "experiments.tools.bench_scale", "--cell", *args]
     try:
@@ -158,9 +237,15 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=240.0, help="skip a scale cell predicted to take longer (s)")
     parser.add_argument("--article-pairs", type=int, default=300)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "bench-scale")
+    parser.add_argument("--parts", nargs="*", default=["methods"], choices=("methods", "ann"))
+    parser.add_argument("--ann-n", type=int, default=1_000_000)
     args = parser.parse_args()
     if args.cell:
         kind, name, value = args.cell
+        if kind == "ann":
+            rows = cell_ann(int(value))
+            print(json.dumps([{**row, "peak_rss_mib": peak_rss_mib()} for row in rows]))
+            return
         row = cell_small(name, int(value)) if kind == "small" else cell_scale(name, int(value))
         print(json.dumps({**row, "peak_rss_mib": peak_rss_mib()}))
         return
@@ -171,8 +256,12 @@ def main() -> None:
     from methods import method_names
 
     env = environment()
-    rows: list[dict[str, Any]] = []
     out = args.out
+    # Rows of the parts not run this time are kept (a run of one part replaces only its own rows).
+    parts_run = {"methods": ("article_vs_fast", "scale"), "ann": ("ann",)}
+    replaced = {part for name in args.parts for part in parts_run[name]}
+    old = pd.read_csv(out / "scale.csv") if (out / "scale.csv").is_file() else pd.DataFrame()
+    rows: list[dict[str, Any]] = [] if old.empty else old[~old["part"].isin(replaced)].to_dict("records")
     stamp = {
         "machine": env["machine"],
         "torch_threads": env["threads"]["torch_num_threads"],
@@ -186,7 +275,21 @@ def main() -> None:
         if not table.empty:
             plots.scale(table, out / "scale.png")
 
-    for name in args.methods or method_names():
+    if "ann" in args.parts:
+        command = [sys.executable, "-m", "experiments.tools.bench_scale", "--cell", "ann", "-", str(args.ann_n)]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, timeout=3600)
+        if done.returncode:
+            rows.append({"part": "ann", "n": args.ann_n, "status": f"failed: {done.stderr.strip()[-300:]}", **stamp})
+        else:
+            for row in json.loads(done.stdout.strip().splitlines()[-1]):
+                rows.append({**row, "status": "ok", **stamp})
+                print(
+                    f"bench-scale: ann {row['index']} N={row['n']}: build {row['build_s']:.1f} s, "
+                    f"search {row['search_s']:.2f} s for {row['queries']} queries, recall@10 {row['recall_at_10']:.3f}",
+                    flush=True,
+                )
+        save()
+    for name in (args.methods or method_names()) if "methods" in args.parts else []:
         rows.append({**child("small", name, str(args.article_pairs), timeout=1800), **stamp})
         print(
             f"bench-scale: {name} at N=96: {rows[-1].get('speedup', float('nan')):.1f}x faster per pair "

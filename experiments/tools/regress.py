@@ -37,7 +37,7 @@ from pathlib import Path
 import pandas as pd
 
 from dupbench.errors import DupbenchError
-from experiments.evaluation.metric_table import REGRESSED, tolerance
+from experiments.evaluation.metric_table import FIELD_REGRESSED, REGRESSED, tolerance
 from experiments.paths import BASELINES, REPO_ROOT, output_name
 from experiments.provenance import refuse_dirty
 from methods import method_class
@@ -53,6 +53,12 @@ class Quick:
     engine: str = "article"
     methods: tuple[str, ...] = ("article",)  # method.names of the run (`article`, `all` or names); only
     # these are compared (the baseline's other rows are not)
+    table_name: str = "table.csv"
+    extra: tuple[str, ...] = ()  # overrides of this run only
+    # False: the baseline is the whole experiment's (with its peers), promoted from `make field`, never
+    # replaced by this quick run's table
+    refreshed: bool = True
+    metrics: tuple[str, ...] = REGRESSED
 
     def names(self) -> list[str]:
         from experiments.runners.common import method_names_of
@@ -68,7 +74,7 @@ class Quick:
         return f"{self.experiment} on {self.dataset}" + (f" (engine={self.engine})" if self.engine != "article" else "")
 
     def table(self, root: Path) -> Path:
-        return root / output_name(self.experiment, self.engine) / self.dataset / "table.csv"
+        return root / output_name(self.experiment, self.engine) / self.dataset / self.table_name
 
 
 QUICK = [
@@ -81,6 +87,18 @@ QUICK = [
     # Every CNN metric is at its ceiling on both Experiment 1 sets, so a change to the faithful CNN
     # (an ImageNet normalisation added, say) would pass there; on the multi-view photos it moves.
     Quick("exp2", "ukbench", False, engine="fast", methods=("cnn_euclidean", "cnn_cosine")),
+    # The field table's ranking figures (N-S, mAP, pair AP and AUC, recall at precision 0.99) for
+    # every method on ukbench800, without the peer tools (their rows are not the harness's code).
+    Quick(
+        "field",
+        "ukbench800",
+        False,
+        methods=("all",),
+        table_name="field.csv",
+        extra=("experiment.peers=false",),
+        refreshed=False,
+        metrics=FIELD_REGRESSED,
+    ),
 ]
 
 
@@ -92,7 +110,7 @@ def deterministic(method: str) -> bool:
         return True
 
 
-def compare(baseline: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
+def compare(baseline: pd.DataFrame, now: pd.DataFrame, metrics: tuple[str, ...] = METRICS) -> pd.DataFrame:
     """One row per (method, metric) that broke its rule: fell below baseline - tolerance, moved
     beyond tolerance either way for a faithful method, or went missing."""
     fresh = now.set_index("method")
@@ -100,7 +118,7 @@ def compare(baseline: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
     for _, base in baseline.iterrows():
         method = base["method"]
         faithful = str(base.get("variant", "")) == "article"
-        for metric in METRICS:
+        for metric in metrics:
             if metric not in baseline or pd.isna(base[metric]):
                 continue
             tol = tolerance(metric, deterministic(method))
@@ -128,15 +146,23 @@ def compare(baseline: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(drops, columns=["dataset", "method", "metric", "baseline", "now", "change", "tolerance", "why"])
 
 
-def improvements(baseline: pd.DataFrame, now: pd.DataFrame) -> list[str]:
-    joined = baseline[["method", *METRICS]].merge(now[["method", *METRICS]], on="method", suffixes=("", "_now"))
+def improvements(baseline: pd.DataFrame, now: pd.DataFrame, metrics: tuple[str, ...] = METRICS) -> list[str]:
+    shared = [m for m in metrics if m in baseline and m in now]
+    joined = baseline[["method", *shared]].merge(now[["method", *shared]], on="method", suffixes=("", "_now"))
     joined = joined.set_index("method")
     better = []
     for method, row in joined.iterrows():
-        for metric in METRICS:
+        for metric in shared:
             if row[f"{metric}_now"] > row[metric] + tolerance(metric, deterministic=True) * 10:
                 better.append(f"{method} {metric} {row[metric]:.4g} -> {row[f'{metric}_now']:.4g}")
     return better
+
+
+def one_row_per_method(table: pd.DataFrame) -> pd.DataFrame:
+    """A table with a row per threshold rule (the field's) holds its ranking figures on each: one will do."""
+    if "status" in table:
+        table = table[table["status"].astype(str) == "ok"]
+    return table.drop_duplicates("method")
 
 
 def available(quick: Quick, data_root: str | None) -> bool:
@@ -166,6 +192,7 @@ def rerun(quick: Quick, root: Path, extra: list[str]) -> bool:
         f"engine={quick.engine}",
         "force=true",
         f"method.names=[{','.join(quick.methods)}]",
+        *quick.extra,
         *extra,
     ]
     print(f"regress: {' '.join(command[1:])}", flush=True)
@@ -201,20 +228,21 @@ def check(quicks: list[Quick], root: Path) -> list[str]:
             print(f"regress: {name}: no table at all ({quick.table(root)})")
             failed.append(name)
             continue
-        full, now = pd.read_csv(quick.baseline), pd.read_csv(quick.table(root))
+        full, now = one_row_per_method(pd.read_csv(quick.baseline)), one_row_per_method(pd.read_csv(quick.table(root)))
         baseline = full[full["method"].isin(quick.names())]
-        drops = compare(baseline, now)
+        drops = compare(baseline, now, quick.metrics)
         for method in sorted(set(now["method"]) - set(full["method"])):  # reported, not a failure
             print(f"regress: {name}: {method} has no baseline row yet: not compared (make regress-refresh adds it)")
         if drops.empty:
-            print(f"regress: {name}: {len(baseline)} methods x {len(METRICS)} metrics within their rules: ok")
+            compared = [m for m in quick.metrics if m in baseline]
+            print(f"regress: {name}: {len(baseline)} methods x {len(compared)} metrics within their rules: ok")
         else:
             print(
                 f"regress: {name}: {len(drops)} metric(s) broke their rule (worse than baseline - tolerance; "
                 f"faithful methods: any change beyond tolerance):\n{format_drops(drops)}"
             )
             failed.append(name)
-        for line in improvements(baseline, now):
+        for line in improvements(baseline, now, quick.metrics):
             print(f"regress: {name}: better than baseline: {line} (make regress-refresh to keep it)")
     return failed
 
@@ -230,12 +258,14 @@ def main() -> None:
     extra = [*args.overrides, *([f"data_root={args.data_root}"] if args.data_root else [])]
     quicks = [q for q in QUICK if available(q, args.data_root)]
     if args.refresh:  # a baseline holds every method, from the article's loop (minutes per field method)
-        quicks = [dataclasses.replace(q, methods=("all",)) if q.engine == "article" else q for q in quicks]
+        quicks = [
+            dataclasses.replace(q, methods=("all",)) if q.engine == "article" else q for q in quicks if q.refreshed
+        ]
     crashed = [] if args.compare_only else [q.name for q in quicks if not rerun(q, args.root.resolve(), extra)]
     if args.refresh and crashed:
         raise SystemExit(f"regress: not refreshed, these runs failed: {', '.join(crashed)}")
     if args.refresh:
-        for quick in (q for q in quicks if q.engine == "article"):  # the fast engine is checked, never the baseline
+        for quick in (q for q in quicks if q.engine == "article" and q.refreshed):  # fast: checked, never the baseline
             refuse_dirty(quick.table(args.root))
             shutil.copyfile(quick.table(args.root), quick.baseline)
             print(f"regress: {quick.table(args.root)} -> {quick.baseline.relative_to(REPO_ROOT)}")

@@ -1,0 +1,472 @@
+"""experiment=field (`make field`): every method and every peer tool on real photos, one table (issue 15).
+
+Per method (fast engine): every file decoded at the size the method declares (experiments/data/
+encode.py: JPEG draft scaling, batches, a thread per core, the feature cache for networks), all
+pairs scored; timed as encode (decode + prepare), search (all pairs) and total; peak resident
+memory of the process while the method ran (Linux's VmHWM, reset before each method through
+/proc/self/clear_refs). Figures from the score matrix (experiments/evaluation/field_metrics.py):
+N-S score, mAP, top-1, pair AP and AUC, recall at precision 0.99 and 0.999, and per threshold rule
+(the method's shipped default, best F1 and p99 calibrated on the other half of the groups): pairs
+found, precision, recall. Per edit (a data set built by experiments/data/edits.py): how many of
+the originals' edited copies each method finds at each threshold, and how often their best match
+is of their group.
+
+Per peer (experiments/peers/): the whole tool on a copy of the files, its own process, timed with
+its peak memory; its groups scored as pairs at its default (rule `default`).
+
+A method whose all-pairs scoring would take longer than `experiment.budget_s` (measured on a
+sample, extrapolated) is a `skipped` row with the estimate: the table says what it could not do.
+Outputs: field.csv (one row per method or peer x threshold rule), edits.csv, curves.csv (thinned
+precision-recall curves), skipped.csv, field.png, pr.png, edits.png (where there are edits).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import hashlib
+import json
+import logging
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dupbench.errors import DupbenchError
+from experiments.data import Dataset
+from experiments.data.encode import Decode, OverBudget, encode, file_digests, usable
+from experiments.evaluation.field_metrics import (
+    called_pairs,
+    group_codes,
+    pair_arrays,
+    ranking,
+    splits,
+    summary_of_pairs,
+    thinned,
+)
+from experiments.evaluation.metrics import duplicate_mask
+from experiments.paths import repo_path
+from experiments.provenance import environment, now_utc
+from experiments.reporting.labels import method_label
+from experiments.reporting.render import render_field
+from experiments.reporting.sections import Section
+from experiments.runners.common import method_names_of, method_order, write_skipped
+from experiments.tables import atomic_write_csv, read_csv_or_empty, update_json, upsert_rows
+from methods import Method, create_method, method_class
+
+log = logging.getLogger("dupbench.field")
+RULES = ("default", "best_f1", "p99")
+
+
+def peak_rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def reset_peak() -> None:
+    """Start the process's peak-memory count again from its current size (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass  # the peak is then the run's so far: still an upper bound
+
+
+def give_back_memory() -> None:
+    """Collect what the last method left and hand freed heap pages back to the system (glibc), so the
+    next method's peak starts from what is really in use."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def usable_dataset(dataset: Dataset, workers: int) -> Dataset:
+    bad = usable([item.path for item in dataset.items], workers)
+    return dataset.without(bad) if bad else dataset
+
+
+def fingerprint(method: Method, want: Decode, digests: list[str], extra: Mapping[str, Any]) -> str:
+    what = {
+        "method": method.name,
+        "code": method.code_version(),
+        "identity": method.cache_identity(),
+        "describe": method.describe(),
+        "decode": want.label,
+        "files": hashlib.sha256("".join(digests).encode()).hexdigest(),
+        **extra,
+    }
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class Field:
+    """One data set's field run: its files, groups, splits and edits, shared by every method."""
+
+    def __init__(self, cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> None:
+        self.cfg, self.experiment, self.out_dir = cfg, cfg["experiment"], out_dir
+        self.workers = int(self.experiment["workers"])
+        self.dataset = usable_dataset(dataset, self.workers)
+        items = self.dataset.items
+        self.paths = [item.path for item in items]
+        self.digests = file_digests(self.paths, self.workers)
+        self.codes = group_codes(self.dataset.groups)
+        self.calibrate, self.scored = splits(self.codes)
+        self.edits = np.array([item.edit for item in items])
+        self.size = tuple(self.experiment["resize"])
+        self.cache_dir = repo_path(cfg["feature_cache"]) if cfg.get("feature_cache") else None
+        self.env = environment()
+        self.largest_peak = peak_rss_mib()
+        self.common = {
+            "experiment": "field",
+            "dataset": self.dataset.name,
+            "n_images": len(items),
+            "n_groups": int((np.bincount(self.codes) > 1).sum()),
+            "calibrate_images": len(self.calibrate),
+            "scored_images": len(self.scored),
+        }
+
+    # --- methods ---------------------------------------------------------------------------------
+    def run_method(self, method: Method, force: bool) -> None:
+        want = Decode.for_method(method, self.size)
+        mark = fingerprint(method, want, self.digests, {"budget_s": self.experiment["budget_s"]})
+        done = read_csv_or_empty(self.out_dir / "field.csv")
+        if not force and not done.empty and ((done["method"] == method.name) & (done["fingerprint"] == mark)).any():
+            log.info("%-24s kept (same code, weights, files and decode)", method.name)
+            return
+        base = {
+            **self.common,
+            "kind": "method",
+            "method": method.name,
+            "label": method_label(method.name, method.describe()["backbone"]),
+            "family": method.family,
+            "variant": method.variant,
+            "suite": method.suite,
+            "direction": method.direction,
+            "decode": want.label,
+            **method.describe(),
+            "code_version": method.code_version(),
+            "fingerprint": mark,
+        }
+        reset_peak()
+        budget = float(self.experiment["budget_s"])
+        per_image = float(self.experiment["max_encode_s_per_image"])
+        start = time.perf_counter()
+        try:
+            encoded = encode(
+                method,
+                self.paths,
+                self.digests,
+                want,
+                self.cache_dir,
+                self.workers,
+                budget_s=per_image * len(self.paths),
+            )
+        except OverBudget as over:
+            return self.over_budget(
+                base, f"{over} (from its first batch), over experiment.max_encode_s_per_image={per_image:g}"
+            )
+        encode_s = time.perf_counter() - start
+        estimate = self.estimate(method, encoded.prepared)
+        if estimate > budget:
+            return self.over_budget(
+                base, f"all pairs would take ~{estimate:.3g} s (from a sample) > experiment.budget_s={budget:g}"
+            )
+        start = time.perf_counter()
+        matrix = method.score_matrix(encoded.prepared, encoded.prepared, same=True)
+        search_s = time.perf_counter() - start
+        del encoded.prepared
+        timing = {
+            "encode_s": encode_s,
+            "search_s": search_s,
+            "total_s": encode_s + search_s,
+            "images_per_s": len(self.paths) / encode_s,
+            "cache_hits": encoded.cache_hits,
+        }
+        rows, edits, curve = self.figures(method, matrix)
+        timing["peak_rss_mib"] = peak_rss_mib()
+        rows = [{**base, **timing, **row, "status": "ok", **self.stamp()} for row in rows]
+        self.save(rows, method.name, edits, curve)
+        first = rows[0]
+        log.info(
+            "%-24s N-S %.2f  mAP %.3f  pair AP %.3f  R@P99 %.3f  %.1f img/s  total %.1f s  peak %.0f MiB%s",
+            method.name,
+            first["ns_score"],
+            first["map"],
+            first["pair_ap"],
+            first["recall_at_p99"],
+            timing["images_per_s"],
+            timing["total_s"],
+            timing["peak_rss_mib"],
+            f"  (cache hits {encoded.cache_hits})" if encoded.cache_hits else "",
+        )
+
+    def over_budget(self, base: dict[str, Any], why: str) -> None:
+        reason = f"skipped: {why}"
+        log.warning("%-24s %s", base["method"], reason)
+        self.save([{**base, "rule": "none", "status": reason, **self.stamp()}], base["method"], [], None)
+
+    def estimate(self, method: Method, prepared: Any) -> float:
+        """Seconds all pairs would take, from a sample's all pairs (0 when the sample is everything)."""
+        n = method.count(prepared)
+        sample = min(n, int(self.experiment["budget_sample"]))
+        if sample >= n:
+            return 0.0
+        start = time.perf_counter()
+        part = method.subset(prepared, slice(0, sample))
+        method.score_matrix(part, part, same=True)
+        return (time.perf_counter() - start) * (n / sample) ** 2
+
+    def figures(self, method: Method, matrix: np.ndarray) -> tuple[list[dict], list[dict], dict]:
+        codes = self.codes
+        all_scores, all_positive = pair_arrays(method, matrix, codes)
+        overall, _, curve = summary_of_pairs(method, all_scores, all_positive)
+        cal_scores, cal_positive = pair_arrays(method, matrix, codes, self.calibrate)
+        _, calibrated, _ = summary_of_pairs(method, cal_scores, cal_positive)
+        del cal_scores, cal_positive
+        scored_scores, scored_positive = pair_arrays(method, matrix, codes, self.scored)
+        thresholds = {
+            "default": method.default_threshold,
+            "best_f1": calibrated["threshold_at_best_f1"],
+            "p99": calibrated["threshold_at_p99"],
+        }
+        edits = self.edit_recall(method, matrix, thresholds)
+        per_query = ranking(method, matrix, codes)  # last: it overwrites the diagonal
+        queries = ~np.isnan(per_query["ns"])
+        ranked = {
+            "ns_score": float(np.mean(per_query["ns"][queries])),
+            "map": float(np.mean(per_query["ap"][queries])),
+            "top1": float(np.mean(per_query["top1"][queries])),
+            "queries": int(queries.sum()),
+        }
+        for row in edits:
+            picked = queries & (self.edits == row["edit"])
+            row["top1"] = float(np.mean(per_query["top1"][picked])) if picked.any() else np.nan
+        rows = []
+        for rule in RULES:
+            threshold = thresholds[rule]
+            if rule == "default" and threshold is None:
+                continue
+            on_scored = called_pairs(method, scored_scores, scored_positive, threshold)
+            on_all = called_pairs(method, all_scores, all_positive, threshold)
+            rows.append(
+                {
+                    "rule": rule,
+                    "threshold": threshold,
+                    "threshold_source": method.default_threshold_source if rule == "default" else "calibrate half",
+                    **ranked,
+                    **overall,
+                    **on_scored,
+                    **{f"{key}_all": value for key, value in on_all.items()},
+                }
+            )
+        return rows, edits, curve
+
+    def edit_recall(self, method: Method, matrix: np.ndarray, thresholds: Mapping[str, Any]) -> list[dict]:
+        """Per edit kind: of the scored half's edited copies, the share whose pair with its group's
+        original is called a duplicate at each threshold (either order, for a one-way score)."""
+        if not (self.edits == "original").any():
+            return []
+        scored = np.zeros(len(self.codes), dtype=bool)
+        scored[self.scored] = True
+        original_of = {self.codes[i]: i for i in np.flatnonzero(self.edits == "original")}
+        rows = []
+        for edit in dict.fromkeys(e for e in self.edits if e not in ("original", "distractor", "")):
+            copies = np.flatnonzero((self.edits == edit) & scored)
+            copies = np.array([i for i in copies if self.codes[i] in original_of], dtype=int)
+            if not copies.size:
+                continue
+            originals = np.array([original_of[self.codes[i]] for i in copies])
+            row = {"edit": edit, "copies": int(copies.size)}
+            for rule in RULES:
+                threshold = thresholds[rule]
+                if threshold is None or np.isnan(threshold):
+                    row[f"recall_{rule}"] = np.nan
+                    continue
+                found = duplicate_mask(method, matrix[copies, originals], threshold) | duplicate_mask(
+                    method, matrix[originals, copies], threshold
+                )
+                row[f"recall_{rule}"] = float(found.mean())
+            rows.append(row)
+        return rows
+
+    # --- peers -----------------------------------------------------------------------------------
+    def run_peers(self, chosen: list[str] | None) -> None:
+        from experiments.peers.catalog import PEERS
+        from experiments.runners.peers import groups_of, pairs_in, run_tool, stage
+
+        peers = [p for p in PEERS if chosen is None or p.name in chosen]
+        if not peers:
+            return
+        keys = [item.key for item in self.dataset.items]
+        index = {key: i for i, key in enumerate(keys)}
+        scored = np.zeros(len(keys), dtype=bool)
+        scored[self.scored] = True
+        with tempfile.TemporaryDirectory(prefix="dupbench-field-") as tmp:
+            folder = Path(tmp) / self.dataset.name
+            stage(self.dataset, folder)
+            for peer in peers:
+                base = {
+                    **self.common,
+                    "kind": "peer",
+                    "method": peer.name,
+                    "label": peer.name,
+                    "family": "peer",
+                    "variant": peer.environment.name,
+                    "suite": "peer",
+                    "rule": "default",
+                    "threshold_source": peer.default,
+                    "equivalent": peer.equivalent,
+                }
+                env = peer.environment
+                if not env.ready.is_file():
+                    failed = env.folder / "FAILED"
+                    reason = failed.read_text().strip() if failed.is_file() else "environment not built: make peers"
+                    self.save([{**base, "status": f"skipped: {reason}", **self.stamp()}], peer.name, [], None)
+                    log.warning("%-24s skipped: %s", peer.name, reason)
+                    continue
+                try:
+                    stdout, wall, peak, _ = run_tool(peer.command(folder), float(self.experiment["timeout_s"]))
+                    answer = json.loads(stdout)
+                except (OSError, RuntimeError, TimeoutError, json.JSONDecodeError) as problem:
+                    self.save([{**base, "status": f"failed: {problem}", **self.stamp()}], peer.name, [], None)
+                    log.warning("%-24s failed: %s", peer.name, problem)
+                    continue
+                found = [tuple(sorted(index[k] for k in pair)) for pair in pairs_in(groups_of(answer), folder)]
+                found = [pair for pair in found if len(pair) == 2]
+                row = {
+                    **base,
+                    "version": answer.get("version") or env.packages[0].partition("==")[2],
+                    "total_s": wall,
+                    "images_per_s": len(keys) / wall,
+                    "peak_rss_mib": peak,
+                    **self.peer_pairs(found, scored, in_scored=True),
+                    **{f"{k}_all": v for k, v in self.peer_pairs(found, scored, in_scored=False).items()},
+                    "status": "ok",
+                    **self.stamp(),
+                }
+                self.save([row], peer.name, [], None)
+                log.info(
+                    "%-24s %.2f s, peak %.0f MiB, %d pairs (all), precision %.3f, recall %.3f",
+                    peer.name,
+                    wall,
+                    peak,
+                    row["pairs_found_all"],
+                    row["precision_all"],
+                    row["recall_all"],
+                )
+
+    def peer_pairs(self, found: list[tuple[int, int]], scored: np.ndarray, in_scored: bool) -> dict[str, float]:
+        codes = self.codes
+        keep = [(a, b) for a, b in found if not in_scored or (scored[a] and scored[b])]
+        members = np.bincount(codes[scored] if in_scored else codes, minlength=codes.max() + 1)
+        truth = int((members * (members - 1) // 2).sum())
+        hits = sum(codes[a] == codes[b] for a, b in keep)
+        return {
+            "pairs_found": len(keep),
+            "true_pairs": truth,
+            "precision": hits / len(keep) if keep else np.nan,
+            "recall": hits / truth if truth else np.nan,
+        }
+
+    # --- output ----------------------------------------------------------------------------------
+    def stamp(self) -> dict[str, Any]:
+        env = self.env
+        return {
+            "machine": env["machine"],
+            "cpu_count": env["cpu_count"],
+            "torch_threads": env["threads"].get("torch") if isinstance(env["threads"], dict) else "",
+            "workers": self.workers,
+            "git_commit": env["git_commit"],
+            "finished_at": now_utc(),
+        }
+
+    def save(self, rows: list[dict], name: str, edits: list[dict], curve: dict | None) -> None:
+        """Companions first, the field row last: a row in field.csv always has its edits and curve."""
+        stamp = {"dataset": self.dataset.name, "method": name}
+        if edits:
+            upsert_rows(self.out_dir / "edits.csv", [{**stamp, **row} for row in edits], order=method_order)
+        else:
+            drop_rows(self.out_dir / "edits.csv", name)
+        if curve is not None:
+            points = thinned(curve)
+            frame = [
+                {**stamp, "precision": p, "recall": r, "threshold": t}
+                for p, r, t in zip(points["precision"], points["recall"], points["threshold"])
+            ]
+            upsert_rows(self.out_dir / "curves.csv", frame, order=method_order)
+        upsert_rows(self.out_dir / "field.csv", rows, order=method_order)
+
+
+def drop_rows(path: Path, name: str) -> None:
+    frame = read_csv_or_empty(path)
+    if not frame.empty and (frame["method"] == name).any():
+        atomic_write_csv(path, frame[frame["method"] != name])
+
+
+def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame:
+    experiment = cfg["experiment"]
+    if len(experiment["resize"]) != 2:
+        raise DupbenchError(f"experiment.resize={experiment['resize']!r}: give [width, height]")
+    options = {"backbone": cfg["backbone"], "weights_path": cfg["weights_path"]}
+    names = method_names_of(cfg)
+    for name in names:
+        method_class(name)  # an unknown name stops the run before any work
+    field = Field(cfg, dataset, out_dir)
+    write_skipped(field.dataset, out_dir)
+    log.info(
+        "field on %s: %d images, %d groups; calibrate on %d images, score on %d",
+        field.dataset.name,
+        len(field.paths),
+        field.common["n_groups"],
+        len(field.calibrate),
+        len(field.scored),
+    )
+    start = time.perf_counter()
+    for name in names:  # one method alive at a time: each one's peak memory is its own
+        method = create_method(name, options)
+        field.run_method(method, bool(cfg.get("force")))
+        field.largest_peak = max(field.largest_peak, peak_rss_mib())
+        method.release()
+        del method
+        give_back_memory()
+    if experiment.get("peers", True):
+        field.run_peers(experiment.get("only_peers"))
+    run = {
+        "wall_s": time.perf_counter() - start,
+        "largest_peak_rss_mib": field.largest_peak,  # this process's, over every method (peers: their own rows)
+        "methods": names,
+        "finished_at": now_utc(),
+        "environment": field.env,
+    }
+    update_json(out_dir / "meta.json", lambda meta: {**meta, "last_run": run})
+    log.info("field on %s: %.0f s, largest peak %.0f MiB", field.dataset.name, run["wall_s"], field.largest_peak)
+    figures(out_dir / "field.csv", out_dir, out_dir)
+    return pd.read_csv(out_dir / "field.csv")
+
+
+def figures(table: Path, companions: Path, out: Path) -> list[Path]:
+    from experiments.reporting.plots import field_plots  # matplotlib: only when something is drawn
+
+    return field_plots(table, companions, out)
+
+
+SECTION = Section(
+    table="field.csv",
+    render=render_field,
+    plots=(
+        ("field.png", "Time against recall at precision 0.99 (log time)"),
+        ("pr.png", "Precision-recall over all pairs"),
+        ("edits.png", "Recall of each edit at the calibrated p99 threshold"),
+    ),
+    engines=("article",),
+    companions=("edits.csv", "curves.csv"),
+    figures=figures,
+)

@@ -1,0 +1,153 @@
+"""`make bench-find`: `dupbench find` on 10,000 and 100,000 images, beside `immaculate DIR --json` on the
+same folders (issue 16). A benchmark script writing a CSV, not a test.
+
+Folders: synthetic, seeded, built once under results/find-scale/: crops of ukbench800's photos (a
+ninth of the area at a seeded position, 160x120, JPEG quality 90, as the field's distractors but
+smaller), and for every 100th image a re-encoded copy (JPEG quality 60): near duplicates to find.
+Each tool runs as its own process through the peers' launcher (wall time, peak resident memory of
+the process tree), cold: dupbench with a fresh cache file (a second, warm run is timed too), each
+with a hash method both have (phash) and at 10,000 also with distilled SSCD. Rows: tool, method, N,
+status, wall_s, peak_rss_mib, groups, images in groups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from experiments.paths import REPO_ROOT
+from experiments.reporting.sections import Entry, Section
+
+OUT = REPO_ROOT / "results" / "find-scale"
+SIZES = (10_000, 100_000)
+COPY_EVERY = 100
+
+
+def build_folder(n: int, source: list[Path], folder: Path) -> Path:
+    """n images (crops plus every 100th one's re-encoded copy) in sub-folders of 1,000."""
+    if (folder / "DONE").is_file():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+    def make(number: int) -> None:
+        rng = np.random.default_rng([7, number])
+        path = source[int(rng.integers(0, len(source)))]
+        with Image.open(path) as opened:
+            opened.draft("RGB", (opened.width // 2, opened.height // 2))
+            image = opened.convert("RGB")
+        w, h = image.size
+        x, y = int(rng.integers(0, w - w // 3)), int(rng.integers(0, h - h // 3))
+        crop = image.crop((x, y, x + w // 3, y + h // 3)).resize((160, 120), Image.Resampling.BILINEAR)
+        target = folder / f"{number // 1000:03d}" / f"img{number:06d}.jpg"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        crop.save(target, quality=90)
+        if number % COPY_EVERY == 0:
+            crop.save(target.with_name(f"img{number:06d}-copy.jpg"), quality=60)
+
+    originals = n - n // COPY_EVERY
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(make, range(originals)))
+    (folder / "DONE").write_text(str(n))
+    return folder
+
+
+def run(command: list[str], timeout: float) -> dict[str, Any]:
+    from experiments.runners.peers import run_tool
+
+    try:
+        stdout, wall, peak, _ = run_tool(command, timeout)
+    except (OSError, RuntimeError, TimeoutError) as problem:
+        return {"status": f"failed: {problem}"}
+    answer = json.loads(stdout)
+    groups = answer.get("groups") or [*answer.get("exact", []), *answer.get("near", [])]
+    members = sum(len(g["members"]) if isinstance(g, dict) else len(g) for g in groups)
+    return {"status": "ok", "wall_s": wall, "peak_rss_mib": peak, "groups": len(groups), "images_in_groups": members}
+
+
+def dupbench_command(folder: Path, method: str, threshold: str, cache: Path) -> list[str]:
+    # `dupbench find` exits 1 when it finds duplicates: a shell wrapper turns that into 0 for the launcher
+    find = [str(Path(sys.executable).parent / "dupbench"), "find", str(folder), "--method", method]
+    find += ["--threshold", threshold, "--cache", str(cache), "--quiet", "--json", "-"]
+    return ["sh", "-c", '"$@"; code=$?; [ $code -le 1 ] && exit 0 || exit $code', "sh", *find]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", nargs="*", type=int, default=list(SIZES))
+    parser.add_argument("--timeout", type=float, default=3600)
+    args = parser.parse_args()
+    from experiments.peers.catalog import IMMACULATE
+    from experiments.provenance import environment, now_utc
+    from experiments.tables import atomic_write_csv
+
+    source = sorted((Path(REPO_ROOT / "../shared/datasets/ukbench800")).resolve().glob("*.jpg"))
+    env = environment()
+    rows: list[dict[str, Any]] = []
+    plan = [("phash", "10", "phash")]  # (dupbench method, its threshold, immaculate's method)
+    for n in sorted(args.sizes):
+        folder = build_folder(n, source, OUT / f"images-{n}")
+        for method, threshold, theirs in plan + (
+            [("sscd_distilled", "calibrated", "sscd_distilled")] if n <= 10_000 else []
+        ):
+            cache = OUT / f"cache-{n}-{method}.sqlite"
+            cache.unlink(missing_ok=True)
+            for label in ("cold", "warm"):
+                row = run(dupbench_command(folder, method, threshold, cache), args.timeout)
+                rows.append({"tool": f"dupbench find ({label} cache)", "method": method, "n": n, **row})
+                print(f"find-scale: dupbench {method} N={n} {label}: {row}", flush=True)
+            if IMMACULATE.ready.is_file():
+                command = [str(IMMACULATE.bin / "immaculate"), str(folder), "--json", "--method", theirs]
+                row = run(command, args.timeout)
+            else:
+                row = {"status": "skipped: immaculate's environment is not built (make peers)"}
+            rows.append({"tool": "immaculate", "method": theirs, "n": n, **row})
+            print(f"find-scale: immaculate {theirs} N={n}: {row}", flush=True)
+            stamp = {"machine": env["machine"], "git_commit": env["git_commit"], "finished_at": now_utc()}
+            atomic_write_csv(OUT / "find-scale.csv", pd.DataFrame([{**r, **stamp} for r in rows]))
+    print(f"find-scale: {OUT / 'find-scale.csv'}")
+
+
+def render_find_scale(table: pd.DataFrame, source: str) -> str:
+    from experiments.reporting.render import dates, markdown
+
+    first = table.iloc[0]
+    return (
+        markdown(
+            table,
+            {
+                "tool": "",
+                "method": "",
+                "n": ".0f",
+                "status": "",
+                "wall_s": ".1f",
+                "peak_rss_mib": ".0f",
+                "groups": ".0f",
+                "images_in_groups": ".0f",
+            },
+        )
+        + f"\n\nSynthetic folders (crops of ukbench800 at 160x120, every 100th re-encoded as a near copy); each "
+        f"tool a whole process (start-up included), peak resident memory of its process tree. Measured on "
+        f"{first['machine']}, {dates(table)}, commit {first['git_commit']}. Source: `{source}`."
+    )
+
+
+ENTRY = Entry(
+    key="find-scale",
+    title="dupbench find at 10,000 and 100,000 images, beside Immaculate",
+    output="find-scale",
+    section=Section(table="find-scale.csv", render=render_find_scale),
+    per_dataset=False,
+)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""The field benchmark (issue 15): the edited data set, the figures, and the runner on a small set."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments.data.edits import EDITS, build
+from experiments.data.embedded import ensure_embedded
+from experiments.data.loader import read_manifest
+from experiments.evaluation.field_metrics import called_pairs, ranking, recall_at_precision, splits
+from experiments.paths import REPO_ROOT
+from tests.conftest import run_in_process
+
+EMBEDDED = REPO_ROOT / "data" / "embedded"
+
+
+def tiny_edits(tmp: Path) -> list[str]:
+    """The field on an edits set built from the embedded set's 8 groups (8 originals x 12 edits + 32 photos)."""
+    ensure_embedded(EMBEDDED)
+    return [
+        "experiment=field",
+        "dataset=ukbench800-edits",
+        "dataset.name=tiny-edits",
+        f"dataset.root={tmp}/tiny-edits",
+        f"dataset.source.root={EMBEDDED}",
+        "dataset.source.manifest=data/manifests/embedded.csv",
+        "experiment.peers=false",
+        f"feature_cache={tmp}/cache",
+    ]
+
+
+def test_the_edits_set_has_every_edit_of_every_original_and_rebuilds_to_the_same_bytes(tmp_path):
+    ensure_embedded(EMBEDDED)
+    source = read_manifest(REPO_ROOT / "data/manifests/embedded.csv", EMBEDDED)
+    build(tmp_path / "a", source, seed=0, distractors=3)
+    build(tmp_path / "b", source, seed=0, distractors=3)
+    a = pd.read_csv(tmp_path / "a" / "MANIFEST.csv")
+    b = pd.read_csv(tmp_path / "b" / "MANIFEST.csv")
+    assert len(a) == len(source) + 8 * len(EDITS) + 3
+    assert (a["sha256"] == b["sha256"]).all()  # seeded: the same bytes twice
+    edited = a[~a["edit"].isin(["original", "view", "distractor"])]
+    assert edited.groupby("group")["edit"].nunique().eq(len(EDITS)).all()
+    assert (a["edit"] == "original").sum() == 8 and a[a["edit"] == "distractor"]["group"].nunique() == 3
+    build(tmp_path / "c", source, seed=1, distractors=0)
+    c = pd.read_csv(tmp_path / "c" / "MANIFEST.csv")
+    crops = lambda m: set(m[m["edit"] == "crop25"]["sha256"])  # noqa: E731
+    assert crops(a) != crops(c)  # another seed crops elsewhere
+
+
+def test_committed_edits_manifest_matches_the_generator_on_ukbench800():
+    manifest = pd.read_csv(REPO_ROOT / "data/manifests/ukbench800-edits.csv")
+    assert len(manifest) == 3200 and manifest["group"].nunique() == 200
+    assert manifest["edit"].value_counts()["original"] == 200
+    assert set(manifest["edit"]) - {"original", "view"} == set(EDITS)
+
+
+class Distance:
+    direction, symmetric = "distance", True
+
+    def worst_score(self):
+        return np.inf
+
+
+def test_ns_score_map_and_top1_on_a_matrix_worked_by_hand():
+    # Two groups of two: image 0's best other match is 2 (wrong group), then 1; image 1 finds 0 first.
+    matrix = np.array(
+        [[0, 2, 1, 5], [2, 0, 4, 4], [1, 4, 0, 3], [5, 4, 3, 0]],
+        dtype=float,
+    )
+    codes = np.array([0, 0, 1, 1])
+    per = ranking(Distance(), matrix, codes)
+    assert per["ns"].tolist() == [2, 2, 2, 2]  # each has its one mate within its 3 best
+    assert per["top1"].tolist() == [0, 1, 0, 1]
+    assert per["ap"].tolist() == [0.5, 1.0, 0.5, 1.0]
+
+
+def test_recall_at_precision_and_called_pairs():
+    curve = {"precision": np.array([1.0, 1.0, 0.995, 0.9]), "recall": np.array([0.1, 0.4, 0.6, 1.0])}
+    assert recall_at_precision(curve, 0.99) == 0.6
+    assert recall_at_precision(curve, 0.999) == 0.4
+    assert recall_at_precision({"precision": np.array([0.5]), "recall": np.array([1.0])}, 0.99) == 0.0
+    scores, positive = np.array([1.0, 2.0, 3.0, 9.0]), np.array([True, True, False, True])
+    found = called_pairs(Distance(), scores, positive, 3.0)
+    assert (found["pairs_found"], found["precision"], found["recall"]) == (3, 2 / 3, 2 / 3)
+
+
+def test_splits_halve_the_groups_and_alternate_the_distractors():
+    codes = np.array([0, 0, 1, 1, 2, 2, 3, 3, 4, 5, 6, 7])  # 4 real groups, 4 single distractors
+    calibrate, scored = splits(codes)
+    assert set(codes[calibrate]) & set(codes[scored]) == set()
+    assert set(codes[calibrate]) >= {0, 1} and set(codes[scored]) >= {2, 3}
+    assert len(set(codes[calibrate]) & {4, 5, 6, 7}) == 2
+
+
+def test_field_on_a_small_edits_set_writes_every_table_row_and_plot(tmp_path):
+    code, err = run_in_process(tmp_path, *tiny_edits(tmp_path), "method.names=[ahash,phash,cosine,sscd_distilled]")
+    assert code == 0, err
+    out = tmp_path / "field" / "tiny-edits"
+    table = pd.read_csv(out / "field.csv")
+    assert set(table["method"]) == {"ahash", "phash", "cosine", "sscd_distilled"}
+    assert (table["status"] == "ok").all()
+    rules = table.groupby("method")["rule"].apply(set)
+    assert rules["phash"] == {"default", "best_f1", "p99"} and rules["cosine"] == {"best_f1", "p99"}
+    assert table["ns_score"].between(1, 4).all() and table["pair_ap"].between(0, 1).all()
+    assert (table["n_images"] == 32 + 8 * len(EDITS)).all()
+    assert table["peak_rss_mib"].gt(0).all() and table["images_per_s"].gt(0).all()
+    # SSCD beats the pixels on photos and their edits (a check that could fail, not a fixed number).
+    best = table.drop_duplicates("method").set_index("method")
+    assert best.at["sscd_distilled", "pair_ap"] > best.at["cosine", "pair_ap"]
+    edits = pd.read_csv(out / "edits.csv")
+    assert set(edits["edit"]) == set(EDITS) | {"view"}
+    assert edits.groupby("method")["edit"].nunique().eq(len(EDITS) + 1).all()
+    assert edits["recall_p99"].between(0, 1).all()
+    hflip = edits.set_index(["method", "edit"])
+    assert hflip.at[("sscd_distilled", "jpeg30"), "recall_best_f1"] >= hflip.at[("ahash", "rotate25"), "recall_best_f1"]
+    for plot in ("field.png", "pr.png", "edits.png"):
+        assert (out / plot).stat().st_size > 1000
+    # A second run keeps every row (same code, files and decode) and the network's features are cached.
+    code, err = run_in_process(tmp_path, *tiny_edits(tmp_path), "method.names=[sscd_distilled]", "force=true")
+    assert code == 0, err
+    again = pd.read_csv(out / "field.csv")
+    assert again[again["method"] == "sscd_distilled"]["cache_hits"].eq(128).all()
+
+
+def test_a_method_over_the_time_budget_is_a_skipped_row_with_its_estimate(tmp_path):
+    code, err = run_in_process(
+        tmp_path, *tiny_edits(tmp_path), "method.names=[ahash]", "experiment.max_encode_s_per_image=1e-9"
+    )
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "field" / "tiny-edits" / "field.csv")
+    status = table["status"].iloc[0]
+    assert status.startswith("skipped: encoding every file would take ~") and "max_encode_s_per_image=1e-09" in status
+    assert table["rule"].iloc[0] == "none"
+
+
+def test_a_corrupt_file_is_a_recorded_skip_not_a_failed_field_run(tmp_path):
+    ensure_embedded(EMBEDDED)
+    folder = tmp_path / "photos"
+    for group in ("a", "b"):
+        (folder / group).mkdir(parents=True)
+        for i, source in enumerate(sorted((EMBEDDED / "astronaut" if group == "a" else EMBEDDED / "coffee").iterdir())):
+            (folder / group / f"{i}{source.suffix}").write_bytes(source.read_bytes())
+    (folder / "b" / "9.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    code, err = run_in_process(
+        tmp_path,
+        "experiment=field",
+        "dataset=embedded",
+        "dataset.kind=folders",
+        "dataset.name=mine",
+        f"dataset.root={folder}",
+        "dataset.manifest=null",
+        "method.names=[ahash]",
+        "experiment.peers=false",
+    )
+    assert code == 0, err
+    skipped = pd.read_csv(tmp_path / "field" / "mine" / "skipped.csv")
+    assert skipped["path"].tolist() == ["b/9.jpg"]
+    assert pd.read_csv(tmp_path / "field" / "mine" / "field.csv")["n_images"].iloc[0] == 8
+
+
+def test_a_peer_is_scored_from_its_groups_and_one_without_an_environment_is_a_skipped_row(tmp_path, monkeypatch):
+    from experiments.peers import catalog
+
+    monkeypatch.setattr(catalog, "PEERS_ROOT", tmp_path / "peers")
+    script = tmp_path / "fake_tool.py"
+    # Calls every pair of each folder's first two images a duplicate: exactly one true pair per group.
+    script.write_text(
+        "import json, pathlib, sys\n"
+        "root = pathlib.Path(sys.argv[1])\n"
+        "folders = [d for d in sorted(root.iterdir()) if d.is_dir()]\n"
+        "groups = [sorted(str(p.relative_to(root)) for p in sorted(d.iterdir()))[:2] for d in folders]\n"
+        "print(json.dumps({'version': '9.9', 'groups': groups}))\n"
+    )
+    ready = catalog.Environment("fake", "3.11", ("fake==9.9",))
+    (ready.folder).mkdir(parents=True)
+    ready.ready.write_text("ok")
+    missing = catalog.Environment("absent", "3.11", ("absent==1",))
+    peers = (
+        catalog.Peer("fake tool", ready, (sys.executable, str(script), "{folder}"), "first two"),
+        catalog.Peer("absent tool", missing, ("{python}", "{folder}"), "never"),
+    )
+    monkeypatch.setattr(catalog, "PEERS", peers)
+    args = [a for a in tiny_edits(tmp_path) if a != "experiment.peers=false"]
+    code, err = run_in_process(
+        tmp_path, *args, "dataset.source.manifest=data/manifests/embedded.csv", "method.names=[ahash]"
+    )
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "field" / "tiny-edits" / "field.csv").set_index("method")
+    assert table.at["absent tool", "status"].startswith("skipped: environment not built")
+    fake = table.loc["fake tool"]
+    assert fake["status"] == "ok" and fake["version"] == 9.9
+    assert fake["pairs_found_all"] == 8 and fake["precision_all"] == 1.0
+    assert fake["recall_all"] == pytest.approx(8 / (8 * 16 * 15 / 2))
+    assert json.loads(json.dumps(float(fake["peak_rss_mib"]))) > 0

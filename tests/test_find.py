@@ -1,0 +1,202 @@
+"""`dupbench find` (issue 16) on small folders: groups, exact copies, cache, query, moves and undo,
+outputs, bad input. In-process through dupbench.cli.main; the browser test is slow."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from dupbench.cli import main
+from experiments.data.embedded import ensure_embedded
+from experiments.paths import REPO_ROOT
+
+EMBEDDED = REPO_ROOT / "data" / "embedded"
+PHASH = ["--method", "phash", "--threshold", "12", "--quiet"]
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def photos(tmp_path) -> Path:
+    """Two embedded groups (astronaut at the top, coffee in a sub-folder), a byte copy, a re-encoded
+    copy with the same pixels, a single unrelated photo, and a file that is not an image."""
+    ensure_embedded(EMBEDDED)
+    root = tmp_path / "photos"
+    (root / "trip").mkdir(parents=True)
+    for source in sorted((EMBEDDED / "astronaut").iterdir()):
+        shutil.copy(source, root / source.name)
+    for source in sorted((EMBEDDED / "coffee").iterdir()):
+        shutil.copy(source, root / "trip" / source.name)
+    shutil.copy(EMBEDDED / "astronaut" / "0_original.png", root / "trip" / "byte-copy.png")
+    Image.open(EMBEDDED / "coffee" / "0_original.png").save(root / "same-pixels.png", compress_level=1)
+    shutil.copy(EMBEDDED / "rocket" / "0_original.png", root / "rocket.png")
+    (root / "notes.jpg").write_text("not a photo")
+    return root
+
+
+def found_json(tmp_path: Path, *argv: str) -> tuple[int, dict]:
+    target = tmp_path / f"out-{len(list(tmp_path.glob('out-*.json')))}.json"
+    code, _, err = run("find", *argv, "--json", str(target))
+    assert code in (0, 1), err
+    return code, json.loads(target.read_text())
+
+
+def test_groups_exact_copies_best_copy_and_skips(photos, tmp_path):
+    code, answer = found_json(tmp_path, str(photos), *PHASH)
+    assert code == 1
+    groups = {frozenset(Path(m["path"]).name for m in g["members"]): g for g in answer["groups"]}
+    astronaut = frozenset({"0_original.png", "1_rotate.png", "2_crop.png", "3_tone.jpg", "byte-copy.png"})
+    assert astronaut in groups
+    group = groups[astronaut]
+    members = {Path(m["path"]).name: m for m in group["members"]}
+    assert (
+        members["byte-copy.png"]["identical_pixels_in_group"] and members["0_original.png"]["identical_pixels_in_group"]
+    )
+    assert not members["2_crop.png"]["identical_pixels_in_group"]
+    # Best copy: most pixels, then the largest file; the two identical PNGs tie on pixels.
+    best = Path(group["best"]).name
+    assert best in {"0_original.png", "byte-copy.png", "1_rotate.png", "3_tone.jpg"}
+    sizes = {name: (m["width"] * m["height"], m["bytes"]) for name, m in members.items()}
+    assert sizes[best] == max(sizes.values())
+    exact = [p for p in answer["pairs"] if p["kind"] == "exact"]
+    names = {frozenset((Path(p["a"]).name, Path(p["b"]).name)) for p in exact}
+    assert frozenset({"0_original.png", "byte-copy.png"}) in names  # same bytes
+    assert frozenset({"0_original.png", "same-pixels.png"}) in names  # other bytes, same pixels
+    assert all("rocket.png" not in {Path(m["path"]).name for m in g["members"]} for g in answer["groups"])
+    assert [Path(s["path"]).name for s in answer["skipped"]] == ["notes.jpg"]
+
+
+def test_no_duplicates_exits_0_and_a_missing_folder_is_one_line_and_exit_2(tmp_path):
+    ensure_embedded(EMBEDDED)
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    for name in ("rocket", "coins"):
+        shutil.copy(EMBEDDED / name / "0_original.png", lone / f"{name}.png")
+    code, out, _ = run("find", str(lone), *PHASH)
+    assert code == 0 and out.startswith("2 images: 0 duplicate groups")
+    code, out, err = run("find", str(tmp_path / "nowhere"), *PHASH)
+    assert code == 2 and err.strip() == f"error: {tmp_path / 'nowhere'}: no such folder"
+    code, _, err = run("find", str(lone), "--method", "no_such_method", "--threshold", "3")
+    assert code == 2 and err.startswith("error: unknown method") and len(err.strip().splitlines()) == 1
+
+
+def test_a_second_run_encodes_nothing_and_a_grown_folder_only_the_new_files(photos, tmp_path):
+    _, first = found_json(tmp_path, str(photos), "--method", "sscd_distilled", "--threshold", "0.6", "--quiet")
+    assert (first["encoded"], first["from_cache"]) == (first["images"], 0)
+    _, second = found_json(tmp_path, str(photos), "--method", "sscd_distilled", "--threshold", "0.6", "--quiet")
+    assert (second["encoded"], second["from_cache"]) == (0, first["images"])
+    assert second["groups"] == first["groups"]
+    shutil.copy(EMBEDDED / "chelsea" / "0_original.png", photos / "cat.png")
+    _, third = found_json(tmp_path, str(photos), "--method", "sscd_distilled", "--threshold", "0.6", "--quiet")
+    assert (third["encoded"], third["from_cache"]) == (1, first["images"])
+    assert (photos / ".dupbench-cache.sqlite").is_file()
+
+
+def test_query_answers_the_nearest_images_with_scores(photos, tmp_path):
+    query = tmp_path / "query.jpg"
+    Image.open(EMBEDDED / "coffee" / "0_original.png").convert("RGB").save(query, quality=60)
+    _, answer = found_json(tmp_path, str(photos), *PHASH, "--query", str(query), "--top", "3")
+    (item,) = answer["queries"]
+    matches = item["matches"]
+    assert len(matches) == 3 and matches[0]["duplicate"]
+    assert Path(matches[0]["path"]).name in {"0_original.png", "same-pixels.png", "3_tone.jpg"}
+    assert "trip" in matches[0]["path"] or matches[0]["path"].endswith("same-pixels.png")
+    assert matches[0]["score"] <= matches[-1]["score"]  # a distance: best first
+
+
+def test_dry_run_moves_nothing_move_keeps_the_best_and_undo_puts_everything_back(photos, tmp_path):
+    before = sorted(p.relative_to(photos) for p in photos.rglob("*") if p.is_file() and not p.name.startswith("."))
+    target = tmp_path / "dups"
+    code, out, _ = run("find", str(photos), *PHASH, "--move-to", str(target), "--dry-run")
+    assert code == 1 and "would move" in out and not target.exists()
+    code, out, _ = run("find", str(photos), *PHASH, "--move-to", str(target))
+    assert code == 1
+    manifest = Path(re.search(r"dupbench undo (\S+)", out).group(1))
+    moves = json.loads(manifest.read_text())["moves"]
+    assert moves and all(m["done"] for m in moves)
+    for m in moves:
+        assert not Path(m["from"]).exists() and Path(m["to"]).is_file() and Path(m["kept"]).is_file()
+        assert Path(m["to"]).is_relative_to(target / "photos")  # the path under the scanned folder is kept
+    assert any(Path(m["to"]).parent.name == "trip" for m in moves)
+    # The moved files are out of the folder: a new scan finds fewer groups.
+    code, answer = found_json(tmp_path, str(photos), *PHASH)
+    assert sum(len(g["members"]) for g in answer["groups"]) < sum(1 for m in moves) + 2
+    code, out, err = run("undo", str(manifest))
+    assert code == 0 and out.strip() == f"restored {len(moves)} files", err
+    after = sorted(p.relative_to(photos) for p in photos.rglob("*") if p.is_file() and not p.name.startswith("."))
+    assert after == before
+
+
+def test_csv_and_html_hold_the_same_groups_as_the_json(photos, tmp_path):
+    code, _, _ = run(
+        "find", str(photos), *PHASH, "--json", str(tmp_path / "a.json"), "--csv", str(tmp_path / "csv"),
+        "--html", str(tmp_path / "html"),
+    )  # fmt: skip
+    answer = json.loads((tmp_path / "a.json").read_text())
+    groups = pd.read_csv(tmp_path / "csv" / "groups.csv")
+    assert len(groups) == sum(len(g["members"]) for g in answer["groups"])
+    assert groups.groupby("group")["best"].sum().eq(1).all()
+    assert len(pd.read_csv(tmp_path / "csv" / "pairs.csv")) == len(answer["pairs"])
+    page = (tmp_path / "html" / "index.html").read_text()
+    assert "http://" not in page and "https://" not in page  # self-contained: opens from disk
+    assert page.count("data-group=") == len(answer["groups"])
+    assert page.count("src='data:image/jpeg;base64,") == len(groups)
+
+
+def chromium() -> str | None:
+    """Debian's chromium, installed when absent (the test set-up); None when it cannot be."""
+    found = shutil.which("chromium")
+    if found:
+        return found
+    try:
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"], capture_output=True, timeout=600
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return shutil.which("chromium")
+
+
+@pytest.mark.slow
+def test_the_html_report_renders_in_headless_chromium_with_the_json_groups(photos, tmp_path):
+    browser = chromium()
+    if browser is None:
+        pytest.skip("chromium is not installed and `apt-get install chromium chromium-driver` failed here")
+    code, _, _ = run("find", str(photos), *PHASH, "--json", str(tmp_path / "a.json"), "--html", str(tmp_path / "html"))
+    answer = json.loads((tmp_path / "a.json").read_text())
+    page = (tmp_path / "html" / "index.html").resolve()
+    flags = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+    ]  # fmt: skip
+    shot = tmp_path / "report.png"
+    done = subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.is_file() and shot.stat().st_size > 10_000, done.stderr[-500:]
+    with Image.open(shot) as image:
+        assert image.size == (1200, 1600) and len(set(image.convert("L").getdata())) > 50  # drawn, not blank
+    dom = subprocess.run([browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    sections = re.findall(r"<section class=\"group\" data-group=\"(\d+)\".*?</section>", dom.stdout, flags=re.S)
+    assert len(sections) == len(answer["groups"])
+    rendered = [
+        sorted(re.findall(r"data-path=\"([^\"]+)\"", block))
+        for block in re.findall(r"<section class=\"group\".*?</section>", dom.stdout, flags=re.S)
+    ]
+    assert rendered == [sorted(m["path"] for m in g["members"]) for g in answer["groups"]]
