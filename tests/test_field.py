@@ -106,7 +106,14 @@ def test_field_on_a_small_edits_set_writes_every_table_row_and_plot(tmp_path):
     assert set(table["method"]) == {"ahash", "phash", "cosine", "sscd_distilled"}
     assert (table["status"] == "ok").all()
     rules = table.groupby("method")["rule"].apply(set)
-    assert rules["phash"] == {"default", "best_f1", "p99"} and rules["cosine"] == {"best_f1", "p99"}
+    assert rules["phash"] == {"default", "best_f1", "p99", "groups_p99"}
+    assert rules["cosine"] == {"best_f1", "p99", "groups_p99"}
+    # The finder's rule: its groups (chains merged) kept 99 % precision on the calibration half, so its
+    # threshold is never looser than the single-pair one.
+    groups = table[table["rule"] == "groups_p99"].set_index("method")
+    pairs = table[table["rule"] == "p99"].set_index("method")
+    assert groups.at["sscd_distilled", "threshold"] >= pairs.at["sscd_distilled", "threshold"] - 1e-9
+    assert groups.at["sscd_distilled", "counted"] == "pairs inside groups"
     assert table["ns_score"].between(1, 4).all() and table["pair_ap"].between(0, 1).all()
     assert (table["n_images"] == 32 + 8 * len(EDITS)).all()
     assert table["peak_rss_mib"].gt(0).all() and table["images_per_s"].gt(0).all()

@@ -200,3 +200,65 @@ def test_the_html_report_renders_in_headless_chromium_with_the_json_groups(photo
         for block in re.findall(r"<section class=\"group\".*?</section>", dom.stdout, flags=re.S)
     ]
     assert rendered == [sorted(m["path"] for m in g["members"]) for g in answer["groups"]]
+
+
+def test_ctrl_c_while_encoding_keeps_the_batches_already_encoded(photos, tmp_path, monkeypatch):
+    import experiments.data.encode as encode_module
+
+    real = encode_module.prepared_batches
+
+    def interrupted(*args, **kwargs):
+        for number, item in enumerate(real(*args, **kwargs)):
+            if number == 1:
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(encode_module, "prepared_batches", interrupted)
+    many = tmp_path / "many"
+    ensure_embedded(EMBEDDED)
+    for folder in sorted(p for p in EMBEDDED.iterdir() if p.is_dir()):
+        for source in sorted(folder.iterdir()):
+            many.mkdir(exist_ok=True)
+            shutil.copy(source, many / f"{folder.name}-{source.name}")
+    args = ["find", str(many), "--method", "sscd_distilled", "--threshold", "0.6", "--quiet"]
+    monkeypatch.setattr(encode_module, "BATCH", 8)
+    code, _, err = run(*args)
+    assert code == 130 and "kept in the cache" in err
+    monkeypatch.setattr(encode_module, "prepared_batches", real)
+    _, answer = found_json(tmp_path, *args[1:])
+    assert answer["from_cache"] == 8 and answer["encoded"] == answer["images"] - 8  # the first batch was kept
+
+
+@pytest.mark.slow
+def test_ukbench800_at_the_shipped_threshold_groups_with_precision_at_least_099(tmp_path):
+    """The issue's acceptance: the default method at its calibrated threshold, scored against the
+    manifest's groups as pairs (every pair inside a found group is a call)."""
+    folder = REPO_ROOT.parent / "shared" / "datasets" / "ukbench800"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is not staged")
+    manifest = pd.read_csv(REPO_ROOT / "data" / "manifests" / "ukbench800.csv")
+    group_of = dict(zip(manifest["path"], manifest["group"]))
+    code, answer = found_json(tmp_path, str(folder), "--cache", str(tmp_path / "cache.sqlite"), "--quiet")
+    assert code == 1
+    called = {
+        frozenset((Path(a["path"]).name, Path(b["path"]).name))
+        for g in answer["groups"]
+        for a in g["members"]
+        for b in g["members"]
+        if a["path"] < b["path"]
+    }
+    hits = sum(group_of[a] == group_of[b] for a, b in map(tuple, called))
+    truth = 200 * 6
+    precision, recall = hits / len(called), hits / truth
+    print(f"ukbench800: {answer['method']} at {answer['threshold']:.4g}: {len(called)} pairs, "
+          f"precision {precision:.4f}, recall {recall:.4f}")  # fmt: skip
+    assert precision >= 0.99 and recall > 0.5
+
+
+def test_progress_bars_name_each_stage(photos, capsys):
+    from dupbench.find import find
+    from dupbench.recommend import choose
+
+    find([photos], choose("phash", "12"), progress=True)
+    err = capsys.readouterr().err
+    assert all(f"{stage}:" in err for stage in ("scan", "hash", "encode", "search")), err[-300:]

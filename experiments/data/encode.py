@@ -112,8 +112,9 @@ def prepared_batches(
     def decoded(i: int) -> Image.Image:
         return decode(paths[i].read_bytes(), want)
 
-    chunks = list(batches(indices))
-    with ThreadPoolExecutor(workers) as pool:
+    chunks = list(batches(indices, BATCH))
+    pool = ThreadPoolExecutor(workers)
+    try:
         if method.parallel_prepare:
             ahead = [
                 pool.submit(lambda c: method.prepare_many([decoded(i) for i in c]), c) for c in chunks[: workers * 2]
@@ -130,6 +131,9 @@ def prepared_batches(
             images = [future.result() for future in pending]
             pending = [pool.submit(decoded, i) for i in chunks[number + 1]] if number + 1 < len(chunks) else []
             yield chunk, method.prepare_many(images)
+    finally:
+        # A consumer that stops early (over budget, Ctrl-C) does not wait for the batches queued ahead.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass
