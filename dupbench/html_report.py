@@ -47,7 +47,7 @@ def render(found) -> str:
         f"<h1>{len(found.groups)} duplicate groups among {len(photos)} images</h1>",
         f"<p class='meta'>method {html.escape(choice.name)}, threshold {choice.threshold:g} "
         f"({html.escape(choice.threshold_source)}); the best copy (green) has the most pixels, then the "
-        f"largest file. {len(found.skipped)} files skipped.</p>",
+        f"largest file. Skipped (not images, unreadable): {len(found.skipped)}.</p>",
     ]
     for number, group in enumerate(found.groups, start=1):
         parts.append(

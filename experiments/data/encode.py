@@ -116,13 +116,13 @@ def prepared_batches(
     pool = ThreadPoolExecutor(workers)
     try:
         if method.parallel_prepare:
-            ahead = [
-                pool.submit(lambda c: method.prepare_many([decoded(i) for i in c]), c) for c in chunks[: workers * 2]
-            ]
+            # `workers` batches in flight: every core busy, and a budget check after the first batch
+            # does not wait for a queue behind it.
+            ahead = [pool.submit(lambda c: method.prepare_many([decoded(i) for i in c]), c) for c in chunks[:workers]]
             for number, chunk in enumerate(chunks):
                 part = ahead[number].result()
-                if number + workers * 2 < len(chunks):
-                    following = chunks[number + workers * 2]
+                if number + workers < len(chunks):
+                    following = chunks[number + workers]
                     ahead.append(pool.submit(lambda c: method.prepare_many([decoded(i) for i in c]), following))
                 yield chunk, part
             return

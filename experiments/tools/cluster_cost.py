@@ -29,7 +29,8 @@ def representation_bytes(name: str) -> float:
     from methods import create_method
 
     method = create_method(name)
-    image = Image.new("RGB", (320, 240), (90, 120, 150))
+    # As the field fed it: a method that takes the image as the article did gets the field's 80x60.
+    image = Image.new("RGB", (320, 240) if method.decode_side else (80, 60), (90, 120, 150))
     prepared = method.prepare_many([image])
     return float(prepared.nbytes) if isinstance(prepared, np.ndarray) else float("nan")
 
