@@ -10,7 +10,7 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from methods import create_method, method_names
+from dupbench.methods import create_method, method_names
 
 SIZE = (100, 100)
 

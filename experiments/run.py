@@ -10,16 +10,20 @@ import importlib
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-import hydra
-from omegaconf import DictConfig, OmegaConf, open_dict
+if __package__ in (None, ""):  # `python experiments/run.py`: the benchmark is imported from its checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dupbench.errors import DupbenchError
-from experiments.config import check_group_choices
-from experiments.data import DataMissingError, Dataset, load_dataset
-from experiments.paths import CONF_DIR, output_name, repo_path
-from experiments.settings import check_overrides, validate
+import hydra  # noqa: E402
+from omegaconf import DictConfig, OmegaConf, open_dict  # noqa: E402
+
+from dupbench.errors import DupbenchError  # noqa: E402
+from experiments.config import check_group_choices  # noqa: E402
+from experiments.data import DataMissingError, Dataset, load_dataset  # noqa: E402
+from experiments.paths import CONF_DIR, output_name, repo_path  # noqa: E402
+from experiments.settings import check_overrides, validate  # noqa: E402
 
 log = logging.getLogger("dupbench")
 

@@ -59,10 +59,10 @@ def run_cli(tmp: Path, *args: str, env: dict | None = None, cwd: Path | None = N
 def run_in_process(tmp: Path, *overrides: str) -> tuple[int, str]:
     """The same command in this process: the checks run.py makes before Hydra, the composed config,
     and the CLI's own handler (exit code and stderr as a user would see them). Fast: no start-up."""
+    from dupbench.methods import DupbenchError
     from experiments import run
     from experiments.config import compose_config
     from experiments.settings import check_overrides
-    from methods import DupbenchError
 
     err = io.StringIO()
     with contextlib.redirect_stderr(err):

@@ -12,10 +12,10 @@ import pytest
 from conftest import run_in_process
 from PIL import Image
 
+from dupbench.methods import DupbenchError
 from experiments.data import load_dataset, read_rgb
 from experiments.data.images import ImageCache
 from experiments.data.loader import UnreadableImage
-from methods import DupbenchError
 
 
 def save(path: Path, image: Image.Image, **kw) -> Path:

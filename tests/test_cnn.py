@@ -8,8 +8,16 @@ import torch
 from PIL import Image
 from torchvision import transforms
 
-from methods import DupbenchError, backbones, create_method
-from methods.backbones import B0, B0_FILE, LITE0, build_lite0, lite0_default_path, load_backbone, resolve_weights
+from dupbench.methods import DupbenchError, backbones, create_method
+from dupbench.methods.backbones import (
+    B0,
+    B0_FILE,
+    LITE0,
+    build_lite0,
+    lite0_default_path,
+    load_backbone,
+    resolve_weights,
+)
 
 LITE0_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"  # ../shared/models/README.md
 IMAGENET_CATS = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from dupbench.methods import DupbenchError, method_class, method_names
 from experiments.config import GROUPS, check_group_choices, compose_config, group_options
+from experiments.data.kinds import kind_names
 from experiments.runners.common import method_names_of
-from methods import DupbenchError, method_class, method_names
 
 
 def composed(*overrides: str):
@@ -25,12 +26,16 @@ def test_defaults_are_fruits360_the_article_suite_exp1():
 def test_each_dataset_composes(name):
     cfg = composed(f"dataset={name}", "data_root=/data")
     assert cfg.dataset.name == name
-    assert cfg.dataset.kind in {"manifest", "convention", "folders", "embedded", "edits"}
+    assert cfg.dataset.kind in kind_names()
     assert cfg.dataset.resize.mode in {"fixed", "scale"}
     if name == "folder":
         assert cfg.dataset.root is None  # the user's folder: required on the command line
     elif cfg.dataset.kind == "edits":  # built into the repository from a source under the data root
         assert cfg.dataset.root.startswith("data/generated/") and cfg.dataset.source.root.startswith("/data/")
+    elif cfg.dataset.kind == "generated":  # drawn into the repository's data/generated/, no source
+        assert cfg.dataset.root.startswith("data/generated/")
+    elif cfg.dataset.kind == "distinct":  # read in place from its source's folder
+        assert cfg.dataset.root == cfg.dataset.source.root
     elif name != "embedded":
         assert cfg.dataset.root.startswith("/data/")
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dupbench.methods import DupbenchError
 from experiments.data import load_dataset, read_rgb, target_size
 from experiments.data.embedded import PHOTOS, build
 from experiments.paths import REPO_ROOT
-from methods import DupbenchError
 
 
 def write_images(folder: Path, names: list[str]) -> None:

@@ -48,10 +48,10 @@ def test_the_slurm_launcher_config_exposes_partition_time_cpus_and_memory():
 
 @pytest.mark.slow
 def test_two_shards_through_submitits_local_executor_give_the_one_machine_result(tmp_path):
+    from dupbench.methods import create_method
+    from dupbench.methods.search import top_k
     from experiments.data.encode import Decode, encode, file_digests
     from experiments.tools.shards import FIELD_SIZE, merge, run_shards
-    from methods import create_method
-    from methods.search import top_k
 
     ensure_embedded(REPO_ROOT / "data" / "embedded")
     paths = sorted((REPO_ROOT / "data" / "embedded").rglob("*.png")) + sorted(

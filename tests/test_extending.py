@@ -7,13 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dupbench.methods import Method, method_names, register
+from dupbench.methods.__main__ import main as list_methods
+from dupbench.methods.registry import unregister
 from experiments.config import compose_config
 from experiments.paths import BASELINES
 from experiments.run import execute
 from experiments.tools import regress
-from methods import Method, method_names, register
-from methods.__main__ import main as list_methods
-from methods.registry import unregister
 
 
 @pytest.fixture

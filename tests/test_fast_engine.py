@@ -3,12 +3,19 @@ same rankings, on the real Fruits-360 subset for every method; the feature cache
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from conftest import run_in_process
 
+from dupbench.features import FeatureCache
+from dupbench.methods import Method, create_method, method_names
+from dupbench.methods.base import loop_prepare_many
+from dupbench.methods.hashing import hamming_all_pairs
+from dupbench.methods.tensors import article_to_tensor, batch_to_tensor
 from experiments.config import compose_config
 from experiments.data import DataMissingError, load_dataset
 from experiments.data.feature_cache import prepare_cached
@@ -16,10 +23,6 @@ from experiments.data.images import ImageCache
 from experiments.evaluation.metric_table import tolerance
 from experiments.evaluation.protocol import article_accuracy
 from experiments.tools.regress import BASELINES, METRICS, deterministic
-from methods import Method, create_method, method_names
-from methods.base import loop_prepare_many
-from methods.hashing import hamming_all_pairs
-from methods.tensors import article_to_tensor, batch_to_tensor
 
 # Largest score difference allowed between the engines: what each method declares
 # (`engine_tolerance`: a float32 Gram matrix, batched convolutions...); exact kernels (integer sums,
@@ -107,18 +110,23 @@ def test_hamming_by_popcount_counts_differing_bits():
     assert np.array_equal(got, np.array(expected, dtype=np.float64))
 
 
+def stored_rows(cache: Path) -> int:
+    with FeatureCache(cache) as store:
+        return store.db.execute("SELECT COUNT(*) FROM features").fetchone()[0]
+
+
 def test_feature_cache_hits_on_rerun_and_misses_on_another_size(tmp_path, astronaut, coffee):
     method = create_method("cnn_cosine")
     pictures, shas = [astronaut, coffee], ["a" * 64, "b" * 64]
     first, hits = prepare_cached(method, pictures, shas, tmp_path)
-    assert hits == 0 and len(list(tmp_path.rglob("*.npy"))) == 2
+    assert hits == 0 and stored_rows(tmp_path) == 2
     again, hits = prepare_cached(method, pictures, shas, tmp_path)
     assert hits == 2 and np.array_equal(first, again)
     bigger = [p.resize((128, 128)) for p in pictures]
     _, hits = prepare_cached(method, bigger, shas, tmp_path)
     assert hits == 0  # the size is part of the key
     _, hits = prepare_cached(create_method("ahash"), pictures, shas, tmp_path)
-    assert hits == 0 and len(list(tmp_path.rglob("*.npy"))) == 4  # methods without cache_identity: no cache
+    assert hits == 0 and stored_rows(tmp_path) == 4  # methods without cache_identity: no cache
 
 
 def test_engine_fast_end_to_end_matches_the_committed_article_baseline(tmp_path):

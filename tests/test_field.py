@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dupbench.methods import Method
 from experiments.data.edits import EDITS, build
 from experiments.data.embedded import ensure_embedded
 from experiments.data.loader import read_manifest
@@ -60,11 +61,8 @@ def test_committed_edits_manifest_matches_the_generator_on_ukbench800():
     assert set(manifest["edit"]) - {"original", "view"} == set(EDITS)
 
 
-class Distance:
+class Distance(Method):
     direction, symmetric = "distance", True
-
-    def worst_score(self):
-        return np.inf
 
 
 def test_ns_score_map_and_top1_on_a_matrix_worked_by_hand():

@@ -9,7 +9,7 @@ import pdqhash
 import pytest
 from PIL import Image
 
-from methods import create_method, method_class, method_names
+from dupbench.methods import create_method, method_class, method_names
 
 FIELD = [n for n in method_names() if method_class(n).suite == "field"]
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from methods import DupbenchError, create_method, method_class, method_names
-from methods.base import Method
+from dupbench.methods import DupbenchError, create_method, method_class, method_names
+from dupbench.methods.base import Method
 
 # The article's five methods as it named its calls (the spec this suite replicates).
 ARTICLE = ["euclidean_scipy", "euclidean_numpy", "ssim", "ahash", "cosine", "cnn_euclidean", "cnn_cosine"]
@@ -27,7 +27,7 @@ def test_registry_has_every_article_method_and_the_float_variants():
 
 
 def test_python_m_methods_prints_the_names(capsys):
-    from methods.__main__ import main
+    from dupbench.methods.__main__ import main
 
     main([])
     assert capsys.readouterr().out.split() == method_names()

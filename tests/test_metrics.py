@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dupbench.methods.base import Method
 from experiments.evaluation.metrics import pair_classification, pair_scores, retrieval_metrics
-from methods.base import Method
 
 
 class Dist(Method):

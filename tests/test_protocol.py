@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dupbench.methods.base import Method
 from experiments.evaluation.protocol import all_queries_recall, article_accuracy, article_pairs, top_k
-from methods.base import Method
 
 
 class Dist(Method):

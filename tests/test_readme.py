@@ -7,9 +7,9 @@ import re
 import pandas as pd
 import pytest
 
+from dupbench.methods import method_names
 from experiments.paths import REPO_ROOT
 from experiments.reporting.blocks import PAGES, README, blocks, current_block, markers_in
-from methods import method_names
 
 RELIABILITY = REPO_ROOT / "docs" / "reliability.md"
 

@@ -9,9 +9,9 @@ import sys
 import pandas as pd
 import pytest
 
+from dupbench.methods import method_names
 from experiments.paths import BASELINES, REPO_ROOT
 from experiments.tools import regress
-from methods import method_names
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from conftest import ARTICLE_SUITE, run_in_process
 
+from dupbench.methods import DupbenchError
 from experiments.data import load_dataset
 from experiments.paths import REPO_ROOT
 from experiments.runners import retrieval
-from methods import DupbenchError
 
 SMALL = ["dataset=embedded", "dataset.resize.width=64", "dataset.resize.height=64"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from methods import create_method
-from methods.search import _drop_self, brute_force_top_k, faiss_top_k, top_k
+from dupbench.methods import create_method
+from dupbench.methods.search import _drop_self, brute_force_top_k, faiss_top_k, top_k
 
 K = 10
 

@@ -9,11 +9,11 @@ import pytest
 from conftest import ARTICLE_SUITE, run_in_process
 from PIL import Image
 
+from dupbench.methods import DupbenchError
+from dupbench.methods.base import Method
 from experiments.config import compose_config
 from experiments.data.transforms import OPS, apply
 from experiments.runners.transform_matrix import recall_and_margin
-from methods import DupbenchError
-from methods.base import Method
 
 
 def config_families() -> dict:

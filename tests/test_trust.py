@@ -17,6 +17,7 @@ import pytest
 import torch
 from PIL import Image
 
+from dupbench.methods import DupbenchError, create_method, method_class, method_names
 from experiments.config import compose_config
 from experiments.data import __main__ as data_cli
 from experiments.data import load_dataset
@@ -31,7 +32,6 @@ from experiments.run import execute
 from experiments.runners import retrieval
 from experiments.tables import upsert_rows
 from experiments.tools import regress
-from methods import DupbenchError, create_method, method_class, method_names
 
 # Six methods quick on the fast engine: the deterministic ones (no network to run), but SSIM.
 CHEAP = [m for m in method_names() if method_class(m).deterministic and m != "ssim"][:6]
@@ -188,7 +188,7 @@ def embedded_fast(tmp: Path, methods: list[str]) -> pd.DataFrame:
 
 
 def test_casting_the_uint8_euclidean_input_to_float_makes_regress_fail(tmp_path, monkeypatch):
-    from methods import pixels
+    from dupbench.methods import pixels
 
     monkeypatch.setattr(
         pixels, "pixel_rows", lambda images: np.stack([np.asarray(i, dtype=np.float64).reshape(-1) for i in images])
@@ -206,7 +206,7 @@ def test_casting_the_uint8_euclidean_input_to_float_makes_regress_fail(tmp_path,
 
 @pytest.mark.slow  # the CNN on 40 photos of 576x432
 def test_adding_imagenet_normalisation_to_the_faithful_cnn_makes_regress_fail(tmp_path, monkeypatch):
-    from methods import cnn
+    from dupbench.methods import cnn
 
     quick = next(q for q in regress.QUICK if q.methods and "cnn_cosine" in q.methods)
     if not regress.available(quick, None):
@@ -279,7 +279,7 @@ def test_a_changed_image_of_the_same_size_redoes_the_row(tmp_path):
 
 
 def test_a_changed_method_code_redoes_the_row(tmp_path, monkeypatch):
-    from methods.hashing import AverageHash
+    from dupbench.methods.hashing import AverageHash
 
     data = make_groups(tmp_path / "data")
     out = run_folder(tmp_path / "r", data, "engine=fast", "method.names=[ahash]")
@@ -290,7 +290,7 @@ def test_a_changed_method_code_redoes_the_row(tmp_path, monkeypatch):
 
 
 def test_code_version_covers_the_helpers_a_method_uses():
-    from methods import base, method_class
+    from dupbench.methods import base, method_class
 
     files = {Path(f).name for f in base._source_files(method_class("cnn_cosine"))}
     assert {"cnn.py", "base.py", "backbones.py", "tensors.py", "gram.py"} <= files

@@ -11,15 +11,8 @@ from PIL import Image
 
 from dupbench.errors import DupbenchError
 from dupbench.files import sha256_of
-from experiments.data.loader import (
-    Item,
-    UnreadableImage,
-    dataset_root,
-    load_dataset,
-    read_manifest,
-    read_rgb,
-    require_root,
-)
+from experiments.data.kinds import load_dataset
+from experiments.data.loader import Item, UnreadableImage, dataset_root, read_manifest, read_rgb, require_root
 from experiments.paths import repo_path
 
 

@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 from dupbench.files import current_umask
-from experiments.data.loader import Item
+from experiments.data.dataset import Item
 
 GENERATOR_VERSION = 1
 QUALITY = 90  # every edited copy is saved as JPEG at this quality, but the one that tests quality

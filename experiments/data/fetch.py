@@ -18,7 +18,7 @@ from urllib.parse import quote, urljoin, urlparse
 from tqdm.auto import tqdm
 
 from dupbench.files import sha256_of
-from experiments.data.loader import Item
+from experiments.data.dataset import Item
 
 CHUNK = 1 << 16
 

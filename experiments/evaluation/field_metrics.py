@@ -18,8 +18,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from dupbench.methods.base import Method, row_blocks
 from experiments.evaluation.metrics import duplicate_mask, pair_classification
-from methods.base import Method, row_blocks
 
 PRECISIONS = (0.99, 0.999)
 
@@ -33,7 +33,7 @@ def ranking(method: Method, matrix: np.ndarray, codes: np.ndarray) -> dict[str, 
     The matrix's diagonal is overwritten (the image itself never retrieves itself)."""
     n = len(codes)
     np.fill_diagonal(matrix, method.worst_score())
-    key = matrix if method.direction == "distance" else -matrix
+    key = -method.goodness(matrix)
     mates = np.bincount(codes)[codes] - 1
     ns, ap, top1 = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     for rows in row_blocks(n, n * 8 * 3):
@@ -141,6 +141,6 @@ def group_threshold(
     for threshold in candidates:
         found = grouped_pairs(method, matrix, codes, rows, float(threshold))
         if found["pairs_found"] and found["precision"] >= precision:
-            if np.isnan(best) or (threshold < best if method.direction == "similarity" else threshold > best):
+            if np.isnan(best) or method.looser(threshold, best):
                 best = float(threshold)
     return best

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from methods.base import Method
+from dupbench.methods.base import Method
 
 KS = (1, 3, 10)
 
@@ -69,7 +69,7 @@ def pair_classification(
     method: Method, scores: np.ndarray, positive: np.ndarray
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Summary figures and the precision-recall curve (one point per distinct threshold)."""
-    goodness = scores if method.direction == "similarity" else -scores
+    goodness = method.goodness(scores)
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     if not n_pos or not n_neg:
         nan = float("nan")
@@ -109,7 +109,7 @@ def pair_classification(
 
 def duplicate_mask(method: Method, matrix: np.ndarray, threshold: float) -> np.ndarray:
     """Which scored pairs a method calls duplicates at a threshold, in its own direction."""
-    return matrix >= threshold if method.direction == "similarity" else matrix <= threshold
+    return method.passes(matrix, threshold)
 
 
 def groups_at_threshold(method: Method, matrix: np.ndarray, threshold: float) -> np.ndarray:

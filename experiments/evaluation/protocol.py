@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from methods.base import Method
+from dupbench.methods.base import Method
 
 
 def article_pairs(n_images: int, references: Sequence[int]) -> list[tuple[int, int]]:

@@ -58,8 +58,8 @@ class MethodsBlock:
     marker: str = "methods"
 
     def text(self) -> str:
-        from methods import method_class, method_names
-        from methods.__main__ import version
+        from dupbench.methods import method_class, method_names
+        from dupbench.methods.__main__ import version
 
         lines = [
             "| config name | variant | direction | library (version, licence) | one image becomes | what it computes |",

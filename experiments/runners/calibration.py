@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 
 from dupbench.files import atomic_write_text
+from dupbench.methods import DupbenchError, Method
 from experiments.data import Dataset
 from experiments.evaluation.metrics import (
     duplicate_mask,
@@ -40,7 +41,6 @@ from experiments.reporting.render import render_calibration
 from experiments.reporting.sections import Section
 from experiments.runners.common import method_order, preflight, resize_label, write_skipped
 from experiments.tables import upsert_rows
-from methods import DupbenchError, Method
 
 log = logging.getLogger("dupbench.calibrate")
 RULES = {"best_f1": "threshold_at_best_f1", "p99": "threshold_at_p99"}
@@ -70,7 +70,7 @@ def snippet(
         "calibrated_at": when,
         "git_commit": commit,
     }
-    verb = "at least" if method.direction == "similarity" else "at most"
+    verb = "at least" if method.goodness(1) > 0 else "at most"
     header = (
         f"# @package _global_\n# dupbench: {method.name} calls a pair a duplicate when its score is {verb} "
         f"{threshold:g}\n# (rule {rule}, calibrated on {dataset.name}). Use it with:\n"

@@ -11,10 +11,10 @@ from typing import Any
 
 import pandas as pd
 
+from dupbench.methods import Method, create_method, method_class, method_names
 from experiments.data import Dataset
 from experiments.data.images import ImageCache
 from experiments.tables import atomic_write_csv
-from methods import Method, create_method, method_class, method_names
 
 log = logging.getLogger("dupbench.run")
 

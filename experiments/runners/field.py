@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from dupbench.errors import DupbenchError
+from dupbench.methods import Method, create_method, method_class
 from experiments.data import Dataset
 from experiments.data.encode import Decode, OverBudget, encode, file_digests, usable
 from experiments.evaluation.field_metrics import (
@@ -58,7 +59,6 @@ from experiments.reporting.render import render_field
 from experiments.reporting.sections import Section
 from experiments.runners.common import method_names_of, method_order, write_skipped
 from experiments.tables import atomic_write_csv, read_csv_or_empty, update_json, upsert_rows
-from methods import Method, create_method, method_class
 
 log = logging.getLogger("dupbench.field")
 RULES = ("default", "best_f1", "p99", "groups_p99")

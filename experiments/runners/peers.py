@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from dupbench.methods import create_method
 from experiments.data import Dataset
 from experiments.data.images import ImageCache
 from experiments.evaluation.metrics import pair_classification, pair_scores
@@ -36,7 +37,6 @@ from experiments.provenance import environment, now_utc
 from experiments.reporting.render import render_peers
 from experiments.reporting.sections import Section
 from experiments.tables import upsert_rows
-from methods import create_method
 
 log = logging.getLogger("dupbench.peers")
 

@@ -24,6 +24,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from dupbench.methods import DupbenchError, Method
+from dupbench.methods.base import loop_prepare_many, loop_score_matrix
+from dupbench.methods.tensors import load_torchvision
 from experiments.data import Dataset
 from experiments.data.feature_cache import prepare_cached
 from experiments.data.images import ImageCache
@@ -38,9 +41,6 @@ from experiments.reporting.render import render_retrieval, render_thresholds
 from experiments.reporting.sections import Section
 from experiments.runners.common import method_order, preflight, resize_label, write_skipped
 from experiments.tables import read_csv_or_empty, update_json, upsert_rows
-from methods import DupbenchError, Method
-from methods.base import loop_prepare_many, loop_score_matrix
-from methods.tensors import load_torchvision
 
 log = logging.getLogger("dupbench.retrieval")
 

@@ -21,6 +21,7 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
+from dupbench.methods import Method
 from experiments.data import Dataset
 from experiments.data.images import ImageCache
 from experiments.data.transforms import apply
@@ -31,7 +32,6 @@ from experiments.reporting.render import render_breaking_points
 from experiments.reporting.sections import Section
 from experiments.runners.common import preflight, write_skipped
 from experiments.tables import update_json, upsert_rows
-from methods import Method
 
 log = logging.getLogger("dupbench.matrix")
 
@@ -40,11 +40,10 @@ def recall_and_margin(method: Method, base_scores: np.ndarray, variant_scores: n
     """base_scores (n, n): base vs base; variant_scores (n, n): base i vs variant j. Query i's true
     match is variant i; its candidates are every other base image and every variant."""
     n = len(base_scores)
-    sign = 1.0 if method.direction == "similarity" else -1.0  # turn every score into "higher is better"
     hits, margins = 0, []
     for i in range(n):
-        true = sign * variant_scores[i, i]
-        wrong = np.concatenate([np.delete(base_scores[i], i), np.delete(variant_scores[i], i)]) * sign
+        true = method.goodness(variant_scores[i, i])
+        wrong = method.goodness(np.concatenate([np.delete(base_scores[i], i), np.delete(variant_scores[i], i)]))
         best_wrong = wrong.max() if wrong.size else -np.inf
         hits += bool(true > best_wrong)  # a tie is not a hit: a finder could not tell them apart
         margins.append(true - best_wrong)

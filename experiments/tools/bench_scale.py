@@ -70,14 +70,14 @@ def best_of(runs: int, work) -> tuple[float, Any]:
 def cell_small(name: str, article_pairs: int) -> dict[str, Any]:
     """Part 1 for one method: article loop vs fast engine, same process, same images."""
 
+    from dupbench.methods import create_method
+    from dupbench.methods.tensors import load_torchvision
     from experiments.config import compose_config
     from experiments.data.images import ImageCache
     from experiments.evaluation.protocol import article_pairs as protocol_pairs
     from experiments.evaluation.protocol import spread_sample
     from experiments.run import dataset_with_fallback
     from experiments.runners.retrieval import distinct_pairs, time_article_loop
-    from methods import create_method
-    from methods.tensors import load_torchvision
 
     images = ImageCache(dataset_with_fallback(compose_config(["dataset=fruits360", "dataset_fallback=embedded"])))
     method = create_method(name)
@@ -115,8 +115,8 @@ def cell_small(name: str, article_pairs: int) -> dict[str, Any]:
 
 
 def cell_scale(name: str, n: int, k: int = 10) -> dict[str, Any]:
-    from methods import create_method
-    from methods.search import top_k
+    from dupbench.methods import create_method
+    from dupbench.methods.search import top_k
 
     method = create_method(name)
     images = synthetic_images(n)
@@ -250,10 +250,10 @@ def main() -> None:
         print(json.dumps({**row, "peak_rss_mib": peak_rss_mib()}))
         return
     from dupbench.files import atomic_write_text
+    from dupbench.methods import method_names
     from experiments.provenance import environment, now_utc
     from experiments.reporting import plots
     from experiments.tables import atomic_write_csv
-    from methods import method_names
 
     env = environment()
     out = args.out

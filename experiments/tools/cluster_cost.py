@@ -26,7 +26,7 @@ OUT = REPO_ROOT / "results" / "cluster-cost"
 
 
 def representation_bytes(name: str) -> float:
-    from methods import create_method
+    from dupbench.methods import create_method
 
     method = create_method(name)
     # As the field fed it: a method that takes the image as the article did gets the field's 80x60.

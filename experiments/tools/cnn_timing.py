@@ -34,8 +34,8 @@ CNN_METHODS = ("cnn_cosine", "cnn_euclidean")
 
 def cnn_method(name: str, backbone: str):
     """The registered CNN method on this backbone: pretrained when its weights are here, else untrained."""
-    from methods import DupbenchError, method_class
-    from methods.backbones import load_backbone, random_backbone
+    from dupbench.methods import DupbenchError, method_class
+    from dupbench.methods.backbones import load_backbone, random_backbone
 
     try:
         net = load_backbone(backbone)
@@ -47,13 +47,13 @@ def cnn_method(name: str, backbone: str):
 def time_rows(pairs: int, rounds: int) -> list[dict[str, Any]]:
     import torch
 
+    from dupbench.methods import create_method
+    from dupbench.methods.tensors import load_torchvision
     from experiments.config import compose_config
     from experiments.data.images import ImageCache
     from experiments.evaluation.protocol import article_pairs, spread_sample
     from experiments.run import dataset_with_fallback
     from experiments.runners.retrieval import time_article_loop
-    from methods import create_method
-    from methods.tensors import load_torchvision
 
     images = ImageCache(dataset_with_fallback(compose_config(["dataset=fruits360", "dataset_fallback=embedded"])))
     references = images.dataset.reference_indices

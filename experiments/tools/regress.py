@@ -37,10 +37,10 @@ from pathlib import Path
 import pandas as pd
 
 from dupbench.errors import DupbenchError
+from dupbench.methods import method_class
 from experiments.evaluation.metric_table import FIELD_REGRESSED, REGRESSED, tolerance
 from experiments.paths import BASELINES, REPO_ROOT, output_name
 from experiments.provenance import refuse_dirty
-from methods import method_class
 
 METRICS = REGRESSED  # from the one metric table, with each metric's tolerance
 

@@ -43,8 +43,8 @@ def shard_of(paths: list[Path], shard: int, shards: int) -> list[Path]:
 
 def encode_shard(method_name: str, paths: list[Path], cache_dir: Path, workers: int = 2) -> int:
     """One job: its images' rows into the shared cache; the number it encoded (not found there)."""
+    from dupbench.methods import create_method
     from experiments.data.encode import Decode, encode, file_digests
-    from methods import create_method
 
     method = create_method(method_name)
     if method.index_kind is None:
@@ -56,9 +56,9 @@ def encode_shard(method_name: str, paths: list[Path], cache_dir: Path, workers: 
 
 def merge(method_name: str, paths: list[Path], cache_dir: Path, k: int, workers: int = 2) -> dict[str, Any]:
     """Every image's row from the cache (all of them must be there), its k nearest others."""
+    from dupbench.methods import create_method
+    from dupbench.methods.search import top_k
     from experiments.data.encode import Decode, cached_rows, file_digests
-    from methods import create_method
-    from methods.search import top_k
 
     method = create_method(method_name)
     digests = file_digests(paths, workers)

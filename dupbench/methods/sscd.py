@@ -20,9 +20,9 @@ import numpy as np
 from PIL import Image
 
 from dupbench.errors import DupbenchError
-from methods.base import Method
-from methods.gram import cosine_all_pairs
-from methods.registry import register
+from dupbench.methods.base import Method
+from dupbench.methods.gram import cosine_all_pairs
+from dupbench.methods.registry import register
 
 SHORT_SIDE = 288
 

@@ -6,8 +6,8 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from methods.base import Method, row_blocks
-from methods.registry import register
+from dupbench.methods.base import Method, row_blocks
+from dupbench.methods.registry import register
 
 
 def pack_hashes(hashes: list[imagehash.ImageHash]) -> np.ndarray:

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from methods.base import Method, row_blocks
-from methods.gram import unit_rows
+from dupbench.methods.base import Method, row_blocks
+from dupbench.methods.gram import unit_rows
 
 
 def _drop_self(indices: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -35,7 +35,7 @@ def brute_force_top_k(method: Method, prepared: Any, k: int, budget: int = 256 <
     indices, scores = np.empty((n, k), dtype=np.int64), np.empty((n, k))
     for rows in row_blocks(n, n * 8 * 3, budget):
         block = method.score_matrix(method.subset(prepared, rows), prepared)
-        key = block if method.direction == "distance" else -block
+        key = -method.goodness(block)
         key[np.arange(rows.stop - rows.start), np.arange(rows.start, rows.stop)] = np.inf  # never itself
         part = np.argpartition(key, k - 1, axis=1)[:, :k]
         order = np.take_along_axis(key, part, axis=1).argsort(axis=1, kind="stable")

@@ -1,4 +1,4 @@
-"""`python -m methods`: the registered method names, one per line; `--long` adds, per method, its
+"""`python -m dupbench.methods`: the registered method names, one per line; `--long` adds, per method, its
 variant, direction, library and version, licence, representation and what it computes."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from importlib import metadata
 
-from methods import method_class, method_names
+from dupbench.methods import method_class, method_names
 
 
 def version(package: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from methods.base import row_blocks
+from dupbench.methods.base import row_blocks
 
 
 def euclidean_all_pairs(A: np.ndarray, B: np.ndarray, dtype=np.float64) -> np.ndarray:

@@ -34,7 +34,7 @@ class Method:
     symmetric: ClassVar[bool] = True  # score(a, b) == score(b, a): lets score_matrix halve the work
     min_side: ClassVar[int] = 1  # the smallest image side (after resizing) the method can use
     summary: ClassVar[str] = ""
-    # What `python -m methods --long` and docs/methods.md say of it: the package whose call it makes
+    # What `python -m dupbench.methods --long` and docs/methods.md say of it: the package whose call it makes
     # (its installed version is looked up), that code's licence, and what one image becomes.
     library: ClassVar[str] = ""
     licence: ClassVar[str] = ""
@@ -89,9 +89,12 @@ class Method:
         """How many images a prepare_many result holds."""
         return len(prepared)
 
-    def subset(self, prepared: Any, rows: slice) -> Any:
-        """The prepare_many result of some of the images (row blocks of a search)."""
-        return prepared[rows]
+    def subset(self, prepared: Any, rows: slice | np.ndarray) -> Any:
+        """The prepare_many result of some of the images: a slice (row blocks of a search) or an index
+        array (the members of a group)."""
+        if isinstance(rows, slice) or isinstance(prepared, np.ndarray):
+            return prepared[rows]
+        return [prepared[i] for i in rows]
 
     @classmethod
     def code_version(cls) -> str:
@@ -127,10 +130,27 @@ class Method:
         """A score that ranks below every real one: used to keep an image from retrieving itself."""
         return np.inf if self.direction == "distance" else -np.inf
 
+    def goodness(self, scores):
+        """Scores turned so that higher is always more alike (a distance negated): the one place
+        the direction is read, so nothing else tests it."""
+        return scores if self.direction == "similarity" else -scores
+
+    def perfect_score(self) -> float:
+        """The score of an image against itself (1 for a similarity, 0 for a distance)."""
+        return 1.0 if self.direction == "similarity" else 0.0
+
+    def passes(self, scores, threshold):
+        """Whether scores call a pair a duplicate at a threshold: at or above it (similarity), at
+        or below it (distance). Arrays give arrays."""
+        return self.goodness(scores) >= self.goodness(threshold)
+
+    def looser(self, a: float, b: float) -> bool:
+        """Whether threshold `a` calls more pairs duplicates than `b`."""
+        return bool(self.goodness(a) < self.goodness(b))
+
     def order(self, scores: np.ndarray) -> np.ndarray:
         """Indices from best to worst; a stable sort so ties keep the data set's order."""
-        key = scores if self.direction == "distance" else -scores
-        return np.argsort(key, kind="stable")
+        return np.argsort(-self.goodness(scores), kind="stable")
 
 
 def _source_files(cls: type) -> set[str]:

@@ -7,10 +7,10 @@ import torch
 from PIL import Image
 from scipy.spatial import distance
 
-from methods.base import Method, row_blocks
-from methods.gram import cosine_all_pairs, euclidean_all_pairs
-from methods.registry import register
-from methods.tensors import article_to_tensor
+from dupbench.methods.base import Method, row_blocks
+from dupbench.methods.gram import cosine_all_pairs, euclidean_all_pairs
+from dupbench.methods.registry import register
+from dupbench.methods.tensors import article_to_tensor
 
 _cosine = torch.nn.CosineSimilarity(dim=0)
 

@@ -16,11 +16,11 @@ import torch
 from PIL import Image
 
 from dupbench.errors import DupbenchError
-from methods.backbones import Backbone, load_backbone
-from methods.base import Method
-from methods.gram import cosine_all_pairs, euclidean_all_pairs
-from methods.registry import register
-from methods.tensors import article_to_tensor, batch_to_tensor
+from dupbench.methods.backbones import Backbone, load_backbone
+from dupbench.methods.base import Method
+from dupbench.methods.gram import cosine_all_pairs, euclidean_all_pairs
+from dupbench.methods.registry import register
+from dupbench.methods.tensors import article_to_tensor, batch_to_tensor
 
 _cosine = torch.nn.CosineSimilarity(dim=0)
 

@@ -14,8 +14,25 @@ from pathlib import Path
 
 from dupbench.errors import DupbenchError
 from dupbench.files import atomic_write_text
+from dupbench.grouping import GROUPINGS, NORMALISATIONS
 
 FOUND, NONE, ERROR = 1, 0, 2
+
+
+def default_epilog() -> str:
+    """What the default is and what it held, from the shipped thresholds (a line when they are absent)."""
+    try:
+        from dupbench.finder.recommend import shipped
+
+        table = shipped()
+    except DupbenchError as missing:
+        return str(missing)
+    entry = table["methods"][table["default"]]
+    return (
+        f"Default: --method {table['default']}, {entry.get('grouping', 'components')} groups"
+        f"{', scores less the folder background' if entry.get('normalise') == 'local' else ''}, threshold "
+        f"{entry['threshold']:g}. {entry.get('summary', '')}"
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -24,13 +41,26 @@ def parser() -> argparse.ArgumentParser:
     find = commands.add_parser(
         "find",
         help="duplicate groups in folders",
-        description="Exact duplicates (identical pixels), then near duplicates by --method at --threshold; "
-        "groups are connected components, each with its best copy (most pixels, then largest file).",
+        description="Exact duplicates (identical bytes or pixels), then near duplicates by --method at --threshold, "
+        "grouped so that they cannot chain (--grouping); each group with its best copy (most pixels, then largest "
+        "file). Default: the method, rule and threshold the benchmark calibrated (see `dupbench find --help`'s "
+        "epilog).",
+        epilog=default_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     find.add_argument("folders", nargs="+", type=Path, metavar="DIR")
     find.add_argument("--method", default=None, help="any registered method (default: the field benchmark's pick)")
     find.add_argument(
         "--threshold", default="calibrated", help="'calibrated' (the field benchmark's, shipped) or a number"
+    )
+    find.add_argument(
+        "--grouping", choices=GROUPINGS, default=None, help="with --threshold VALUE: how links become groups"
+    )
+    find.add_argument(
+        "--normalise",
+        choices=NORMALISATIONS,
+        default=None,
+        help="with --threshold VALUE: 'local' subtracts each image's background (its 10th neighbour's score)",
     )
     find.add_argument("--cache", type=Path, default=None, help="SQLite cache (default: DIR/.dupbench-cache.sqlite)")
     find.add_argument("--json", metavar="FILE", help="groups and pairs as JSON ('-': stdout)")
@@ -53,6 +83,8 @@ def as_json(found, queries: list | None) -> dict:
         "tool": "dupbench",
         "method": found.choice.name,
         "threshold": found.choice.threshold,
+        "grouping": found.choice.rule.grouping,
+        "normalise": found.choice.rule.normalise,
         "threshold_source": found.choice.threshold_source,
         "images": len(photos),
         "encoded": found.encoded,
@@ -130,12 +162,12 @@ def summary(found, out) -> None:
 
 
 def run_find(args) -> int:
-    from dupbench.find import default_workers, find, query
-    from dupbench.recommend import choose
+    from dupbench.finder.find import default_workers, find, query
+    from dupbench.finder.recommend import choose
 
     if args.dry_run and not args.move_to:
         raise DupbenchError("--dry-run goes with --move-to DIR")
-    choice = choose(args.method, args.threshold)
+    choice = choose(args.method, args.threshold, args.grouping, args.normalise)
     ignore = [args.move_to] if args.move_to else []
     found = find(
         args.folders,
@@ -145,7 +177,7 @@ def run_find(args) -> int:
         progress=not args.quiet and sys.stderr.isatty(),
         ignore=ignore,
     )
-    queries = query(choice, found.prepared, found.photos, args.query, args.top) if args.query else None
+    queries = query(choice, found, args.query, args.top) if args.query else None
     answer = as_json(found, queries)
     to_stdout = args.json == "-"
     out = sys.stderr if to_stdout else sys.stdout
@@ -163,11 +195,11 @@ def run_find(args) -> int:
     if args.csv:
         write_csvs(answer, args.csv)
     if args.html:
-        from dupbench.html_report import write
+        from dupbench.finder.html import write
 
         print(f"report: {write(found, args.html)}", file=out)
     if args.move_to:
-        from dupbench.moves import move, plan
+        from dupbench.finder.moves import move, plan
 
         if args.dry_run:
             for entry in plan(found, args.move_to):
@@ -182,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         if args.command == "undo":
-            from dupbench.moves import undo
+            from dupbench.finder.moves import undo
 
             restored, problems = undo(args.manifest)
             print(f"restored {restored} files")

@@ -8,9 +8,9 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
-from methods.base import Method, row_blocks
-from methods.hashing import hamming_all_pairs
-from methods.registry import register
+from dupbench.methods.base import Method, row_blocks
+from dupbench.methods.hashing import hamming_all_pairs
+from dupbench.methods.registry import register
 
 
 def pack_bits(bits: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@ them (methods/registry.py), so importing this package costs no torch import: a b
 answered before any heavy import."""
 
 from dupbench.errors import DupbenchError
-from methods.base import Direction, Method
-from methods.registry import create_method, method_class, method_names, register
+from dupbench.methods.base import Direction, Method
+from dupbench.methods.registry import create_method, method_class, method_names, register
 
 __all__ = ["Direction", "Method", "DupbenchError", "create_method", "method_class", "method_names", "register"]

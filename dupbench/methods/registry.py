@@ -12,10 +12,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dupbench.errors import DupbenchError
-from methods.base import Method
+from dupbench.methods.base import Method
 
 # The family modules, in the article's order of its methods.
-FAMILIES = ("methods.pixels", "methods.structural", "methods.hashing", "methods.cnn")
+FAMILIES = (
+    "dupbench.methods.pixels",
+    "dupbench.methods.structural",
+    "dupbench.methods.hashing",
+    "dupbench.methods.cnn",
+)
 _METHODS: dict[str, type[Method]] = {}
 M = TypeVar("M", bound=type[Method])
 
@@ -43,7 +48,7 @@ def load_families() -> None:
         importlib.import_module(module)
     for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if not info.name.startswith("_"):
-            importlib.import_module(f"methods.{info.name}")
+            importlib.import_module(f"dupbench.methods.{info.name}")
 
 
 def _rank(name: str) -> tuple[int, int]:
@@ -63,7 +68,7 @@ def module_registering(name: str) -> str | None:
     needle = f'@register("{name}")'
     for path in sorted(Path(__file__).parent.glob("*.py")):
         if needle in path.read_text():
-            return f"methods.{path.stem}"
+            return f"dupbench.methods.{path.stem}"
     return None
 
 

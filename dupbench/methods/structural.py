@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image
 from SSIM_PIL import compare_ssim
 
-from methods.base import Method, row_blocks
-from methods.registry import register
+from dupbench.methods.base import Method, row_blocks
+from dupbench.methods.registry import register
 
 TILE = 7
 C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
