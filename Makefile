@@ -10,7 +10,7 @@ ARGS ?=
 engine ?=
 ENGINE_ARG := $(if $(engine),engine=$(engine))
 
-.PHONY: setup constraints lint peers peers-bench field bench-find cluster-cost test-slow test-all exp1 exp2 exp2-matrix exp3 calibrate bench bench-cnn bench-scale test regress regress-refresh report data-check readme-table clean distclean
+.PHONY: setup constraints lint peers peers-bench field kinds thresholds bench-find cluster-cost test-slow test-all exp1 exp2 exp2-matrix exp3 calibrate bench bench-cnn bench-scale test regress regress-refresh report data-check readme-table clean distclean
 
 setup: $(STAMP)
 
@@ -92,6 +92,16 @@ field: peers
 bench-find: peers
 	$(PY) -m experiments.tools.find_scale $(ARGS)
 
+# Precision on every kind of folder (issue 21): every method under every grouping rule and every peer, on
+# photos, documents, charts and product shots with their no-duplicate companions: results/kinds/kinds.csv.
+# Then `make thresholds` ships each method's chosen rule to `dupbench find`.
+kinds: peers
+	$(PY) -m experiments.tools.kinds $(ARGS)
+
+# dupbench/finder/thresholds.json (package data: what `dupbench find` ships) from the committed tables.
+thresholds: setup
+	$(PY) -m experiments.tools.thresholds
+
 # CPU-hours and memory past this machine, from the committed field table's rates (docs/scale.md).
 cluster-cost: setup
 	$(PY) -m experiments.tools.cluster_cost $(ARGS)
@@ -129,7 +139,7 @@ readme-table: setup
 	$(PY) -m experiments.reporting.blocks --promote
 
 clean:
-	rm -rf results/exp1 results/exp2 results/exp3 results/calibrate results/regress results/bench-scale results/bench-cnn results/peers results/field results/find-scale results/shards results/cluster-cost results/cache results/exp1-fast results/exp2-fast results/report results/REPORT.md results/bench results/runs data/embedded data/generated .pytest_cache .benchmarks
+	rm -rf results/exp1 results/exp2 results/exp3 results/calibrate results/regress results/bench-scale results/bench-cnn results/peers results/field results/find-scale results/shards results/cluster-cost results/kinds results/cache results/exp1-fast results/exp2-fast results/report results/REPORT.md results/bench results/runs data/embedded data/generated .pytest_cache .benchmarks
 
 distclean: clean
 	rm -rf $(VENV) .venv-peers *.egg-info

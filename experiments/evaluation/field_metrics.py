@@ -109,38 +109,3 @@ def thinned(curve: dict[str, np.ndarray], points: int = 200) -> dict[str, np.nda
         return curve
     keep = np.unique(np.searchsorted(recall, np.linspace(0, recall[-1], points)).clip(0, len(recall) - 1))
     return {name: values[keep] for name, values in curve.items()}
-
-
-def grouped_pairs(method: Method, matrix: np.ndarray, codes: np.ndarray, rows: np.ndarray, threshold) -> dict:
-    """What a finder reports at a threshold: the groups (connected components of the pairs it calls)
-    among `rows`, scored as the pairs inside them: pairs found, precision, recall."""
-    from experiments.evaluation.metrics import groups_at_threshold, pairwise_clustering_scores
-
-    if threshold is None or np.isnan(threshold):
-        return {"pairs_found": np.nan, "true_pairs": np.nan, "precision": np.nan, "recall": np.nan}
-    labels = groups_at_threshold(method, matrix[np.ix_(rows, rows)], threshold)
-    scores = pairwise_clustering_scores(labels, codes[rows])
-    sizes = np.bincount(labels)
-    members = np.bincount(codes[rows])
-    return {
-        "pairs_found": int((sizes * (sizes - 1) // 2).sum()),
-        "true_pairs": int((members * (members - 1) // 2).sum()),
-        "precision": scores["pairwise_precision"],
-        "recall": scores["pairwise_recall"],
-    }
-
-
-def group_threshold(
-    method: Method, matrix: np.ndarray, codes: np.ndarray, rows: np.ndarray, precision: float = 0.99, tries: int = 48
-) -> float:
-    """The loosest threshold whose groups (connected components, so chains merge groups) keep
-    `precision` pairwise on `rows`: tried at quantiles of the true pairs' scores there."""
-    scores, positive = pair_arrays(method, matrix, codes, rows)
-    candidates = np.unique(np.quantile(scores[positive], np.linspace(0, 1, tries))) if positive.any() else []
-    best = np.nan
-    for threshold in candidates:
-        found = grouped_pairs(method, matrix, codes, rows, float(threshold))
-        if found["pairs_found"] and found["precision"] >= precision:
-            if np.isnan(best) or method.looser(threshold, best):
-                best = float(threshold)
-    return best

@@ -5,9 +5,9 @@ A folder here is a half of a data set: its images, their true groups, their repr
 their nearest neighbours among themselves (a finder sees only the folder it is given, so the
 background of each image is the folder's). `fit` tries thresholds from strict to loose, at
 quantiles of the true links' (adjusted) scores, whole numbers for a method whose scores are whole
-(Hamming distances), and keeps the loosest before the first at which some folder's groups fall
-below the precision asked (in a folder of distinct images: more than `max_wrong_per_1000` images
-grouped).
+(Hamming distances; halves once the folder's background is subtracted), and keeps the loosest
+before the first at which some folder's groups fall below the precision asked (in a folder of
+distinct images: more than `max_wrong_per_1000` images grouped).
 """
 
 from __future__ import annotations
@@ -63,8 +63,10 @@ def candidates(method: Method, folders: list[Folder], template: Rule) -> list[fl
         return []
     pooled = np.concatenate(values)
     tried = np.unique(np.quantile(pooled, np.linspace(0, 1, TRIES)))
-    if template.normalise == "none" and all(whole(method, f) for f in folders if f.role == "main"):
-        tried = np.unique(np.round(tried))
+    if all(whole(method, f) for f in folders if f.role == "main"):
+        # Whole scores (Hamming distances) get whole thresholds; less a mean of two whole backgrounds, halves.
+        step = 1.0 if template.normalise == "none" else 0.5
+        tried = np.unique(np.round(tried / step) * step)
     return sorted(tried.tolist(), key=lambda t: -float(method.goodness(t)))
 
 

@@ -113,15 +113,14 @@ def duplicate_mask(method: Method, matrix: np.ndarray, threshold: float) -> np.n
 
 
 def groups_at_threshold(method: Method, matrix: np.ndarray, threshold: float) -> np.ndarray:
-    """Cluster label per image: connected components of the pairs called duplicates. For a method
-    that is not symmetric, a pair is linked when either order passes (weak connectivity)."""
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import connected_components
+    """Cluster label per image: connected components (dupbench.grouping's, the finder's) of the pairs
+    called duplicates. For a method that is not symmetric, a pair is linked when either order passes."""
+    from dupbench.grouping import components
+    from experiments.evaluation.group_metrics import labels_of
 
     links = duplicate_mask(method, matrix, threshold)
-    np.fill_diagonal(links, False)
-    _, labels = connected_components(csr_matrix(links), directed=True, connection="weak")
-    return labels
+    a, b = np.nonzero(np.triu(links | links.T, k=1))
+    return labels_of(components(len(matrix), list(zip(a.tolist(), b.tolist(), [0.0] * len(a)))), len(matrix))
 
 
 def pairwise_clustering_scores(predicted: Sequence, truth: Sequence) -> dict[str, float]:

@@ -431,3 +431,71 @@ def field_targets(ok: pd.DataFrame) -> str:
         peak = methods["peak_rss_mib"].max()
         parts.append(f"largest peak {peak:.0f} MiB ({'met' if peak < 2048 else 'missed'}: under 2 GiB)")
     return "; ".join(parts)
+
+
+def pair_cell(row: pd.Series | None) -> str:
+    if row is None or pd.isna(row.get("recall")) and pd.isna(row.get("precision")):
+        return ""
+    precision = "-" if pd.isna(row["precision"]) else f"{row['precision']:.3f}"
+    return f"{precision} / {row['recall']:.3f}" if not pd.isna(row["recall"]) else precision
+
+
+def render_kinds(table: pd.DataFrame, source: str) -> str:
+    """Per method (its chosen rule) and per peer (its default): pairwise precision / recall of its
+    groups on each kind's scored half, the distinct images it grouped where nothing is a duplicate,
+    the worst precision when its threshold was fitted without that kind, and whether it held."""
+    ok = table[table["status"].astype(str) == "ok"]
+    if ok.empty:
+        return f"No finished rows yet. Source: `{source}`."
+    kinds = list(dict.fromkeys(ok["data"].dropna()))
+    methods = ok[(ok["tool"] == "method") & ok["chosen"].fillna(False).astype(bool)]
+    peers = ok[ok["tool"] == "peer"]
+    head = ["method", "rule (chosen)", "threshold", *[f"{k}: P / R" for k in kinds]]
+    head += ["distinct images grouped", "left-out kind: worst P", "held 0.99 everywhere"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    ranked = []
+    for _, part in methods.groupby("method", sort=False):
+        fitted = part[part["fit"] == "all kinds"].set_index("data")
+        loko = part[part["fit"].str.startswith("without")]
+        first = fitted.iloc[0]
+        grouped = int(fitted["nodup_images_grouped"].fillna(0).sum())
+        distinct = int(fitted["nodup_images"].fillna(0).sum())
+        worst = loko["precision"].min()
+        rule = f"{first['grouping']}{', local' if first['normalise'] == 'local' else ''}"
+        cells = [
+            str(first["label"]),
+            rule,
+            "" if pd.isna(first["threshold"]) else f"{first['threshold']:.4g}",
+            *[pair_cell(fitted.loc[k] if k in fitted.index else None) for k in kinds],
+            f"{grouped} of {distinct}",
+            "" if pd.isna(worst) else f"{worst:.3f}",
+            "yes" if bool(first["held_everywhere"]) else "no",
+        ]
+        ranked.append((bool(first["held_everywhere"]), float(first["mean_recall"]), cells))
+    for _, _, cells in sorted(ranked, key=lambda r: (not r[0], -r[1])):
+        lines.append("| " + " | ".join(cells) + " |")
+    for name, part in peers.groupby("method", sort=False):
+        by_kind = part.set_index("data")
+        grouped = int(part["nodup_images_grouped"].fillna(0).sum())
+        cells = [
+            f"{name} (tool)",
+            "its default",
+            "",
+            *[pair_cell(by_kind.loc[k] if k in by_kind.index else None) for k in kinds],
+            f"{grouped}",
+            "",
+            "yes" if part["held"].fillna(False).astype(bool).all() and len(part) == len(kinds) else "no",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    skipped = table[(table["status"].astype(str) != "ok") & (table["tool"] == "method")]
+    notes = "; ".join(f"{r.method}: {r.status}" for r in skipped.drop_duplicates("method").itertuples())
+    return (
+        "\n".join(lines)
+        + "\n\nPairwise precision / recall of the groups each forms on the scored half of each kind (a half is a "
+        "folder of its own); thresholds fitted on the other halves of every kind at once (99 % precision on "
+        "each, at most 10 per 1,000 distinct images grouped); left-out kind: the threshold fitted without that "
+        "kind, scored on it; '-': no pair found. Peers at their own defaults on the same halves. "
+        + (f"Not measured: {notes}. " if notes else "")
+        + f"Measured {dates(table)}, commit {', '.join(sorted(set(table['git_commit'].astype(str))))}. "
+        f"Source: `{source}`."
+    )

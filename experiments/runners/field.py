@@ -22,8 +22,6 @@ precision-recall curves), skipped.csv, field.png, pr.png, edits.png (where there
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import hashlib
 import json
 import logging
@@ -40,19 +38,12 @@ from dupbench.errors import DupbenchError
 from dupbench.methods import Method, create_method, method_class
 from experiments.data import Dataset
 from experiments.data.encode import Decode, OverBudget, encode, file_digests, usable
-from experiments.evaluation.field_metrics import (
-    called_pairs,
-    group_codes,
-    group_threshold,
-    grouped_pairs,
-    pair_arrays,
-    ranking,
-    splits,
-    summary_of_pairs,
-    thinned,
-)
-from experiments.evaluation.metrics import duplicate_mask
+from experiments.evaluation.field_figures import field_figures
+from experiments.evaluation.field_metrics import group_codes, splits, thinned
+from experiments.memory import give_back_memory, peak_rss_mib, reset_peak
 from experiments.paths import repo_path
+from experiments.peers.catalog import PEERS
+from experiments.peers.run import index_pairs, run_peer, score_pairs, stage
 from experiments.provenance import environment, now_utc
 from experiments.reporting.labels import method_label
 from experiments.reporting.render import render_field
@@ -61,34 +52,6 @@ from experiments.runners.common import method_names_of, method_order, write_skip
 from experiments.tables import atomic_write_csv, read_csv_or_empty, update_json, upsert_rows
 
 log = logging.getLogger("dupbench.field")
-RULES = ("default", "best_f1", "p99", "groups_p99")
-
-
-def peak_rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
-def reset_peak() -> None:
-    """Start the process's peak-memory count again from its current size (Linux >= 4.0)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass  # the peak is then the run's so far: still an upper bound
-
-
-def give_back_memory() -> None:
-    """Collect what the last method left and hand freed heap pages back to the system (glibc), so the
-    next method's peak starts from what is really in use."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def usable_dataset(dataset: Dataset, workers: int) -> Dataset:
@@ -184,7 +147,6 @@ class Field:
         start = time.perf_counter()
         matrix = method.score_matrix(encoded.prepared, encoded.prepared, same=True)
         search_s = time.perf_counter() - start
-        del encoded.prepared
         timing = {
             "encode_s": encode_s,
             "search_s": search_s,
@@ -192,7 +154,7 @@ class Field:
             "images_per_s": len(self.paths) / encode_s,
             "cache_hits": encoded.cache_hits,
         }
-        rows, edits, curve = self.figures(method, matrix)
+        rows, edits, curve = self.figures(method, matrix, encoded.prepared)
         timing["peak_rss_mib"] = peak_rss_mib()
         rows = [{**base, **timing, **row, "status": "ok", **self.stamp()} for row in rows]
         self.save(rows, method.name, edits, curve)
@@ -226,95 +188,15 @@ class Field:
         method.score_matrix(part, part, same=True)
         return (time.perf_counter() - start) * (n / sample) ** 2
 
-    def figures(self, method: Method, matrix: np.ndarray) -> tuple[list[dict], list[dict], dict]:
-        codes = self.codes
-        all_scores, all_positive = pair_arrays(method, matrix, codes)
-        overall, _, curve = summary_of_pairs(method, all_scores, all_positive)
-        cal_scores, cal_positive = pair_arrays(method, matrix, codes, self.calibrate)
-        _, calibrated, _ = summary_of_pairs(method, cal_scores, cal_positive)
-        del cal_scores, cal_positive
-        scored_scores, scored_positive = pair_arrays(method, matrix, codes, self.scored)
-        thresholds = {
-            "default": method.default_threshold,
-            "best_f1": calibrated["threshold_at_best_f1"],
-            "p99": calibrated["threshold_at_p99"],
-            "groups_p99": group_threshold(method, matrix, codes, self.calibrate),
-        }
-        edits = self.edit_recall(method, matrix, thresholds)
-        per_query = ranking(method, matrix, codes)  # last: it overwrites the diagonal
-        queries = ~np.isnan(per_query["ns"])
-        ranked = {
-            "ns_score": float(np.mean(per_query["ns"][queries])),
-            "map": float(np.mean(per_query["ap"][queries])),
-            "top1": float(np.mean(per_query["top1"][queries])),
-            "queries": int(queries.sum()),
-        }
-        for row in edits:
-            picked = queries & (self.edits == row["edit"])
-            row["top1"] = float(np.mean(per_query["top1"][picked])) if picked.any() else np.nan
-        rows = []
-        for rule in RULES:
-            threshold = thresholds[rule]
-            if rule == "default" and threshold is None:
-                continue
-            if rule == "groups_p99":  # what `dupbench find` ships: its groups, not single pairs, keep 99 %
-                on_scored = grouped_pairs(method, matrix, codes, self.scored, threshold)
-                on_all = grouped_pairs(method, matrix, codes, np.arange(len(codes)), threshold)
-            else:
-                on_scored = called_pairs(method, scored_scores, scored_positive, threshold)
-                on_all = called_pairs(method, all_scores, all_positive, threshold)
-            rows.append(
-                {
-                    "rule": rule,
-                    "threshold": threshold,
-                    "threshold_source": method.default_threshold_source if rule == "default" else "calibrate half",
-                    "counted": "pairs inside groups" if rule == "groups_p99" else "pairs called",
-                    **ranked,
-                    **overall,
-                    **on_scored,
-                    **{f"{key}_all": value for key, value in on_all.items()},
-                }
-            )
-        return rows, edits, curve
-
-    def edit_recall(self, method: Method, matrix: np.ndarray, thresholds: Mapping[str, Any]) -> list[dict]:
-        """Per edit kind: of the scored half's edited copies, the share whose pair with its group's
-        original is called a duplicate at each threshold (either order, for a one-way score)."""
-        if not (self.edits == "original").any():
-            return []
-        scored = np.zeros(len(self.codes), dtype=bool)
-        scored[self.scored] = True
-        original_of = {self.codes[i]: i for i in np.flatnonzero(self.edits == "original")}
-        rows = []
-        for edit in dict.fromkeys(e for e in self.edits if e not in ("original", "distractor", "")):
-            copies = np.flatnonzero((self.edits == edit) & scored)
-            copies = np.array([i for i in copies if self.codes[i] in original_of], dtype=int)
-            if not copies.size:
-                continue
-            originals = np.array([original_of[self.codes[i]] for i in copies])
-            row = {"edit": edit, "copies": int(copies.size)}
-            for rule in RULES:
-                threshold = thresholds[rule]
-                if threshold is None or np.isnan(threshold):
-                    row[f"recall_{rule}"] = np.nan
-                    continue
-                found = duplicate_mask(method, matrix[copies, originals], threshold) | duplicate_mask(
-                    method, matrix[originals, copies], threshold
-                )
-                row[f"recall_{rule}"] = float(found.mean())
-            rows.append(row)
-        return rows
+    def figures(self, method: Method, matrix: np.ndarray, prepared: Any) -> tuple[list[dict], list[dict], dict]:
+        return field_figures(method, matrix, prepared, self.codes, self.calibrate, self.scored, self.edits)
 
     # --- peers -----------------------------------------------------------------------------------
     def run_peers(self, chosen: list[str] | None) -> None:
-        from experiments.peers.catalog import PEERS
-        from experiments.runners.peers import groups_of, pairs_in, run_tool, stage
-
         peers = [p for p in PEERS if chosen is None or p.name in chosen]
         if not peers:
             return
         keys = [item.key for item in self.dataset.items]
-        index = {key: i for i, key in enumerate(keys)}
         scored = np.zeros(len(keys), dtype=bool)
         scored[self.scored] = True
         with tempfile.TemporaryDirectory(prefix="dupbench-field-") as tmp:
@@ -333,30 +215,21 @@ class Field:
                     "threshold_source": peer.default,
                     "equivalent": peer.equivalent,
                 }
-                env = peer.environment
-                if not env.ready.is_file():
-                    failed = env.folder / "FAILED"
-                    reason = failed.read_text().strip() if failed.is_file() else "environment not built: make peers"
-                    self.save([{**base, "status": f"skipped: {reason}", **self.stamp()}], peer.name, [], None)
-                    log.warning("%-24s skipped: %s", peer.name, reason)
+                outcome = run_peer(peer, folder, float(self.experiment["timeout_s"]))
+                if outcome["status"] != "ok":
+                    self.save([{**base, "status": outcome["status"], **self.stamp()}], peer.name, [], None)
+                    log.warning("%-24s %s", peer.name, outcome["status"])
                     continue
-                try:
-                    stdout, wall, peak, _ = run_tool(peer.command(folder), float(self.experiment["timeout_s"]))
-                    answer = json.loads(stdout)
-                except (OSError, RuntimeError, TimeoutError, json.JSONDecodeError) as problem:
-                    self.save([{**base, "status": f"failed: {problem}", **self.stamp()}], peer.name, [], None)
-                    log.warning("%-24s failed: %s", peer.name, problem)
-                    continue
-                found = [tuple(sorted(index[k] for k in pair)) for pair in pairs_in(groups_of(answer), folder)]
-                found = [pair for pair in found if len(pair) == 2]
+                found = index_pairs(outcome["answer"], folder, keys)
+                wall = outcome["wall_s"]
                 row = {
                     **base,
-                    "version": answer.get("version") or env.packages[0].partition("==")[2],
+                    "version": outcome["version"],
                     "total_s": wall,
                     "images_per_s": len(keys) / wall,
-                    "peak_rss_mib": peak,
-                    **self.peer_pairs(found, scored, in_scored=True),
-                    **{f"{k}_all": v for k, v in self.peer_pairs(found, scored, in_scored=False).items()},
+                    "peak_rss_mib": outcome["peak_rss_mib"],
+                    **score_pairs(found, self.codes, scored),
+                    **{f"{k}_all": v for k, v in score_pairs(found, self.codes).items()},
                     "status": "ok",
                     **self.stamp(),
                 }
@@ -365,24 +238,11 @@ class Field:
                     "%-24s %.2f s, peak %.0f MiB, %d pairs (all), precision %.3f, recall %.3f",
                     peer.name,
                     wall,
-                    peak,
+                    outcome["peak_rss_mib"],
                     row["pairs_found_all"],
                     row["precision_all"],
                     row["recall_all"],
                 )
-
-    def peer_pairs(self, found: list[tuple[int, int]], scored: np.ndarray, in_scored: bool) -> dict[str, float]:
-        codes = self.codes
-        keep = [(a, b) for a, b in found if not in_scored or (scored[a] and scored[b])]
-        members = np.bincount(codes[scored] if in_scored else codes, minlength=codes.max() + 1)
-        truth = int((members * (members - 1) // 2).sum())
-        hits = sum(codes[a] == codes[b] for a, b in keep)
-        return {
-            "pairs_found": len(keep),
-            "true_pairs": truth,
-            "precision": hits / len(keep) if keep else np.nan,
-            "recall": hits / truth if truth else np.nan,
-        }
 
     # --- output ----------------------------------------------------------------------------------
     def stamp(self) -> dict[str, Any]:
