@@ -27,10 +27,12 @@ $(STAMP): pyproject.toml constraints.txt
 constraints: setup
 	$(PY) -m pip freeze --exclude-editable --disable-pip-version-check > constraints.txt
 
-# ruff: lint (pycodestyle, pyflakes, import order, bugbear, pyupgrade) and the format check.
+# ruff: lint (pycodestyle, pyflakes, import order, bugbear, pyupgrade) and the format check; import-linter:
+# the import contracts in pyproject.toml (dupbench never imports experiments, layers one way, no cycles).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=. $(VENV)/bin/lint-imports --no-cache
 
 # Fruits-360 subset when its files are under the data root, else the embedded set (it says which).
 exp1: setup
@@ -123,11 +125,11 @@ regress: setup
 # On purpose only: the same runs become the new baselines, and the README tables are redrawn from them.
 regress-refresh: setup
 	$(PY) -m experiments.tools.regress --refresh $(ARGS)
-	$(PY) -m experiments.reporting.blocks
+	$(PY) -m experiments.tools.blocks
 
 # results/REPORT.md from the result files that exist (nothing is rerun).
 report: setup
-	$(PY) -m experiments.reporting.report
+	$(PY) -m experiments.tools.report
 
 # Every data set whose folder is there, verified file by file against its manifest.
 data-check: setup
@@ -136,7 +138,7 @@ data-check: setup
 # After make exp1 / exp2 / exp2-matrix: make their tables the committed baselines and redraw the
 # README's tables from them (only those results that exist are promoted).
 readme-table: setup
-	$(PY) -m experiments.reporting.blocks --promote
+	$(PY) -m experiments.tools.blocks --promote
 
 clean:
 	rm -rf results/exp1 results/exp2 results/exp3 results/calibrate results/regress results/bench-scale results/bench-cnn results/peers results/field results/find-scale results/shards results/cluster-cost results/kinds results/cache results/exp1-fast results/exp2-fast results/report results/REPORT.md results/bench results/runs data/embedded data/generated .pytest_cache .benchmarks

@@ -139,11 +139,21 @@ def components(n: int, pairs: Sequence[tuple[int, int, float]]) -> list[list[int
 PassMatrix = Callable[[list[int]], np.ndarray]
 
 
-def pass_matrix(method: Method, prepared: Any, background: np.ndarray, rule: Rule) -> PassMatrix:
-    """For a set of images, which of their pairs pass the rule (all pairs scored, in row blocks)."""
+def pass_matrix(
+    method: Method, prepared: Any, background: np.ndarray, rule: Rule, scores: np.ndarray | None = None
+) -> PassMatrix:
+    """For a set of images, which of their pairs pass the rule (all pairs scored, in row blocks; or read
+    from `scores`, the folder's all-pairs scores where a caller has them: the benchmark's fit)."""
 
     def check(members: list[int]) -> np.ndarray:
         index = np.asarray(members)
+        if scores is not None:
+            block = scores[np.ix_(index, index)]
+            if not method.symmetric:
+                block = method.goodness(np.maximum(method.goodness(block), method.goodness(block.T)))
+            out = method.passes(adjust(block, background[index, None], background[None, index], rule), rule.threshold)
+            np.fill_diagonal(out, True)
+            return out
         sub = method.subset(prepared, index)
         out = np.zeros((len(index), len(index)), dtype=bool)
         for rows in row_blocks(len(index), len(index) * 8 * 4, budget=64 << 20):
@@ -206,8 +216,11 @@ def community_groups(pairs: Sequence[tuple[int, int, float]], weights: Sequence[
     return [sorted(c) for c in louvain_communities(graph, weight="weight", seed=0) if len(c) > 1]
 
 
-def group(method: Method, prepared: Any, near: Neighbours, rule: Rule) -> list[list[int]]:
-    """The rule's groups (each a sorted list of image indices, two or more), largest first."""
+def group(
+    method: Method, prepared: Any, near: Neighbours, rule: Rule, scores: np.ndarray | None = None
+) -> list[list[int]]:
+    """The rule's groups (each a sorted list of image indices, two or more), largest first. `scores`:
+    the folder's all-pairs scores, where the caller has them (else pairs are scored as needed)."""
     if rule.grouping not in GROUPINGS:
         raise ValueError(f"grouping {rule.grouping!r}: one of {', '.join(GROUPINGS)}")
     if rule.normalise not in NORMALISATIONS:
@@ -223,7 +236,7 @@ def group(method: Method, prepared: Any, near: Neighbours, rule: Rule) -> list[l
         weights = method.goodness(adjusted) - method.goodness(rule.threshold) + 1e-3
         found = community_groups(pairs, weights)
     elif rule.grouping in ("star", "complete"):
-        check = pass_matrix(method, prepared, near.background, rule)
+        check = pass_matrix(method, prepared, near.background, rule, scores)
         best_first = sorted(pairs, key=lambda p: -float(method.goodness(p[2])))
         split = []
         for component in found:

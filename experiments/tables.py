@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from dupbench.files import atomic_write_bytes, atomic_write_text, locked
+from experiments.provenance import job
 
 
 def atomic_write_csv(path: Path, frame: pd.DataFrame) -> None:
@@ -42,7 +43,6 @@ def upsert_rows(
     """Replace the rows of the same `key` values in the CSV at `path` by `rows`; keep all others.
     Each new row names the job that wrote it (`job`: a multirun's launcher and job number, a cluster's
     job id), so rows from a sweep's parallel jobs can be told apart in one table."""
-    from experiments.provenance import job
 
     new = pd.DataFrame([{**row, "job": row.get("job") or job()} for row in rows])
     with locked(path):

@@ -1,40 +1,62 @@
-"""docs/extending.md, walked: a method registered outside methods/ (here, in a test) is listed,
-runs in Experiment 1 on both engines, and nothing else asks for a baseline it does not have yet."""
+"""docs/extending.md, walked: a method added the way the page says, as a module of dupbench/methods/
+(found by module discovery: nothing registers it here) and its config in conf/method/, is listed,
+runs in Experiment 1 on both engines, appears in the methods table that the documented regenerate
+command draws, and nothing else asks for a baseline it does not have yet."""
 
 from __future__ import annotations
 
-import numpy as np
+import importlib
+import sys
+
 import pandas as pd
 import pytest
 
-from dupbench.methods import Method, method_names, register
+from dupbench.methods import method_names
 from dupbench.methods.__main__ import main as list_methods
 from dupbench.methods.registry import unregister
 from experiments.config import compose_config
-from experiments.paths import BASELINES
+from experiments.paths import BASELINES, CONF_DIR, REPO_ROOT
 from experiments.run import execute
-from experiments.tools import regress
+from experiments.tools import blocks, regress
+
+MODULE = REPO_ROOT / "dupbench" / "methods" / "zz_extending_walk.py"
+CONFIG = CONF_DIR / "method" / "mean_colour_test.yaml"
+SOURCE = '''"""A throw-away method of tests/test_extending.py: the distance between two images' mean colours."""
+
+import numpy as np
+
+from dupbench.methods.base import Method
+from dupbench.methods.registry import register
+
+
+@register("mean_colour_test")
+class MeanColour(Method):
+    family = "colour"
+    variant = "ours"
+    direction = "distance"
+    summary = "Euclidean distance of the mean RGB colours (a test's throw-away method)"
+
+    def prepare(self, image):
+        return np.asarray(image, dtype=np.float64).reshape(-1, 3).mean(axis=0)
+
+    def score(self, a, b):
+        return float(np.linalg.norm(a - b))
+'''
 
 
 @pytest.fixture
 def mean_colour():
-    """A throw-away method: the distance between two images' mean colours."""
-
-    @register("mean_colour_test")
-    class MeanColour(Method):
-        family = "colour"
-        variant = "ours"
-        direction = "distance"
-        summary = "Euclidean distance of the mean RGB colours (a test's throw-away method)"
-
-        def prepare(self, image):
-            return np.asarray(image, dtype=np.float64).reshape(-1, 3).mean(axis=0)
-
-        def score(self, a, b):
-            return float(np.linalg.norm(a - b))
-
-    yield MeanColour
-    unregister("mean_colour_test")
+    """Step 1 and 2 of the page: the module and its config, removed afterwards whatever happens."""
+    MODULE.write_text(SOURCE)
+    CONFIG.write_text("names: [mean_colour_test]\n")
+    try:
+        importlib.invalidate_caches()
+        yield "mean_colour_test"
+    finally:
+        MODULE.unlink(missing_ok=True)
+        CONFIG.unlink(missing_ok=True)
+        unregister("mean_colour_test")
+        sys.modules.pop("dupbench.methods.zz_extending_walk", None)
 
 
 def test_a_registered_method_is_listed(mean_colour, capsys):
@@ -47,12 +69,12 @@ def test_a_registered_method_is_listed(mean_colour, capsys):
 @pytest.mark.parametrize("engine", ["article", "fast"])
 def test_a_new_method_runs_in_experiment_1_on_the_embedded_set(mean_colour, tmp_path, engine):
     cfg = compose_config(
-        [f"results_root={tmp_path}", "dataset=embedded", f"engine={engine}", "method.names=[ahash,mean_colour_test]"]
+        [f"results_root={tmp_path}", "dataset=embedded", f"engine={engine}", "method=mean_colour_test"]
     )
     execute(cfg)
     folder = tmp_path / ("exp1" if engine == "article" else "exp1-fast") / "embedded"
     table = pd.read_csv(folder / "table.csv").set_index("method")
-    assert list(table.index) == ["ahash", "mean_colour_test"]
+    assert list(table.index) == ["mean_colour_test"]
     assert table.loc["mean_colour_test", "variant"] == "ours" and 0 <= table.loc["mean_colour_test", "accuracy"] <= 100
     assert (pd.read_csv(folder / "queries.csv")["method"] == "mean_colour_test").any()
 
@@ -66,3 +88,10 @@ def test_a_method_without_a_baseline_row_is_reported_not_failed(mean_colour, tmp
     pd.concat([baseline, extra]).to_csv(table, index=False)
     assert regress.check([quick], tmp_path) == []
     assert "mean_colour_test has no baseline row yet: not compared" in capsys.readouterr().out
+
+
+def test_the_regenerate_command_draws_it_into_the_methods_table(mean_colour, capsys):
+    assert blocks.main(["--check"]) == 1  # the README's methods table is stale until it is redrawn
+    assert "stale: README.md" in capsys.readouterr().out
+    table = blocks.MethodsBlock().text()
+    assert "`mean_colour_test` | ours | distance" in table and "mean RGB colours" in table

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sys
 from pathlib import Path
@@ -10,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dupbench.finder.recommend import shipped
 from dupbench.methods import Method
 from experiments.data.edits import EDITS, build
 from experiments.data.embedded import ensure_embedded
@@ -104,8 +107,13 @@ def test_field_on_a_small_edits_set_writes_every_table_row_and_plot(tmp_path):
     assert set(table["method"]) == {"ahash", "phash", "cosine", "sscd_distilled"}
     assert (table["status"] == "ok").all()
     rules = table.groupby("method")["rule"].apply(set)
-    assert rules["phash"] == {"default", "best_f1", "p99", "groups_p99"}
-    assert rules["cosine"] == {"best_f1", "p99", "groups_p99"}
+    ships = shipped()["methods"]
+
+    def finder(name: str) -> set[str]:  # the rule `dupbench find` ships for the method, where it ships one
+        return {"shipped"} if ships.get(name, {}).get("threshold") is not None else set()
+
+    assert rules["phash"] == {"default", "best_f1", "p99", "groups_p99"} | finder("phash")
+    assert rules["cosine"] == {"best_f1", "p99", "groups_p99"} | finder("cosine")
     # The finder's rule: its groups (chains merged) kept 99 % precision on the calibration half, so its
     # threshold is never looser than the single-pair one.
     groups = table[table["rule"] == "groups_p99"].set_index("method")
@@ -203,3 +211,25 @@ def test_a_peer_is_scored_from_its_groups_and_one_without_an_environment_is_a_sk
     assert fake["pairs_found_all"] == 8 and fake["precision_all"] == 1.0
     assert fake["recall_all"] == pytest.approx(8 / (8 * 16 * 15 / 2))
     assert json.loads(json.dumps(float(fake["peak_rss_mib"]))) > 0
+
+
+def test_the_fields_shipped_rows_are_what_dupbench_find_groups_on_the_same_folder(tmp_path):
+    """One code path: the field's `shipped` row for a method counts the pairs inside the groups that
+    `dupbench find --method NAME` (its shipped rule) forms on the same folder."""
+    from dupbench.finder.cli import main as dupbench
+
+    entry = shipped()["methods"].get("sscd_distilled")
+    if not entry or entry.get("threshold") is None:
+        pytest.skip("no shipped rule for sscd_distilled")
+    code, err = run_in_process(tmp_path, *tiny_edits(tmp_path), "method.names=[sscd_distilled]")
+    assert code == 0, err
+    row = pd.read_csv(tmp_path / "field" / "tiny-edits" / "field.csv").set_index("rule").loc["shipped"]
+    out = tmp_path / "find.json"
+    argv = ["find", str(tmp_path / "tiny-edits"), "--method", "sscd_distilled", "--quiet", "--json", str(out)]
+    argv += ["--threshold", repr(entry["threshold"]), "--grouping", entry["grouping"]]
+    argv += ["--normalise", entry["normalise"], "--cache", str(tmp_path / "find-cache.sqlite")]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert dupbench(argv) in (0, 1)
+    groups = json.loads(out.read_text())["groups"]
+    pairs = sum(len(g["members"]) * (len(g["members"]) - 1) // 2 for g in groups)
+    assert row["pairs_found_all"] == pairs > 0

@@ -12,8 +12,10 @@ import pytest
 from PIL import Image
 
 from experiments.data.loader import Dataset, Item
+from experiments.evaluation.field_metrics import group_codes
 from experiments.peers.catalog import ENVIRONMENTS, PEERS, Environment, Peer
-from experiments.runners.peers import evaluate, groups_of, pairs_in, run_tool, score_pairs, stage, true_pairs
+from experiments.peers.run import index_pairs, peer_groups, run_tool, score_pairs, stage
+from experiments.runners.peers import evaluate
 
 
 def tiny_dataset(root: Path) -> Dataset:
@@ -37,19 +39,21 @@ def tiny_dataset(root: Path) -> Dataset:
 
 def test_groups_become_pairs_scored_against_the_manifest(tmp_path):
     dataset = tiny_dataset(tmp_path / "data")
-    truth = true_pairs(dataset)
-    assert truth == {
-        frozenset(p)
-        for p in [("g0/a.png", "g0/a_copy.png"), ("g0/a.png", "g0/a_bright.png"), ("g0/a_copy.png", "g0/a_bright.png")]
-    }
+    keys = [item.key for item in dataset.items]
+    codes = group_codes(dataset.groups)
+    assert sorted(keys)[:3] == ["g0/a.png", "g0/a_bright.png", "g0/a_copy.png"]  # 3 true pairs among them
     answer = {
         "exact": [["g0/a.png", "g0/a_copy.png"]],
         "near": [[str(tmp_path / "x" / "g0/a.png"), str(tmp_path / "x" / "g1/b.png")]],
     }
-    found = pairs_in(groups_of(answer), tmp_path / "x")
-    scores = score_pairs(found, truth)
+    found = index_pairs(answer, tmp_path / "x", keys)
+    scores = score_pairs(found, codes)
     assert scores["pairs_found"] == 2 and scores["precision"] == 0.5 and scores["recall"] == pytest.approx(1 / 3)
-    assert np.isnan(score_pairs(set(), truth)["precision"])
+    assert np.isnan(score_pairs(set(), codes)["precision"])
+    # As groups a person sees: the two that share g0/a.png are one group of three.
+    assert sorted(map(sorted, peer_groups(answer, tmp_path / "x", keys))) == [
+        sorted(keys.index(k) for k in ("g0/a.png", "g0/a_copy.png", "g1/b.png"))
+    ]
 
 
 STAND_IN = """

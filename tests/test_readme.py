@@ -9,7 +9,7 @@ import pytest
 
 from dupbench.methods import method_names
 from experiments.paths import REPO_ROOT
-from experiments.reporting.blocks import PAGES, README, blocks, current_block, markers_in
+from experiments.tools.blocks import PAGES, README, blocks, current_block, markers_in
 
 RELIABILITY = REPO_ROOT / "docs" / "reliability.md"
 

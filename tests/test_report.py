@@ -8,8 +8,8 @@ import shutil
 import pandas as pd
 
 from experiments.paths import BASELINES
-from experiments.reporting import report
 from experiments.reporting.labels import with_labels
+from experiments.tools import report
 
 
 def images_of(text: str) -> list[str]:

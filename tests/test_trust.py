@@ -25,13 +25,13 @@ from experiments.data.fetch import FetchError, source_for
 from experiments.data.loader import Item, read_manifest
 from experiments.paths import BASELINES, REPO_ROOT, repo_path
 from experiments.provenance import refuse_dirty
-from experiments.reporting.blocks import README, blocks
 from experiments.reporting.findings import article_conclusion
 from experiments.reporting.labels import with_labels
 from experiments.run import execute
 from experiments.runners import retrieval
 from experiments.tables import upsert_rows
 from experiments.tools import regress
+from experiments.tools.blocks import README, blocks
 
 # Six methods quick on the fast engine: the deterministic ones (no network to run), but SSIM.
 CHEAP = [m for m in method_names() if method_class(m).deterministic and m != "ssim"][:6]
@@ -95,7 +95,7 @@ def test_every_cnn_figure_in_the_readme_names_its_backbone():
 
 
 def test_the_report_names_the_backbone_beside_every_cnn_figure(tmp_path):
-    from experiments.reporting import report
+    from experiments.tools import report
 
     out = tmp_path / "REPORT.md"
     report.build(tmp_path / "empty-results", out)  # baselines stand in for every section

@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from dupbench.errors import DupbenchError
+from dupbench.features import feature_identity
 from dupbench.grouping import GROUPINGS, NORMALISATIONS, Rule
 from dupbench.images.decode import Decode
 from dupbench.methods import Method, create_method
@@ -37,7 +38,6 @@ class Choice:
     @property
     def identity(self) -> str | None:
         """The cache key of this method's features (None: its representation is not one array per image)."""
-        from dupbench.features import feature_identity
 
         return feature_identity(self.method, self.decode.label) if self.method.index_kind else None
 
@@ -60,7 +60,13 @@ def choose(
     normalise: str | None = None,
     options: dict | None = None,
 ) -> Choice:
-    table = shipped() if method is None or threshold == "calibrated" else {"methods": {}}
+    if method is None or threshold == "calibrated":
+        table = shipped()
+    else:  # a number given: the shipped entry still gives the method's prior and grouping where there is one
+        try:
+            table = shipped()
+        except DupbenchError:
+            table = {"methods": {}}
     name = method or table["default"]
     instance = create_method(name, options or {"backbone": "auto", "weights_path": None})
     entry = table["methods"].get(name)

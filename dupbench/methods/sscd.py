@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from dupbench.errors import DupbenchError
+from dupbench.files import sha256_of
 from dupbench.methods.base import Method
 from dupbench.methods.gram import cosine_all_pairs
 from dupbench.methods.registry import register
@@ -47,7 +48,6 @@ def session(model: str) -> Any:
 
 @functools.cache
 def model_sha256(path: str) -> str:
-    from dupbench.files import sha256_of
 
     return sha256_of(Path(path))
 

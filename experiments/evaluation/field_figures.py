@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from dupbench.errors import DupbenchError
+from dupbench.finder.recommend import shipped
 from dupbench.grouping import Rule
 from dupbench.methods import Method
 from experiments.evaluation.field_metrics import called_pairs, pair_arrays, ranking, summary_of_pairs
@@ -26,8 +28,6 @@ GROUPS_P99 = Rule(np.nan, "components", "none")
 
 def shipped_rule(name: str) -> Rule | None:
     """The rule `dupbench find --method NAME` runs by default, where it ships one."""
-    from dupbench.errors import DupbenchError
-    from dupbench.finder.recommend import shipped
 
     try:
         entry = shipped()["methods"].get(name)

@@ -22,6 +22,7 @@ from dupbench.methods import Method
 from experiments.evaluation.group_metrics import group_scores
 
 TRIES = 96
+MAX_SCORED = 4000  # a folder up to this size keeps its all-pairs scores (128 MB)
 
 
 @dataclass
@@ -31,15 +32,17 @@ class Folder:
     codes: np.ndarray
     prepared: Any
     near: Neighbours
+    scores: np.ndarray | None = None  # all pairs, scored once: a fit groups the folder at many thresholds
 
     @classmethod
     def of(cls, kind: str, role: str, method: Method, prepared: Any, codes: np.ndarray, rows: np.ndarray) -> Folder:
         sub = method.subset(prepared, rows)
-        return cls(kind, role, codes[rows], sub, neighbours(method, sub))
+        scores = method.score_matrix(sub, sub, same=True) if len(rows) <= MAX_SCORED else None
+        return cls(kind, role, codes[rows], sub, neighbours(method, sub), scores)
 
 
 def evaluate(method: Method, folder: Folder, rule: Rule) -> tuple[list[list[int]], dict[str, float]]:
-    groups = group(method, folder.prepared, folder.near, rule)
+    groups = group(method, folder.prepared, folder.near, rule, folder.scores)
     return groups, group_scores(groups, folder.codes)
 
 

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from dupbench.grouping import components
 from dupbench.methods.base import Method
+from experiments.evaluation.group_metrics import labels_of
 
 KS = (1, 3, 10)
 
@@ -115,8 +117,6 @@ def duplicate_mask(method: Method, matrix: np.ndarray, threshold: float) -> np.n
 def groups_at_threshold(method: Method, matrix: np.ndarray, threshold: float) -> np.ndarray:
     """Cluster label per image: connected components (dupbench.grouping's, the finder's) of the pairs
     called duplicates. For a method that is not symmetric, a pair is linked when either order passes."""
-    from dupbench.grouping import components
-    from experiments.evaluation.group_metrics import labels_of
 
     links = duplicate_mask(method, matrix, threshold)
     a, b = np.nonzero(np.triu(links | links.T, k=1))

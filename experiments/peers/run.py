@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from experiments.data import Dataset
 from experiments.peers.catalog import Peer
 
@@ -126,7 +128,6 @@ def index_pairs(answer: Mapping[str, Any], folder: Path, keys: Sequence[str]) ->
 def score_pairs(found: set[tuple[int, int]], codes: Sequence[int], among: Sequence[bool] | None = None) -> dict:
     """Pairs found, true pairs, precision and recall of a peer's pairs against group codes; with
     `among`, only the pairs of those images count (a half of the data set)."""
-    import numpy as np
 
     codes = np.asarray(codes)
     keep = np.ones(len(codes), dtype=bool) if among is None else np.asarray(among, dtype=bool)

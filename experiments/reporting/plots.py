@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import matplotlib
+from omegaconf import OmegaConf
+
+from experiments.paths import CONF_DIR
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -53,14 +57,10 @@ def speed_accuracy(table: pd.DataFrame, path: Path) -> None:
 
 def main() -> None:
     """`python -m experiments.reporting.plots results/<experiment>/<dataset>/table.csv`: redraw its plot beside it."""
-    import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("table", type=Path)
     args = parser.parse_args()
-    from omegaconf import OmegaConf
-
-    from experiments.paths import CONF_DIR
 
     table = pd.read_csv(args.table)
     out = args.table.with_name(OmegaConf.load(CONF_DIR / "experiment" / f"{table['experiment'].iloc[0]}.yaml").plot)

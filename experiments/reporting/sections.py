@@ -12,16 +12,13 @@ key = the output folder with "/" as "-": exp1-fruits360.csv, exp2-transforms-emb
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from omegaconf import OmegaConf
 
-from experiments.paths import BASELINES, CONF_DIR, output_name
+from experiments.paths import BASELINES, output_name
 
 
 @dataclass(frozen=True)
@@ -61,12 +58,14 @@ class Entry:
             found += [(engine, path) for path in sorted(folder.glob(pattern))]
         return found
 
-    def baselines(self) -> list[Path]:
+    def baselines(self, keys: Iterable[str] = ()) -> list[Path]:
+        """This section's committed baselines; `keys`: every section's key (a longer key that starts
+        with this one, exp2-transforms beside exp2, owns its own files)."""
         if not self.section.baseline:
             return []
         if not self.per_dataset:
             return [p for p in [BASELINES / f"{self.key}.csv"] if p.is_file()]
-        others = {e.key for e in entries() if e.key != self.key and e.key.startswith(self.key + "-")}
+        others = {k for k in keys if k != self.key and k.startswith(self.key + "-")}
         return [
             p
             for p in sorted(BASELINES.glob(f"{self.key}-*.csv"))
@@ -80,32 +79,3 @@ class Entry:
     def baseline_for(self, table_path: Path) -> Path:
         """Where a run's table is promoted to."""
         return BASELINES / (f"{self.key}-{table_path.parent.name}.csv" if self.per_dataset else f"{self.key}.csv")
-
-
-def experiment_entries() -> list[Entry]:
-    found = []
-    for path in sorted((CONF_DIR / "experiment").glob("*.yaml")):
-        cfg = OmegaConf.load(path)
-        module, _, _ = str(cfg.runner).partition(":")
-        section = getattr(importlib.import_module(module), "SECTION", None)
-        if section is not None:
-            output = str(cfg.get("output") or cfg.name)
-            title = str(cfg.get("title") or cfg.name)
-            found.append(Entry(output.replace("/", "-"), title, output, section, plot=str(cfg.get("plot") or "")))
-    return found
-
-
-def tool_entries() -> list[Entry]:
-    import experiments.tools as tools
-
-    found = []
-    for info in pkgutil.iter_modules(tools.__path__):
-        entry = getattr(importlib.import_module(f"experiments.tools.{info.name}"), "ENTRY", None)
-        if entry is not None:
-            found.append(entry)
-    return found
-
-
-def entries() -> list[Entry]:
-    """Every section, experiments first (ordered by title: Experiment 1, 2, ...), then tools."""
-    return sorted(experiment_entries(), key=lambda e: e.title) + sorted(tool_entries(), key=lambda e: e.title)

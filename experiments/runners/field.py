@@ -42,7 +42,7 @@ from experiments.evaluation.field_figures import field_figures
 from experiments.evaluation.field_metrics import group_codes, splits, thinned
 from experiments.memory import give_back_memory, peak_rss_mib, reset_peak
 from experiments.paths import repo_path
-from experiments.peers.catalog import PEERS
+from experiments.peers import catalog
 from experiments.peers.run import index_pairs, run_peer, score_pairs, stage
 from experiments.provenance import environment, now_utc
 from experiments.reporting.labels import method_label
@@ -193,7 +193,7 @@ class Field:
 
     # --- peers -----------------------------------------------------------------------------------
     def run_peers(self, chosen: list[str] | None) -> None:
-        peers = [p for p in PEERS if chosen is None or p.name in chosen]
+        peers = [p for p in catalog.PEERS if chosen is None or p.name in chosen]
         if not peers:
             return
         keys = [item.key for item in self.dataset.items]

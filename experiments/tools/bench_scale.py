@@ -34,19 +34,31 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
+from dupbench.files import atomic_write_text
+from dupbench.methods import create_method, method_names
+from dupbench.methods.search import top_k
+from dupbench.methods.tensors import load_torchvision
+from experiments.config import compose_config
+from experiments.data.images import ImageCache
+from experiments.evaluation.protocol import article_pairs as protocol_pairs
+from experiments.evaluation.protocol import spread_sample
 from experiments.paths import REPO_ROOT
+from experiments.provenance import environment, now_utc
 from experiments.reporting import plots
 from experiments.reporting.findings import bench_findings
 from experiments.reporting.render import render_bench_scale
 from experiments.reporting.sections import Entry, Section
+from experiments.run import dataset_with_fallback
+from experiments.runners.retrieval import distinct_pairs, time_article_loop
+from experiments.tables import atomic_write_csv
 
 SIZES = (1000, 10000, 100000)
 SIDE = 32
 
 
 def synthetic_images(n: int, seed: int = 0) -> list:
-    from PIL import Image
 
     rng = np.random.default_rng(seed)
     fields = rng.integers(0, 256, size=(n, 4, 4, 3), dtype=np.uint8).repeat(SIDE // 4, 1).repeat(SIDE // 4, 2)
@@ -69,15 +81,6 @@ def best_of(runs: int, work) -> tuple[float, Any]:
 
 def cell_small(name: str, article_pairs: int) -> dict[str, Any]:
     """Part 1 for one method: article loop vs fast engine, same process, same images."""
-
-    from dupbench.methods import create_method
-    from dupbench.methods.tensors import load_torchvision
-    from experiments.config import compose_config
-    from experiments.data.images import ImageCache
-    from experiments.evaluation.protocol import article_pairs as protocol_pairs
-    from experiments.evaluation.protocol import spread_sample
-    from experiments.run import dataset_with_fallback
-    from experiments.runners.retrieval import distinct_pairs, time_article_loop
 
     images = ImageCache(dataset_with_fallback(compose_config(["dataset=fruits360", "dataset_fallback=embedded"])))
     method = create_method(name)
@@ -115,8 +118,6 @@ def cell_small(name: str, article_pairs: int) -> dict[str, Any]:
 
 
 def cell_scale(name: str, n: int, k: int = 10) -> dict[str, Any]:
-    from dupbench.methods import create_method
-    from dupbench.methods.search import top_k
 
     method = create_method(name)
     images = synthetic_images(n)
@@ -249,11 +250,6 @@ def main() -> None:
         row = cell_small(name, int(value)) if kind == "small" else cell_scale(name, int(value))
         print(json.dumps({**row, "peak_rss_mib": peak_rss_mib()}))
         return
-    from dupbench.files import atomic_write_text
-    from dupbench.methods import method_names
-    from experiments.provenance import environment, now_utc
-    from experiments.reporting import plots
-    from experiments.tables import atomic_write_csv
 
     env = environment()
     out = args.out

@@ -19,14 +19,16 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from dupbench.methods import create_method
 from experiments.paths import BASELINES, REPO_ROOT
+from experiments.reporting.render import dates, markdown
 from experiments.reporting.sections import Entry, Section
+from experiments.tables import atomic_write_csv
 
 OUT = REPO_ROOT / "results" / "cluster-cost"
 
 
 def representation_bytes(name: str) -> float:
-    from dupbench.methods import create_method
 
     method = create_method(name)
     # As the field fed it: a method that takes the image as the article did gets the field's 80x60.
@@ -67,7 +69,6 @@ def costs(field: pd.DataFrame) -> pd.DataFrame:
 
 
 def render_cost(table: pd.DataFrame, source: str) -> str:
-    from experiments.reporting.render import dates, markdown
 
     first = table.iloc[0]
     shown = table[~table["cached"]] if "cached" in table else table
@@ -107,7 +108,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--field", type=Path, default=BASELINES / "field-ukbench800.csv")
     args = parser.parse_args()
-    from experiments.tables import atomic_write_csv
 
     table = costs(pd.read_csv(args.field))
     atomic_write_csv(OUT / "cost.csv", table)

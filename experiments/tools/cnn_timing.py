@@ -24,9 +24,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dupbench.files import atomic_write_text
+from dupbench.methods import DupbenchError, create_method, method_class
+from dupbench.methods.backbones import load_backbone, random_backbone
+from dupbench.methods.tensors import load_torchvision
+from experiments.config import compose_config
+from experiments.data.images import ImageCache
+from experiments.evaluation.protocol import article_pairs, spread_sample
 from experiments.paths import REPO_ROOT
+from experiments.provenance import environment, now_utc
 from experiments.reporting.render import render_cnn_timing
 from experiments.reporting.sections import Entry, Section
+from experiments.run import dataset_with_fallback
+from experiments.runners.retrieval import time_article_loop
+from experiments.tables import atomic_write_csv
 
 BACKBONES = ("efficientnet-lite0", "efficientnet-b0")
 CNN_METHODS = ("cnn_cosine", "cnn_euclidean")
@@ -34,8 +45,6 @@ CNN_METHODS = ("cnn_cosine", "cnn_euclidean")
 
 def cnn_method(name: str, backbone: str):
     """The registered CNN method on this backbone: pretrained when its weights are here, else untrained."""
-    from dupbench.methods import DupbenchError, method_class
-    from dupbench.methods.backbones import load_backbone, random_backbone
 
     try:
         net = load_backbone(backbone)
@@ -46,14 +55,6 @@ def cnn_method(name: str, backbone: str):
 
 def time_rows(pairs: int, rounds: int) -> list[dict[str, Any]]:
     import torch
-
-    from dupbench.methods import create_method
-    from dupbench.methods.tensors import load_torchvision
-    from experiments.config import compose_config
-    from experiments.data.images import ImageCache
-    from experiments.evaluation.protocol import article_pairs, spread_sample
-    from experiments.run import dataset_with_fallback
-    from experiments.runners.retrieval import time_article_loop
 
     images = ImageCache(dataset_with_fallback(compose_config(["dataset=fruits360", "dataset_fallback=embedded"])))
     references = images.dataset.reference_indices
@@ -99,9 +100,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median round is kept")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "bench-cnn")
     args = parser.parse_args()
-    from dupbench.files import atomic_write_text
-    from experiments.provenance import environment, now_utc
-    from experiments.tables import atomic_write_csv
 
     env = environment()
     start = time.perf_counter()

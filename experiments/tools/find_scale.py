@@ -25,7 +25,12 @@ import pandas as pd
 from PIL import Image
 
 from experiments.paths import REPO_ROOT
+from experiments.peers.catalog import IMMACULATE
+from experiments.peers.run import run_tool
+from experiments.provenance import environment, now_utc
+from experiments.reporting.render import dates, markdown
 from experiments.reporting.sections import Entry, Section
+from experiments.tables import atomic_write_csv
 
 OUT = REPO_ROOT / "results" / "find-scale"
 SIZES = (10_000, 100_000)
@@ -61,7 +66,6 @@ def build_folder(n: int, source: list[Path], folder: Path) -> Path:
 
 
 def run(command: list[str], timeout: float) -> dict[str, Any]:
-    from experiments.runners.peers import run_tool
 
     try:
         stdout, wall, peak, _ = run_tool(command, timeout)
@@ -85,9 +89,6 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="*", type=int, default=list(SIZES))
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args()
-    from experiments.peers.catalog import IMMACULATE
-    from experiments.provenance import environment, now_utc
-    from experiments.tables import atomic_write_csv
 
     source = sorted((Path(REPO_ROOT / "../shared/datasets/ukbench800")).resolve().glob("*.jpg"))
     env = environment()
@@ -117,7 +118,6 @@ def main() -> None:
 
 
 def render_find_scale(table: pd.DataFrame, source: str) -> str:
-    from experiments.reporting.render import dates, markdown
 
     first = table.iloc[0]
     return (

@@ -38,9 +38,12 @@ import pandas as pd
 
 from dupbench.errors import DupbenchError
 from dupbench.methods import method_class
+from experiments.config import compose_config
+from experiments.data import DataMissingError, load_dataset
 from experiments.evaluation.metric_table import FIELD_REGRESSED, REGRESSED, tolerance
 from experiments.paths import BASELINES, REPO_ROOT, output_name
 from experiments.provenance import refuse_dirty
+from experiments.runners.common import method_names_of
 
 METRICS = REGRESSED  # from the one metric table, with each metric's tolerance
 
@@ -61,7 +64,6 @@ class Quick:
     metrics: tuple[str, ...] = REGRESSED
 
     def names(self) -> list[str]:
-        from experiments.runners.common import method_names_of
 
         return method_names_of({"method": {"names": list(self.methods)}})
 
@@ -168,8 +170,6 @@ def one_row_per_method(table: pd.DataFrame) -> pd.DataFrame:
 def available(quick: Quick, data_root: str | None) -> bool:
     if quick.always:
         return True
-    from experiments.config import compose_config
-    from experiments.data import DataMissingError, load_dataset
 
     cfg = compose_config([f"dataset={quick.dataset}", *([f"data_root={data_root}"] if data_root else [])])
     try:

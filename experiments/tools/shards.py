@@ -22,14 +22,17 @@ from typing import Any
 import numpy as np
 
 from dupbench.errors import DupbenchError
+from dupbench.methods import create_method
+from dupbench.methods.search import top_k
+from experiments.config import compose_config
+from experiments.data import load_dataset
+from experiments.data.encode import Decode, cached_rows, encode, file_digests
 from experiments.paths import REPO_ROOT
 
 FIELD_SIZE = (80, 60)  # the field benchmark's size for methods that take the image as the article did
 
 
 def dataset_paths(dataset: str, overrides: tuple[str, ...] = ()) -> list[Path]:
-    from experiments.config import compose_config
-    from experiments.data import load_dataset
 
     cfg = compose_config([f"dataset={dataset}", *overrides])
     return [item.path for item in load_dataset(cfg.dataset).items]
@@ -43,8 +46,6 @@ def shard_of(paths: list[Path], shard: int, shards: int) -> list[Path]:
 
 def encode_shard(method_name: str, paths: list[Path], cache_dir: Path, workers: int = 2) -> int:
     """One job: its images' rows into the shared cache; the number it encoded (not found there)."""
-    from dupbench.methods import create_method
-    from experiments.data.encode import Decode, encode, file_digests
 
     method = create_method(method_name)
     if method.index_kind is None:
@@ -56,9 +57,6 @@ def encode_shard(method_name: str, paths: list[Path], cache_dir: Path, workers: 
 
 def merge(method_name: str, paths: list[Path], cache_dir: Path, k: int, workers: int = 2) -> dict[str, Any]:
     """Every image's row from the cache (all of them must be there), its k nearest others."""
-    from dupbench.methods import create_method
-    from dupbench.methods.search import top_k
-    from experiments.data.encode import Decode, cached_rows, file_digests
 
     method = create_method(method_name)
     digests = file_digests(paths, workers)

@@ -2,7 +2,7 @@
 
 A block is a baseline (results/baselines/<key>-<dataset>.csv) rendered by the section that declared
 it (experiments/reporting/sections.py); a page shows it between `<!-- <baseline stem>:start -->`
-and `<!-- <baseline stem>:end -->`. `python -m experiments.reporting.blocks` redraws every block
+and `<!-- <baseline stem>:end -->`. `python -m experiments.tools.blocks` redraws every block
 that some page shows; `--promote` first copies the fresh run outputs over the baselines (on
 purpose, never implicitly, and only tables measured on committed code).
 """
@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from dupbench.methods import method_class, method_names
+from dupbench.methods.__main__ import version
+from experiments.catalog import baselines_of, entries
 from experiments.paths import REPO_ROOT
 from experiments.provenance import refuse_dirty
-from experiments.reporting.sections import entries
 
 README = REPO_ROOT / "README.md"
 # Every page whose generated blocks are redrawn: the README and docs/.
@@ -58,8 +60,6 @@ class MethodsBlock:
     marker: str = "methods"
 
     def text(self) -> str:
-        from dupbench.methods import method_class, method_names
-        from dupbench.methods.__main__ import version
 
         lines = [
             "| config name | variant | direction | library (version, licence) | one image becomes | what it computes |",
@@ -80,7 +80,7 @@ def blocks() -> list[Block | MethodsBlock]:
         *(
             Block(path, entry.section.render, entry.section.figures)
             for entry in entries()
-            for path in entry.baselines()
+            for path in baselines_of(entry)
         ),
     ]
 
@@ -98,13 +98,14 @@ def pages_with(marker: str) -> list[Path]:
     return [page for page in PAGES if page.is_file() and f"<!-- {marker}:start -->" in page.read_text()]
 
 
-def rewrite() -> list[str]:
-    """Redraw every block that a page shows; one with no baseline behind it is left as it is and named
-    (the tests fail on it until the baseline is committed)."""
+def rewrite(write: bool = True) -> tuple[list[str], list[Path]]:
+    """Redraw every block that a page shows (the markers redrawn, the pages that changed); one with no
+    baseline behind it is left as it is and named (the tests fail on it until the baseline is
+    committed). `write=False` only tells which pages are stale."""
     known = {block.marker: block for block in blocks()}
-    done = []
+    done, changed = [], []
     for page in PAGES:
-        text = page.read_text()
+        original = text = page.read_text()
         for marker in markers_in(text):
             if marker not in known:
                 print(
@@ -113,11 +114,14 @@ def rewrite() -> list[str]:
                 )
                 continue
             text = text.replace(current_block(text, marker), known[marker].text())
-            if isinstance(known[marker], Block) and marker not in done:
+            if write and isinstance(known[marker], Block) and marker not in done:
                 known[marker].draw()
             done.append(marker)
-        page.write_text(text)
-    return sorted(set(done))
+        if text != original:
+            changed.append(page)
+            if write:
+                page.write_text(text)
+    return sorted(set(done)), changed
 
 
 def promote() -> None:
@@ -139,14 +143,22 @@ def promote() -> None:
                     shutil.copyfile(fresh.parent / name, entry.companions_of(target) / name)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--promote", action="store_true", help="copy the current results over the baselines first")
-    args = parser.parse_args()
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 naming the pages that are stale")
+    args = parser.parse_args(argv)
+    if args.check:
+        _, stale = rewrite(write=False)
+        for page in stale:
+            print(f"stale: {page.relative_to(REPO_ROOT)} (python -m experiments.tools.blocks redraws it)")
+        return 1 if stale else 0
     if args.promote:
         promote()
-    print(f"blocks redrawn from results/baselines/: {', '.join(rewrite())}")
+    done, _ = rewrite()
+    print(f"blocks redrawn from results/baselines/: {', '.join(done)}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -12,9 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from dupbench.files import atomic_write_text
+from experiments.catalog import baselines_of, entries
 from experiments.paths import REPO_ROOT
 from experiments.provenance import now_utc
-from experiments.reporting.sections import Entry, entries
+from experiments.reporting.sections import Entry
 
 
 class Report:
@@ -54,7 +55,7 @@ def build(results: Path, out: Path) -> list[str]:
     report, seen = Report(results, out), []
     for entry in entries():
         runs = [(engine, path, False) for engine, path in entry.run_tables(results)]
-        for engine, path, baseline in runs or [("article", path, True) for path in entry.baselines()]:
+        for engine, path, baseline in runs or [("article", path, True) for path in baselines_of(entry)]:
             report.add(entry, path, engine, baseline)
             dataset = path.stem.removeprefix(entry.key + "-") if baseline else path.parent.name
             where = f"/{dataset}" if entry.per_dataset else ""

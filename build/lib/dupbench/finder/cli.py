@@ -1,0 +1,237 @@
+"""The `dupbench` command: `dupbench find DIR...` and `dupbench undo MANIFEST`.
+
+Exit codes: 0 no duplicates found, 1 duplicates found, 2 an error (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+from dupbench.errors import DupbenchError
+from dupbench.files import atomic_write_text
+from dupbench.grouping import GROUPINGS, NORMALISATIONS
+
+FOUND, NONE, ERROR = 1, 0, 2
+
+
+def default_epilog() -> str:
+    """What the default is and what it held, from the shipped thresholds (a line when they are absent)."""
+    try:
+        from dupbench.finder.recommend import shipped
+
+        table = shipped()
+    except DupbenchError as missing:
+        return str(missing)
+    entry = table["methods"][table["default"]]
+    return (
+        f"Default: --method {table['default']}, {entry.get('grouping', 'components')} groups"
+        f"{', scores less the folder background' if entry.get('normalise') == 'local' else ''}, threshold "
+        f"{entry['threshold']:g}. {entry.get('summary', '')}"
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="dupbench", description="Find duplicate and near-duplicate images.")
+    commands = top.add_subparsers(dest="command", required=True)
+    find = commands.add_parser(
+        "find",
+        help="duplicate groups in folders",
+        description="Exact duplicates (identical bytes or pixels), then near duplicates by --method at --threshold, "
+        "grouped so that they cannot chain (--grouping); each group with its best copy (most pixels, then largest "
+        "file). Default: the method, rule and threshold the benchmark calibrated (see `dupbench find --help`'s "
+        "epilog).",
+        epilog=default_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    find.add_argument("folders", nargs="+", type=Path, metavar="DIR")
+    find.add_argument("--method", default=None, help="any registered method (default: the field benchmark's pick)")
+    find.add_argument(
+        "--threshold", default="calibrated", help="'calibrated' (the field benchmark's, shipped) or a number"
+    )
+    find.add_argument(
+        "--grouping", choices=GROUPINGS, default=None, help="with --threshold VALUE: how links become groups"
+    )
+    find.add_argument(
+        "--normalise",
+        choices=NORMALISATIONS,
+        default=None,
+        help="with --threshold VALUE: 'local' subtracts each image's background (its 10th neighbour's score)",
+    )
+    find.add_argument("--cache", type=Path, default=None, help="SQLite cache (default: DIR/.dupbench-cache.sqlite)")
+    find.add_argument("--json", metavar="FILE", help="groups and pairs as JSON ('-': stdout)")
+    find.add_argument("--csv", type=Path, metavar="DIR", help="groups.csv and pairs.csv in DIR")
+    find.add_argument("--html", type=Path, metavar="DIR", help="a self-contained report, DIR/index.html")
+    find.add_argument("--query", nargs="+", type=Path, metavar="IMG", help="the nearest images of the folders to each")
+    find.add_argument("--top", type=int, default=5, help="matches per query (default 5)")
+    find.add_argument("--move-to", type=Path, metavar="DIR", help="move all but each group's best copy here")
+    find.add_argument("--dry-run", action="store_true", help="with --move-to: show what would move, move nothing")
+    find.add_argument("--workers", type=int, default=None, help="decode threads (default: one per core)")
+    find.add_argument("--quiet", action="store_true", help="no progress bars")
+    undo = commands.add_parser("undo", help="put back the files a --move-to run moved")
+    undo.add_argument("manifest", type=Path)
+    return top
+
+
+def as_json(found, queries: list | None) -> dict:
+    photos = found.photos
+    return {
+        "tool": "dupbench",
+        "method": found.choice.name,
+        "threshold": found.choice.threshold,
+        "grouping": found.choice.rule.grouping,
+        "normalise": found.choice.rule.normalise,
+        "threshold_source": found.choice.threshold_source,
+        "images": len(photos),
+        "encoded": found.encoded,
+        "from_cache": found.from_cache,
+        "seconds": found.seconds,
+        "groups": [
+            {
+                "group": number,
+                "kind": group.kind,
+                "best": str(photos[group.best].path),
+                "members": [
+                    {
+                        "path": str(photos[i].path),
+                        "width": photos[i].width,
+                        "height": photos[i].height,
+                        "bytes": photos[i].size,
+                        "score_to_best": None if i == group.best else group.scores.get(i),
+                        "identical_pixels_in_group": i in group.exact,
+                    }
+                    for i in group.members
+                ],
+            }
+            for number, group in enumerate(found.groups, start=1)
+        ],
+        "pairs": [
+            {"a": str(photos[a].path), "b": str(photos[b].path), "score": score, "kind": kind}
+            for a, b, score, kind in found.pairs
+        ],
+        "skipped": [{"path": path, "reason": why} for path, why in found.skipped],
+        **({"queries": queries} if queries is not None else {}),
+    }
+
+
+def write_csvs(answer: dict, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    groups = io.StringIO()
+    writer = csv.writer(groups, lineterminator="\n")
+    writer.writerow(["group", "kind", "path", "best", "width", "height", "bytes", "score_to_best", "identical"])
+    for group in answer["groups"]:
+        for m in group["members"]:
+            writer.writerow(
+                [group["group"], group["kind"], m["path"], m["path"] == group["best"], m["width"], m["height"],
+                 m["bytes"], "" if m["score_to_best"] is None else m["score_to_best"],
+                 m["identical_pixels_in_group"]]
+            )  # fmt: skip
+    atomic_write_text(folder / "groups.csv", groups.getvalue())
+    pairs = io.StringIO()
+    writer = csv.writer(pairs, lineterminator="\n")
+    writer.writerow(["a", "b", "score", "kind"])
+    writer.writerows([p["a"], p["b"], p["score"], p["kind"]] for p in answer["pairs"])
+    atomic_write_text(folder / "pairs.csv", pairs.getvalue())
+
+
+def summary(found, out) -> None:
+    photos = found.photos
+    exact = sum(g.kind == "exact" for g in found.groups)
+    identical = sum(len(g.exact) for g in found.groups)
+    extra = sum(len(g.members) - 1 for g in found.groups)
+    print(
+        f"{len(photos)} images: {len(found.groups)} duplicate groups ({exact} exact, "
+        f"{len(found.groups) - exact} near), {extra} copies beside their best ({identical} images with an "
+        f"identical-pixels twin); method {found.choice.name} at {found.choice.threshold:g} "
+        f"({found.choice.threshold_source}); encoded {found.encoded}, from the cache {found.from_cache}; "
+        f"{len(found.skipped)} skipped",
+        file=out,
+    )
+    for number, group in enumerate(found.groups[:20], start=1):
+        print(f"group {number} ({group.kind}, {len(group.members)}): keep {photos[group.best].path}", file=out)
+        for i in group.members:
+            if i != group.best:
+                twin = "  identical pixels" if i in group.exact and group.best in group.exact else ""
+                print(f"    {photos[i].path}  score {group.scores.get(i, float('nan')):.4g}{twin}", file=out)
+    if len(found.groups) > 20:
+        print(f"... and {len(found.groups) - 20} more groups (--json, --csv or --html for all)", file=out)
+
+
+def run_find(args) -> int:
+    from dupbench.finder.find import default_workers, find, query
+    from dupbench.finder.recommend import choose
+
+    if args.dry_run and not args.move_to:
+        raise DupbenchError("--dry-run goes with --move-to DIR")
+    choice = choose(args.method, args.threshold, args.grouping, args.normalise)
+    ignore = [args.move_to] if args.move_to else []
+    found = find(
+        args.folders,
+        choice,
+        cache_path=args.cache,
+        workers=args.workers or default_workers(),
+        progress=not args.quiet and sys.stderr.isatty(),
+        ignore=ignore,
+    )
+    queries = query(choice, found, args.query, args.top) if args.query else None
+    answer = as_json(found, queries)
+    to_stdout = args.json == "-"
+    out = sys.stderr if to_stdout else sys.stdout
+    summary(found, out)
+    for item in queries or []:
+        print(f"query {item['query']}:", file=out)
+        for match in item["matches"]:
+            print(f"    {match['score']:.4g}  {match['path']}{'  (duplicate)' if match['duplicate'] else ''}", file=out)
+    if args.json:
+        text = json.dumps(answer, indent=1)
+        if to_stdout:
+            print(text)
+        else:
+            atomic_write_text(Path(args.json), text + "\n")
+    if args.csv:
+        write_csvs(answer, args.csv)
+    if args.html:
+        from dupbench.finder.html import write
+
+        print(f"report: {write(found, args.html)}", file=out)
+    if args.move_to:
+        from dupbench.finder.moves import move, plan
+
+        if args.dry_run:
+            for entry in plan(found, args.move_to):
+                print(f"would move {entry['from']} -> {entry['to']}", file=out)
+        else:
+            manifest, moves = move(found, args.move_to)
+            print(f"moved {len(moves)} files; to put them back: dupbench undo {manifest}", file=out)
+    return FOUND if found.groups else NONE
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "undo":
+            from dupbench.finder.moves import undo
+
+            restored, problems = undo(args.manifest)
+            print(f"restored {restored} files")
+            for line in problems:
+                print(f"not restored: {line}", file=sys.stderr)
+            return ERROR if problems else NONE
+        return run_find(args)
+    except DupbenchError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return ERROR
+    except BrokenPipeError:  # `dupbench find ... | head`: the reader left
+        sys.stderr.close()
+        return FOUND
+    except KeyboardInterrupt:
+        print("interrupted: what was encoded is kept in the cache; run again to go on", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

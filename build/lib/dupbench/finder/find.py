@@ -1,0 +1,331 @@
+"""`dupbench find`: the duplicate groups of a person's folders, with the method, rule and threshold the
+benchmark recommends.
+
+1. Scan every folder recursively (dupbench/images/scan.py: what is not used is recorded with why).
+2. Hash each file's bytes (skipped when the cache knows its size and mtime); files with the same
+   bytes are one image from here on. Encode the images the cache has no features for
+   (dupbench/images/decode.py: reduced JPEG decodes, batches, threads), storing each batch in the
+   cache (dupbench/features.py) as it is done.
+3. Groups (dupbench/grouping.py, the code the benchmark calibrates): each image's nearest others,
+   scores against the folder's own background where the rule says so, links that pass the
+   threshold, and groups that cannot chain (the rule's grouping). Memory grows with N x k, never N^2.
+4. Exact duplicates: files with the same bytes, and group members with identical decoded pixels.
+   Each group's best copy is the one with the most pixels, then the largest file, then the first path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from dupbench.errors import DupbenchError
+from dupbench.features import FeatureCache
+from dupbench.finder.recommend import Choice
+from dupbench.grouping import find_groups
+from dupbench.images.decode import Decode, decode, prepared_batches, usable
+from dupbench.images.read import read_rgb
+from dupbench.images.scan import scan
+
+CACHE_NAME = ".dupbench-cache.sqlite"
+
+
+@dataclass
+class Photo:
+    path: Path
+    root: Path  # the folder it was found under (moves keep the path relative to it)
+    size: int
+    mtime_ns: int
+    sha256: str = ""
+    width: int = 0
+    height: int = 0
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+@dataclass
+class Group:
+    kind: str  # "exact" (identical pixels) or "near"
+    members: list[int]
+    best: int
+    scores: dict[int, float] = field(default_factory=dict)  # member -> its score against the best copy
+    exact: set[int] = field(default_factory=set)  # members with identical pixels to another member
+
+
+@dataclass
+class Found:
+    photos: list[Photo]
+    skipped: list[tuple[str, str]]
+    groups: list[Group]
+    pairs: list[tuple[int, int, float, str]]  # (i, j, score, "exact" | "near") inside the groups
+    choice: Choice
+    encoded: int = 0
+    from_cache: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    prepared: Any = None  # one representation per distinct content, for --query
+    row_of: list[int] = field(default_factory=list)  # photo -> its row in `prepared`
+
+
+def walk(folder: Path, skipped: list[tuple[str, str]], ignore: set[Path], seen: set[Path]) -> list[Path]:
+    """Image files under `folder`, recursively, in natural order; a folder met twice (a symlink
+    back up) is scanned once."""
+    real = folder.resolve()
+    if real in seen:
+        skipped.append((str(folder), "folder already scanned (a symlink to it)"))
+        return []
+    seen.add(real)
+    found = scan(folder, folders_wanted=True)
+    files = [p for p in found.files if p.resolve() not in ignore]
+    skipped += [(str(p), why) for p, why in found.skipped if p.resolve() not in ignore]
+    for sub in found.folders:
+        if sub.resolve() not in ignore:
+            files += walk(sub, skipped, ignore, seen)
+    return files
+
+
+def collect(
+    folders: Sequence[Path], ignore: set[Path], skipped: list[tuple[str, str]], tick: Callable[[int], None]
+) -> list[Photo]:
+    photos, seen = [], set()
+    for folder in folders:
+        if not folder.is_dir():
+            raise DupbenchError(f"{folder}: no such folder" if not folder.exists() else f"{folder}: not a folder")
+        for path in walk(folder, skipped, ignore, seen):
+            stat = path.stat()
+            photos.append(Photo(path, folder, stat.st_size, stat.st_mtime_ns))
+            tick(1)
+    return photos
+
+
+def digest_all(photos: list[Photo], cache: FeatureCache, tick: Callable[[int], None]) -> None:
+    fresh = []
+    for photo in photos:
+        known = cache.known_digest(photo.path, photo.size, photo.mtime_ns)
+        if known is None:
+            photo.sha256 = hashlib.sha256(photo.path.read_bytes()).hexdigest()
+            fresh.append((photo.path, photo.size, photo.mtime_ns, photo.sha256))
+        else:
+            photo.sha256 = known
+        tick(1)
+    cache.remember_digests(fresh)
+
+
+def readable(photos: list[Photo], skipped: list[tuple[str, str]]) -> list[Photo]:
+    """Photos whose header Pillow reads (their size is the best-copy rule's); others are skips."""
+    kept = []
+    for photo in photos:
+        try:
+            with Image.open(photo.path) as image:
+                photo.width, photo.height = image.size
+                if image.format == "JPEG":
+                    orientation = image.getexif().get(0x0112, 1)
+                    if orientation in (5, 6, 7, 8):
+                        photo.width, photo.height = photo.height, photo.width
+            kept.append(photo)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            skipped.append((str(photo.path), f"cannot read image: {type(exc).__name__}: {exc}"))
+    return kept
+
+
+def encode_all(
+    choice: Choice,
+    paths: list[Path],
+    digests: list[str],
+    cache: FeatureCache,
+    workers: int,
+    tick: Callable[[int], None],
+) -> tuple[Any, int, dict[int, str]]:
+    """The representation of every distinct content (cached rows loaded, the rest encoded in batches
+    and stored as each batch finishes); the cache-hit count; contents that failed to decode, by index
+    (left out by the caller)."""
+    method = choice.method
+    identity = choice.identity
+    known = cache.get(digests, identity) if identity else {}
+    missing = [i for i, sha in enumerate(digests) if sha not in known]
+    tick(len(digests) - len(missing))
+    want = choice.decode
+    broken = usable([paths[i] for i in missing], workers)  # checked on every core, at 1/8 of the size
+    failed = {missing[k]: why for k, why in broken.items()}
+    good = [i for i in missing if i not in failed]
+    parts: dict[int, Any] = {}
+    for chunk, part in prepared_batches(method, paths, good, want, workers):
+        if identity:
+            rows = list(part)
+            cache.put([(digests[i], row) for i, row in zip(chunk, rows)], identity)
+            known.update((digests[i], row) for i, row in zip(chunk, rows))
+        else:
+            parts[chunk[0]] = part
+        tick(len(chunk))
+    if identity:
+        kept = [i for i in range(len(digests)) if i not in failed]
+        prepared = np.stack([known[digests[i]] for i in kept]) if kept else np.empty((0, 0))
+        return prepared, len(digests) - len(missing), failed
+    return (method.join([parts[k] for k in sorted(parts)]) if parts else []), 0, failed
+
+
+def pixel_digest(path: Path) -> str:
+    image = read_rgb(path, max_pixels=None)
+    return hashlib.sha256(f"{image.size}".encode() + image.tobytes()).hexdigest()
+
+
+def identical(choice: Choice, score: float) -> bool:
+    """A score no two different images can have: the candidates for an identical-pixels check."""
+    perfect = choice.method.perfect_score()
+    return abs(score - perfect) <= 1e-6
+
+
+def best_of(photos: list[Photo], members: Sequence[int]) -> int:
+    return min(members, key=lambda i: (-photos[i].pixels, -photos[i].size, str(photos[i].path)))
+
+
+def find(
+    folders: Sequence[Path],
+    choice: Choice,
+    cache_path: Path | None = None,
+    workers: int = 2,
+    progress: bool = True,
+    ignore: Sequence[Path] = (),
+) -> Found:
+    from tqdm import tqdm
+
+    folders = [Path(f) for f in folders]
+    cache_path = cache_path or (folders[0] / CACHE_NAME if folders else Path(CACHE_NAME))
+    ignored = {Path(p).resolve() for p in ignore} | {
+        Path(f"{cache_path}{end}").resolve() for end in ("", "-journal", "-wal", "-shm")
+    }
+    seconds: dict[str, float] = {}
+    skipped: list[tuple[str, str]] = []
+    start = time.perf_counter()
+    with tqdm(desc="scan", unit="file", disable=not progress, leave=False) as bar:
+        photos = collect(folders, ignored, skipped, bar.update)
+    seconds["scan"] = time.perf_counter() - start
+    with FeatureCache(cache_path) as cache:
+        with tqdm(total=len(photos), desc="hash", unit="file", disable=not progress, leave=False) as bar:
+            digest_all(photos, cache, bar.update)
+        photos = readable(photos, skipped)
+        # One image per distinct content: byte copies are found by their sha256, never encoded twice.
+        contents = list(dict.fromkeys(p.sha256 for p in photos))
+        first = {}
+        for photo in photos:
+            first.setdefault(photo.sha256, photo.path)
+        start = time.perf_counter()
+        with tqdm(total=len(contents), desc="encode", unit="img", disable=not progress, leave=False) as bar:
+            prepared, hits, failed = encode_all(
+                choice, [first[sha] for sha in contents], contents, cache, workers, bar.update
+            )
+        seconds["encode"] = time.perf_counter() - start
+    if failed:
+        bad = {contents[i] for i in failed}
+        skipped += [(str(p.path), f"cannot read image {p.path}: {failed[contents.index(p.sha256)].split(': ', 1)[-1]}")
+                    for p in photos if p.sha256 in bad]  # fmt: skip
+        photos = [p for p in photos if p.sha256 not in bad]
+        contents = [sha for sha in contents if sha not in bad]
+    row = {sha: i for i, sha in enumerate(contents)}
+    row_of = [row[p.sha256] for p in photos]
+    start = time.perf_counter()
+    method = choice.method
+    with tqdm(total=1, desc="search", disable=not progress, leave=False) as bar:
+        near_groups, near = find_groups(method, prepared, choice.rule) if len(contents) > 1 else ([], None)
+        bar.update(1)
+    files_of: dict[int, list[int]] = {}
+    for i, r in enumerate(row_of):
+        files_of.setdefault(r, []).append(i)
+    raw = {}
+    if near is not None:
+        for a in range(len(contents)):
+            for b, score in zip(near.indices[a], near.scores[a]):
+                raw[(min(a, int(b)), max(a, int(b)))] = float(score)
+    grouped_rows = {r for g in near_groups for r in g}
+    groups_rows = near_groups + [[r] for r in files_of if len(files_of[r]) > 1 and r not in grouped_rows]
+    digests: dict[int, str] = {}
+
+    def pixels_of(i: int) -> str:
+        if i not in digests:
+            digests[i] = pixel_digest(photos[i].path)
+        return digests[i]
+
+    def score_between(a: int, b: int) -> float:
+        key = (min(a, b), max(a, b))
+        if key not in raw:
+            one = method.score_matrix(
+                method.subset(prepared, slice(a, a + 1)), method.subset(prepared, slice(b, b + 1))
+            )
+            raw[key] = float(one[0, 0])
+        return raw[key]
+
+    groups, pairs = [], []
+    perfect = method.perfect_score()
+    for rows in groups_rows:
+        members = sorted(i for r in rows for i in files_of[r])
+        best = best_of(photos, members)
+        scores = {i: (perfect if row_of[i] == row_of[best] else score_between(row_of[best], row_of[i]))
+                  for i in members if i != best}  # fmt: skip
+        # Identical pixels: the same bytes, or a perfect score, the same size and the same decoded pixels.
+        same_pixels: dict[str, list[int]] = {}
+        for i in members:
+            twins = len(files_of[row_of[i]]) > 1
+            perfect_pair = any(
+                identical(choice, score_between(row_of[i], row_of[j]))
+                and (photos[i].width, photos[i].height) == (photos[j].width, photos[j].height)
+                for j in members
+                if row_of[j] != row_of[i]
+            )
+            key = f"bytes:{photos[i].sha256}" if not perfect_pair else f"pixels:{pixels_of(i)}"
+            if twins or perfect_pair:
+                same_pixels.setdefault(key, []).append(i)
+        exact = {i for items in same_pixels.values() if len(items) > 1 for i in items}
+        classes = {key for key, items in same_pixels.items() if len(items) > 1}
+        kind = "exact" if len(exact) == len(members) and len(classes) == 1 else "near"
+        groups.append(Group(kind, members, best, scores, exact))
+        for x in range(len(members)):
+            for y in range(x + 1, len(members)):
+                a, b = members[x], members[y]
+                both_exact = any(a in items and b in items for items in same_pixels.values())
+                if both_exact or (min(row_of[a], row_of[b]), max(row_of[a], row_of[b])) in raw:
+                    score = perfect if row_of[a] == row_of[b] else score_between(row_of[a], row_of[b])
+                    pairs.append((a, b, score, "exact" if both_exact else "near"))
+    groups.sort(key=lambda g: (-len(g.members), str(photos[g.best].path)))
+    seconds["search"] = time.perf_counter() - start
+    encoded = len(contents) + len(failed) - hits
+    return Found(photos, skipped, groups, sorted(pairs), choice, encoded, hits, seconds, prepared, row_of)
+
+
+def query(choice: Choice, found: Found, images: Sequence[Path], top: int) -> list[dict]:
+    """The nearest photos of the folder to each query image, with scores."""
+    method = choice.method
+    answers = []
+    for path in images:
+        prepared = method.prepare_many([decode(Path(path).read_bytes(), choice.decode)])
+        by_row = method.score_matrix(prepared, found.prepared)[0]
+        scores = by_row[np.asarray(found.row_of, dtype=int)]
+        order = method.order(scores)[:top]
+        answers.append(
+            {
+                "query": str(path),
+                "matches": [
+                    {
+                        "path": str(found.photos[i].path),
+                        "score": float(scores[i]),
+                        "duplicate": bool(method.passes(scores[i], choice.rule.threshold)),
+                    }
+                    for i in order
+                ],
+            }
+        )
+    return answers
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+__all__ = ["Decode", "Found", "Group", "Photo", "default_workers", "find", "query"]

@@ -1,0 +1,77 @@
+"""`--html DIR`: one self-contained page (thumbnails inlined as data: URLs) that opens from disk,
+without a server: a contact sheet per group, largest groups first, the best copy marked, each
+image with its score against the best copy, its size in pixels and bytes, and its path."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from dupbench.files import atomic_write_text
+
+THUMB = 160
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
+h1 { font-size: 1.3em; } .meta { color: #555; font-size: 0.9em; }
+section.group { border: 1px solid #ccc; border-radius: 6px; margin: 1em 0; padding: 0.6em 0.8em; }
+section.group h2 { font-size: 1em; margin: 0 0 0.5em 0; }
+.sheet { display: flex; flex-wrap: wrap; gap: 10px; }
+figure { margin: 0; width: 172px; font-size: 0.75em; word-break: break-all; }
+figure img { width: 160px; height: 160px; object-fit: contain; background: #f3f3f3; border: 3px solid transparent; }
+figure.best img { border-color: #2a8a2a; } figure.best figcaption b { color: #2a8a2a; }
+"""
+
+
+def thumbnail(path: Path) -> str:
+    try:
+        with Image.open(path) as image:
+            image.draft("RGB", (THUMB, THUMB))
+            small = ImageOps.exif_transpose(image).convert("RGB")
+            small.thumbnail((THUMB, THUMB))
+        out = io.BytesIO()
+        small.save(out, format="JPEG", quality=80)
+        return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode()
+    except (OSError, ValueError):
+        return ""
+
+
+def render(found) -> str:
+    photos, choice = found.photos, found.choice
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>dupbench find</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>{len(found.groups)} duplicate groups among {len(photos)} images</h1>",
+        f"<p class='meta'>method {html.escape(choice.name)}, threshold {choice.threshold:g} "
+        f"({html.escape(choice.threshold_source)}); the best copy (green) has the most pixels, then the "
+        f"largest file. Skipped (not images, unreadable): {len(found.skipped)}.</p>",
+    ]
+    for number, group in enumerate(found.groups, start=1):
+        parts.append(
+            f"<section class='group' data-group='{number}' data-kind='{group.kind}'>"
+            f"<h2>Group {number}: {len(group.members)} images, {group.kind}</h2><div class='sheet'>"
+        )
+        order = [group.best] + sorted((i for i in group.members if i != group.best), key=lambda i: str(photos[i].path))
+        for i in order:
+            photo = photos[i]
+            best = i == group.best
+            score = "best copy" if best else f"score {group.scores.get(i, float('nan')):.4g}"
+            parts.append(
+                f"<figure class='{'best' if best else 'copy'}' data-path='{html.escape(str(photo.path))}'>"
+                f"<img alt='' src='{thumbnail(photo.path)}'><figcaption><b>{score}</b><br>"
+                f"{photo.width}x{photo.height}, {photo.size:,} bytes<br>{html.escape(str(photo.path))}"
+                "</figcaption></figure>"
+            )
+        parts.append("</div></section>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write(found, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    page = folder / "index.html"
+    atomic_write_text(page, render(found))
+    return page

@@ -1,0 +1,110 @@
+"""Which method, rule and threshold `dupbench find` uses: by default what the benchmark recommends,
+shipped with the package as thresholds.json (written from the committed benchmark table by
+`make thresholds`, with the commit that measured it).
+
+A method is offered as calibrated only where its threshold held 99 % pairwise precision on every
+kind of data it was scored on; for any other, `--threshold calibrated` is one line saying where it
+missed, and a number must be given.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from dupbench.errors import DupbenchError
+from dupbench.features import feature_identity
+from dupbench.grouping import GROUPINGS, NORMALISATIONS, Rule
+from dupbench.images.decode import Decode
+from dupbench.methods import Method, create_method
+
+SHIPPED = "thresholds.json"
+
+
+@dataclass
+class Choice:
+    name: str
+    method: Method
+    rule: Rule
+    threshold_source: str
+    decode: Decode
+
+    @property
+    def threshold(self) -> float:
+        return self.rule.threshold
+
+    @property
+    def identity(self) -> str | None:
+        """The cache key of this method's features (None: its representation is not one array per image)."""
+
+        return feature_identity(self.method, self.decode.label) if self.method.index_kind else None
+
+
+def shipped() -> dict[str, Any]:
+    try:
+        text = resources.files("dupbench.finder").joinpath(SHIPPED).read_text()
+        return json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise DupbenchError(
+            f"dupbench/finder/{SHIPPED} cannot be read ({exc}): it holds the benchmark's calibrated thresholds "
+            "(`make thresholds` writes it); pass --method NAME --threshold VALUE to go without it"
+        ) from None
+
+
+def choose(
+    method: str | None,
+    threshold: str = "calibrated",
+    grouping: str | None = None,
+    normalise: str | None = None,
+    options: dict | None = None,
+) -> Choice:
+    if method is None or threshold == "calibrated":
+        table = shipped()
+    else:  # a number given: the shipped entry still gives the method's prior and grouping where there is one
+        try:
+            table = shipped()
+        except DupbenchError:
+            table = {"methods": {}}
+    name = method or table["default"]
+    instance = create_method(name, options or {"backbone": "auto", "weights_path": None})
+    entry = table["methods"].get(name)
+    for value, allowed, what in ((grouping, GROUPINGS, "--grouping"), (normalise, NORMALISATIONS, "--normalise")):
+        if value is not None and value not in allowed:
+            raise DupbenchError(f"{what} {value!r}: one of {', '.join(allowed)}")
+    if threshold == "calibrated":
+        if entry is None:
+            raise DupbenchError(
+                f"no calibrated threshold for {name} (calibrated: {', '.join(sorted(table['methods']))}); "
+                "pass --threshold VALUE"
+            )
+        if not entry.get("calibrated", True):
+            raise DupbenchError(
+                f"{name} is not offered as calibrated: {entry.get('why', 'its threshold missed 99 % precision')}; "
+                "pass --threshold VALUE to use it anyway"
+            )
+        if grouping or normalise:
+            raise DupbenchError("--grouping and --normalise go with --threshold VALUE (the calibrated rule is fixed)")
+        rule = Rule(
+            float(entry["threshold"]),
+            entry.get("grouping", "components"),
+            entry.get("normalise", "none"),
+            int(entry.get("background_k", 10)),
+            entry.get("prior"),
+        )
+        source = f"calibrated: {entry.get('summary') or table.get('source', {}).get('summary', '')}".rstrip(": ")
+        return Choice(name, instance, rule, source, Decode.from_label(entry["decode"]))
+    try:
+        value = float(threshold)
+    except ValueError:
+        raise DupbenchError(f"--threshold {threshold!r}: give 'calibrated' or a number") from None
+    base = entry or {}
+    rule = Rule(
+        value,
+        grouping or base.get("grouping", "components"),
+        normalise or "none",
+        int(base.get("background_k", 10)),
+        base.get("prior") if normalise == "local" else None,
+    )
+    return Choice(name, instance, rule, "given on the command line", Decode.for_method(instance))

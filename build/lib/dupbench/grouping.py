@@ -1,0 +1,243 @@
+"""From representations to duplicate groups: the one implementation, run by `dupbench find` and by the
+benchmark that calibrates it (experiments/runners/kinds.py, field.py call these same functions).
+
+1. Neighbours: each image's k nearest others (dupbench.methods.search: faiss where it can), so memory
+   grows with N x k, never N^2.
+2. Scores that adapt to the folder (`normalise="local"`): each score less the mean of the two images'
+   background, the score of their `background_k`-th nearest neighbour (local scaling; SSCD's paper
+   subtracts a k-th neighbour's similarity from a background set), k at most half the folder. A
+   folder where everything looks alike (text pages, charts, product shots on white) has a high
+   background, so only pairs that stand out from it are linked; the rule's `prior` (the background
+   in a folder of unrelated photos) is the least a background can be, and stands in where a folder
+   is too small to have one.
+3. Links: the neighbour pairs whose (adjusted) score passes the threshold.
+4. Groups, by `grouping`:
+   - "components": connected components of the links (chains: one wrong link merges two groups);
+   - "star": in each component, the image with most links is a centre, its group every image that
+     passes the threshold to it; the rest is grouped again the same way (no member is more than
+     one link from its centre);
+   - "complete": in each component, clusters merged best link first, only while every pair of the
+     merged cluster passes the threshold (complete linkage: no chain at all);
+   - "community": Louvain communities of the linked graph, weighted by the adjusted scores (networkx,
+     seeded), as Thorn's perception offers beside component and clique grouping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dupbench.methods.base import Method, row_blocks
+from dupbench.methods.search import top_k
+
+GROUPINGS = ("components", "star", "complete", "community")
+NORMALISATIONS = ("none", "local")
+NEIGHBOURS = 32  # nearest others kept per image
+BIG_COMPONENT = 6000  # past this, a component's all-pairs check runs in row blocks
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How links become groups: the threshold (in the method's own units, adjusted when `normalise`
+    is "local"), the grouping, and the background neighbour."""
+
+    threshold: float
+    grouping: str = "components"
+    normalise: str = "none"
+    background_k: int = 10
+    # The background where a folder has no k-th neighbour (or its k-th is more alike than this
+    # suggests a near copy): the median k-th neighbour score in a folder of unrelated photos,
+    # measured by the calibration. None: the folder's own median.
+    prior: float | None = None
+
+    def describe(self) -> str:
+        extra = f", scores less the {self.background_k}th-neighbour background" if self.normalise == "local" else ""
+        return f"{self.grouping} groups at {self.threshold:g}{extra}"
+
+
+@dataclass
+class Neighbours:
+    """Each image's k nearest others and their scores, and each image's background."""
+
+    indices: np.ndarray  # (n, k)
+    scores: np.ndarray  # (n, k), best first
+    background: np.ndarray  # (n,): the score of its background_k-th neighbour (or the method's prior)
+
+
+def background_of(method: Method, scores: np.ndarray, k: int, prior: float | None = None) -> np.ndarray:
+    """Each image's background: its k-th neighbour's score, or the rule's prior where the folder has
+    no k-th neighbour (and where the prior is the more alike of the two)."""
+    n = len(scores)
+    # At most half the folder: in a small folder the k-th neighbour would be its least alike image.
+    k = min(k, n // 2)
+    if prior is None:
+        prior = float(np.median(scores[:, max(k, 1) - 1])) if n and scores.shape[1] else 0.0
+    if k < 2 or scores.shape[1] < k:
+        return np.full(n, float(prior))
+    kth = scores[:, k - 1]
+    # Never less alike than the prior: a folder of unrelated photos is the least a background can be.
+    return np.where(method.goodness(kth) > method.goodness(prior), kth, prior).astype(np.float64)
+
+
+def neighbours(method: Method, prepared: Any, k: int = NEIGHBOURS) -> Neighbours:
+    """Each image's k nearest others (the background is set per rule: `with_background`)."""
+    n = method.count(prepared)
+    if n < 2:
+        empty = np.empty((n, 0))
+        return Neighbours(empty.astype(np.int64), empty, np.zeros(n))
+    indices, scores = top_k(method, prepared, min(k, n - 1))
+    return Neighbours(indices, scores, np.zeros(n))
+
+
+def with_background(method: Method, near: Neighbours, rule: Rule) -> Neighbours:
+    background = background_of(method, near.scores, rule.background_k, rule.prior)
+    return Neighbours(near.indices, near.scores, background)
+
+
+def adjust(scores: np.ndarray, background_a: np.ndarray, background_b: np.ndarray, rule: Rule) -> np.ndarray:
+    """Scores as the rule compares them with its threshold."""
+    if rule.normalise == "none":
+        return scores
+    return scores - (background_a + background_b) / 2
+
+
+def links(method: Method, near: Neighbours, rule: Rule) -> list[tuple[int, int, float]]:
+    """Neighbour pairs whose adjusted score passes the threshold: (a, b, raw score), a < b, each once."""
+    n, k = near.indices.shape
+    if not k:
+        return []
+    rows = np.repeat(np.arange(n), k)
+    cols = near.indices.reshape(-1)
+    raw = near.scores.reshape(-1)
+    passing = method.passes(adjust(raw, near.background[rows], near.background[cols], rule), rule.threshold)
+    pairs: dict[tuple[int, int], float] = {}
+    for a, b, score in zip(rows[passing], cols[passing], raw[passing]):
+        pairs[(min(int(a), int(b)), max(int(a), int(b)))] = float(score)
+    return [(a, b, s) for (a, b), s in sorted(pairs.items())]
+
+
+def components(n: int, pairs: Sequence[tuple[int, int, float]]) -> list[list[int]]:
+    """Connected components with at least two members, each in index order."""
+    if not pairs:
+        return []
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    a = np.array([p[0] for p in pairs])
+    b = np.array([p[1] for p in pairs])
+    graph = coo_matrix((np.ones(len(pairs)), (a, b)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    members: dict[int, list[int]] = {}
+    for i in np.unique(np.concatenate([a, b])):
+        members.setdefault(int(labels[i]), []).append(int(i))
+    return [sorted(m) for m in members.values() if len(m) > 1]
+
+
+PassMatrix = Callable[[list[int]], np.ndarray]
+
+
+def pass_matrix(method: Method, prepared: Any, background: np.ndarray, rule: Rule) -> PassMatrix:
+    """For a set of images, which of their pairs pass the rule (all pairs scored, in row blocks)."""
+
+    def check(members: list[int]) -> np.ndarray:
+        index = np.asarray(members)
+        sub = method.subset(prepared, index)
+        out = np.zeros((len(index), len(index)), dtype=bool)
+        for rows in row_blocks(len(index), len(index) * 8 * 4, budget=64 << 20):
+            part = method.subset(sub, rows)
+            block = method.score_matrix(part, sub)
+            if not method.symmetric:  # the better of the two orders, as a search from either side finds
+                back = method.score_matrix(sub, part).T
+                block = method.goodness(np.maximum(method.goodness(block), method.goodness(back)))
+            adjusted = adjust(block, background[index[rows], None], background[None, index], rule)
+            out[rows] = method.passes(adjusted, rule.threshold)
+        np.fill_diagonal(out, True)
+        return out
+
+    return check
+
+
+def star_groups(component: list[int], passing: np.ndarray) -> list[list[int]]:
+    """Centre = the member with most passing pairs (ties: the first); its group, every member that
+    passes to it; the rest again."""
+    left = np.ones(len(component), dtype=bool)
+    groups = []
+    while left.sum() > 1:
+        counts = (passing & left[None, :] & left[:, None]).sum(axis=1)
+        counts[~left] = -1
+        centre = int(np.argmax(counts))
+        if counts[centre] < 2:  # only itself: nothing left links
+            break
+        members = passing[centre] & left
+        groups.append([component[i] for i in np.flatnonzero(members)])
+        left &= ~members
+    return groups
+
+
+def complete_groups(
+    component: list[int], passing: np.ndarray, order: Sequence[tuple[int, int, float]]
+) -> list[list[int]]:
+    """Clusters merged along links best first, only while every pair of the merged cluster passes."""
+    position = {image: i for i, image in enumerate(component)}
+    cluster = list(range(len(component)))
+    members = {i: [i] for i in range(len(component))}
+    for a, b, _ in order:
+        ca, cb = cluster[position[a]], cluster[position[b]]
+        if ca == cb or not passing[np.ix_(members[ca], members[cb])].all():
+            continue
+        if len(members[ca]) < len(members[cb]):
+            ca, cb = cb, ca
+        for i in members[cb]:
+            cluster[i] = ca
+        members[ca] += members.pop(cb)
+    return [sorted(component[i] for i in m) for m in members.values() if len(m) > 1]
+
+
+def community_groups(pairs: Sequence[tuple[int, int, float]], weights: Sequence[float]) -> list[list[int]]:
+    import networkx as nx
+    from networkx.algorithms.community import louvain_communities
+
+    graph = nx.Graph()
+    for (a, b, _), weight in zip(pairs, weights):
+        graph.add_edge(a, b, weight=max(float(weight), 1e-6))
+    return [sorted(c) for c in louvain_communities(graph, weight="weight", seed=0) if len(c) > 1]
+
+
+def group(method: Method, prepared: Any, near: Neighbours, rule: Rule) -> list[list[int]]:
+    """The rule's groups (each a sorted list of image indices, two or more), largest first."""
+    if rule.grouping not in GROUPINGS:
+        raise ValueError(f"grouping {rule.grouping!r}: one of {', '.join(GROUPINGS)}")
+    if rule.normalise not in NORMALISATIONS:
+        raise ValueError(f"normalise {rule.normalise!r}: one of {', '.join(NORMALISATIONS)}")
+    n = method.count(prepared)
+    near = with_background(method, near, rule)
+    pairs = links(method, near, rule)
+    found = components(n, pairs)
+    if rule.grouping == "community" and pairs:
+        a = np.array([p[0] for p in pairs])
+        b = np.array([p[1] for p in pairs])
+        adjusted = adjust(np.array([p[2] for p in pairs]), near.background[a], near.background[b], rule)
+        weights = method.goodness(adjusted) - method.goodness(rule.threshold) + 1e-3
+        found = community_groups(pairs, weights)
+    elif rule.grouping in ("star", "complete"):
+        check = pass_matrix(method, prepared, near.background, rule)
+        best_first = sorted(pairs, key=lambda p: -float(method.goodness(p[2])))
+        split = []
+        for component in found:
+            passing = check(component)
+            if rule.grouping == "star":
+                split += star_groups(component, passing)
+            else:
+                inside = set(component)
+                split += complete_groups(component, passing, [p for p in best_first if p[0] in inside])
+        found = split
+    return sorted((sorted(g) for g in found), key=lambda g: (-len(g), g[0]))
+
+
+def find_groups(method: Method, prepared: Any, rule: Rule, k: int = NEIGHBOURS) -> tuple[list[list[int]], Neighbours]:
+    """Neighbours, then groups: what `dupbench find` runs on a folder's representations."""
+    near = neighbours(method, prepared, k)
+    return group(method, prepared, near, rule), near

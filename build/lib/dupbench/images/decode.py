@@ -1,0 +1,134 @@
+"""Decoding files for one method at the size it needs, in batches, on every core: the path of the
+finder and of the benchmark's field (anything that reads full-size photos by the thousand).
+
+Each file is decoded with Pillow's JPEG `draft` (DCT scaling: 1/2, 1/4, 1/8 of the size for almost
+nothing) to the smallest size that still gives the method what it declared (`decode_side`), or the
+run's fixed size for a method that takes the image as the article did; decoding runs on a thread
+pool (Pillow releases the GIL while it decodes), the method's `prepare_many` on each batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps
+
+from dupbench.errors import UnreadableImage
+from dupbench.images.read import DEFAULT_MAX_PIXELS, to_rgb
+from dupbench.methods.base import Method
+
+BATCH = 64
+# The size given to a method that takes the image as the article did (pixels, SSIM, the faithful CNN,
+# the average hash) when it reads full-size photos: the finder's and the field benchmark's.
+FIXED_SIZE = (80, 60)
+
+
+@dataclass(frozen=True)
+class Decode:
+    """What a method is given: at least `side` on the short side (the method resizes), or exactly
+    `size` (a fixed resize)."""
+
+    side: int | None = None
+    size: tuple[int, int] | None = None
+
+    @property
+    def label(self) -> str:
+        return f"short{self.side}" if self.side else f"{self.size[0]}x{self.size[1]}"
+
+    @classmethod
+    def for_method(cls, method: Method, size: tuple[int, int] = FIXED_SIZE) -> Decode:
+        return cls(side=method.decode_side) if method.decode_side else cls(size=tuple(size))
+
+    @classmethod
+    def from_label(cls, label: str) -> Decode:
+        if label.startswith("short"):
+            return cls(side=int(label[5:]))
+        width, _, height = label.partition("x")
+        return cls(size=(int(width), int(height)))
+
+
+def decode(data: bytes, want: Decode, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """RGB at the wanted size from a file's bytes; UnreadableImage when it cannot be used."""
+    try:
+        previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, max_pixels
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                low = want.side or min(want.size)  # type: ignore[arg-type]
+                image.draft("RGB", (low, low))  # both sides at least `low`: EXIF rotation cannot undercut it
+                image.load()
+                rgb = to_rgb(ImageOps.exif_transpose(image))
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise UnreadableImage(f"{type(exc).__name__}: {exc}") from None
+    if want.size and rgb.size != want.size:
+        rgb = rgb.resize(want.size, Image.Resampling.BILINEAR)
+    return rgb
+
+
+def file_digests(paths: Sequence[Path], workers: int) -> list[str]:
+    def digest(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(digest, paths))
+
+
+def batches(indices: Sequence[int], size: int = BATCH) -> Iterator[Sequence[int]]:
+    for start in range(0, len(indices), size):
+        yield indices[start : start + size]
+
+
+def prepared_batches(
+    method: Method, paths: Sequence[Path], indices: Sequence[int], want: Decode, workers: int
+) -> Iterator[tuple[Sequence[int], Any]]:
+    """(batch, its prepare_many) in order. A method that declares `parallel_prepare` decodes and
+    prepares whole batches on every worker (a hash: Python and Pillow work, one core each); any other
+    (a network, already on every core) prepares on this thread while the workers decode the next batch."""
+
+    def decoded(i: int) -> Image.Image:
+        return decode(paths[i].read_bytes(), want)
+
+    chunks = list(batches(indices, BATCH))
+    pool = ThreadPoolExecutor(workers)
+    try:
+        if method.parallel_prepare:
+            # `workers` batches in flight: every core busy, and a budget check after the first batch
+            # does not wait for a queue behind it.
+            ahead = [pool.submit(lambda c: method.prepare_many([decoded(i) for i in c]), c) for c in chunks[:workers]]
+            for number, chunk in enumerate(chunks):
+                part = ahead[number].result()
+                if number + workers < len(chunks):
+                    following = chunks[number + workers]
+                    ahead.append(pool.submit(lambda c: method.prepare_many([decoded(i) for i in c]), following))
+                yield chunk, part
+            return
+        pending = [pool.submit(decoded, i) for i in chunks[0]] if chunks else []
+        for number, chunk in enumerate(chunks):
+            images = [future.result() for future in pending]
+            pending = [pool.submit(decoded, i) for i in chunks[number + 1]] if number + 1 < len(chunks) else []
+            yield chunk, method.prepare_many(images)
+    finally:
+        # A consumer that stops early (over budget, Ctrl-C) does not wait for the batches queued ahead.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def usable(paths: Sequence[Path], workers: int = 2) -> dict[int, str]:
+    """Files that cannot be decoded, by index, with the reason: checked once, at the smallest
+    decode, before any method runs (a run records them as skips and leaves them out)."""
+
+    def problem(path: Path) -> str:
+        try:
+            decode(path.read_bytes(), Decode(side=8))
+        except (UnreadableImage, OSError) as exc:
+            return f"cannot read image {path}: {exc}"
+        return ""
+
+    with ThreadPoolExecutor(workers) as pool:
+        return {i: reason for i, reason in enumerate(pool.map(problem, paths)) if reason}

@@ -1,0 +1,135 @@
+"""Perceptual hashing through imagehash: the article's 64-bit average hash and Hamming distance."""
+
+from __future__ import annotations
+
+import imagehash
+import numpy as np
+from PIL import Image
+
+from dupbench.methods.base import Method, row_blocks
+from dupbench.methods.registry import register
+
+
+def pack_hashes(hashes: list[imagehash.ImageHash]) -> np.ndarray:
+    """(n, words) uint64: each hash's bits packed, 64 to a word."""
+    bits = np.stack([np.asarray(h.hash, dtype=bool).reshape(-1) for h in hashes])
+    padded = np.pad(bits, ((0, 0), (0, -bits.shape[1] % 64)))
+    return np.packbits(padded, axis=1).view(">u8").astype(np.uint64)
+
+
+def hamming_all_pairs(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Differing bits of every pair: XOR and popcount on whole words, in row blocks."""
+    out = np.empty((len(A), len(B)), dtype=np.float64)
+    for rows in row_blocks(len(A), B.size * 16):
+        out[rows] = np.bitwise_count(A[rows, None, :] ^ B[None, :, :]).sum(axis=-1)
+    return out
+
+
+class _ImageHash(Method):
+    """An imagehash hash compared by Hamming distance (`hash1 - hash2`, the library's own operator).
+    The fast engine packs the bits into 64-bit words: XOR and popcount over all pairs."""
+
+    family = "hash"
+    direction = "distance"
+    index_kind = "hamming"
+    library = "imagehash"
+    parallel_prepare = True
+    licence = "BSD-2-Clause"
+    representation = "64 bits"
+
+    def compute(self, image: Image.Image) -> imagehash.ImageHash:
+        raise NotImplementedError
+
+    def prepare(self, image: Image.Image) -> imagehash.ImageHash:
+        return self.compute(image)
+
+    def score(self, a: imagehash.ImageHash, b: imagehash.ImageHash) -> float:
+        return float(a - b)
+
+    def prepare_many(self, images) -> np.ndarray:
+        return pack_hashes([self.prepare(image) for image in images])
+
+    def score_matrix(self, A: np.ndarray, B: np.ndarray, same: bool = False) -> np.ndarray:
+        return hamming_all_pairs(A, B)
+
+
+@register("ahash")
+class AverageHash(_ImageHash):
+    suite = "article"
+    summary = "imagehash.average_hash (8x8, 64 bits), Hamming distance hash1 - hash2 (article)"
+    default_threshold = 10.0
+    default_threshold_source = "imagededup find_duplicates' max_distance_threshold"
+
+    def compute(self, image: Image.Image) -> imagehash.ImageHash:
+        return imagehash.average_hash(image)
+
+
+@register("phash")
+class PerceptualHash(_ImageHash):
+    variant = "imagehash"
+    summary = "imagehash.phash (DCT of 32x32 grayscale, 8x8 low frequencies vs their median, 64 bits), Hamming"
+    decode_side = 32  # imagehash shrinks it to its own grid (32x32 at most): an 80x60 JPEG draft is plenty
+    default_threshold = 10.0
+    default_threshold_source = "imagededup find_duplicates' max_distance_threshold"
+
+    def compute(self, image: Image.Image) -> imagehash.ImageHash:
+        return imagehash.phash(image)
+
+
+@register("dhash")
+class DifferenceHash(_ImageHash):
+    variant = "imagehash"
+    summary = "imagehash.dhash (9x8 grayscale, each pixel vs its right neighbour, 64 bits), Hamming"
+    decode_side = 32  # imagehash shrinks it to its own grid (32x32 at most): an 80x60 JPEG draft is plenty
+    default_threshold = 10.0
+    default_threshold_source = "imagededup find_duplicates' max_distance_threshold"
+
+    def compute(self, image: Image.Image) -> imagehash.ImageHash:
+        return imagehash.dhash(image)
+
+
+@register("whash")
+class WaveletHash(_ImageHash):
+    variant = "imagehash"
+    summary = "imagehash.whash (Haar wavelet of 64x64 grayscale, 8x8 low band vs its median, 64 bits), Hamming"
+    decode_side = 256  # whash's wavelet scale comes from the short side (256 for a 640x480 photo)
+    default_threshold = 10.0
+    default_threshold_source = "imagededup find_duplicates' max_distance_threshold"
+
+    def compute(self, image: Image.Image) -> imagehash.ImageHash:
+        return imagehash.whash(image)
+
+
+@register("colorhash")
+class ColourHash(_ImageHash):
+    variant = "imagehash"
+    representation = "42 bits"
+    summary = "imagehash.colorhash (HSV share of black, gray and 6+4 hue bins, 3 bits each: 42 bits), Hamming"
+    decode_side = 32  # colorhash counts hue bins over every pixel: an 80x60 JPEG draft keeps their shares
+
+    def compute(self, image: Image.Image) -> imagehash.ImageHash:
+        return imagehash.colorhash(image)
+
+
+@register("crop_resistant_hash")
+class CropResistantHash(Method):
+    """imagehash.crop_resistant_hash: the image cut into segments, a dhash per segment; two images
+    compared by the library's segment matching (`a - b`: segments of `a` without a close match in `b`,
+    with a tie-breaker from the matched distances). One-way: a - b is not b - a."""
+
+    family = "hash"
+    variant = "imagehash"
+    direction = "distance"
+    symmetric = False
+    library = "imagehash"
+    licence = "BSD-2-Clause"
+    representation = "a 64-bit dhash per segment (a few to tens)"
+    summary = "imagehash.crop_resistant_hash (a dhash per segment), the library's segment matching a - b"
+    decode_side = 300  # its segmentation_image_size
+    parallel_prepare = True
+
+    def prepare(self, image: Image.Image) -> imagehash.ImageMultiHash:
+        return imagehash.crop_resistant_hash(image)
+
+    def score(self, a: imagehash.ImageMultiHash, b: imagehash.ImageMultiHash) -> float:
+        return float(a - b)

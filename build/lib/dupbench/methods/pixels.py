@@ -1,0 +1,121 @@
+"""Pixel methods: the article's Euclidean distances (scipy, numpy) and torch cosine similarity."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+from scipy.spatial import distance
+
+from dupbench.methods.base import Method, row_blocks
+from dupbench.methods.gram import cosine_all_pairs, euclidean_all_pairs
+from dupbench.methods.registry import register
+from dupbench.methods.tensors import article_to_tensor
+
+_cosine = torch.nn.CosineSimilarity(dim=0)
+
+
+def pixel_rows(images) -> np.ndarray:
+    """(n, h*w*3) uint8: each image's pixels as one row (all images the same size)."""
+    return np.stack([np.asarray(image, dtype=np.uint8).reshape(-1) for image in images])
+
+
+class _PixelArray(Method):
+    suite = "article"
+    family = "euclidean"
+    library = "numpy"
+    licence = "BSD-3-Clause"
+    representation = "the h x w x 3 uint8 pixels"
+    direction = "distance"
+    symmetric = False  # uint8 a - b wraps differently from b - a: the article's distance is not symmetric
+
+    def prepare(self, image: Image.Image) -> np.ndarray:
+        return np.array(image)
+
+    def prepare_many(self, images) -> np.ndarray:
+        return pixel_rows(images)
+
+    def score_matrix(self, A: np.ndarray, B: np.ndarray, same: bool = False) -> np.ndarray:
+        """The article's wrapped uint8 distance for every ordered pair, exactly: a - b in uint8 as the
+        article's calls do, squares summed as integers. No matrix-product form exists for a wrapped
+        difference, so this stays one pass over the bytes of each pair (memory-bound)."""
+        out = np.empty((len(A), len(B)), dtype=np.float64)
+        for rows in row_blocks(len(A), B.size * 3, budget=64 << 20):
+            wrapped = A[rows, None, :] - B[None, :, :]
+            squares = np.square(wrapped, dtype=np.uint16).sum(axis=-1, dtype=np.uint64)
+            out[rows] = np.sqrt(squares.astype(np.float64))
+        return out
+
+
+@register("euclidean_scipy")
+class EuclideanScipy(_PixelArray):
+    library = "scipy"
+    summary = "scipy distance.euclidean on flattened uint8 pixels (article; wraps around in uint8)"
+
+    def score(self, a: np.ndarray, b: np.ndarray) -> float:
+        return float(distance.euclidean(a.flatten(), b.flatten()))
+
+
+@register("euclidean_numpy")
+class EuclideanNumpy(_PixelArray):
+    summary = "numpy linalg.norm(a - b) on uint8 pixels (article; wraps around in uint8)"
+
+    def score(self, a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.linalg.norm(a - b))
+
+
+class _FloatPixelArray(_PixelArray):
+    """Ours, not the article's: the same calls on float64 pixels, which measure the true distance."""
+
+    variant = "float"
+    symmetric = True
+    index_kind = "l2"
+
+    def score_matrix(self, A: np.ndarray, B: np.ndarray, same: bool = False) -> np.ndarray:
+        """True distances of all pairs from norms and one float64 Gram matrix (BLAS)."""
+        return euclidean_all_pairs(A, B)  # A, B: uint8 rows from prepare_many, so exact
+
+
+@register("euclidean_scipy_float")
+class EuclideanScipyFloat(_FloatPixelArray):
+    library = "scipy"
+    representation = "the h x w x 3 pixels as float64"
+    summary = "scipy distance.euclidean on float64 pixels (the true distance)"
+
+    def score(self, a: np.ndarray, b: np.ndarray) -> float:
+        return float(distance.euclidean(a.flatten().astype(np.float64), b.flatten().astype(np.float64)))
+
+
+@register("euclidean_numpy_float")
+class EuclideanNumpyFloat(_FloatPixelArray):
+    representation = "the h x w x 3 pixels as float64"
+    summary = "numpy linalg.norm(a - b) on float64 pixels (the true distance)"
+
+    def score(self, a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.linalg.norm(a.astype(np.float64) - b.astype(np.float64)))
+
+
+@register("cosine")
+class CosinePixels(Method):
+    suite = "article"
+    family = "cosine"
+    engine_tolerance = 1e-5  # a float32 Gram matrix
+    library = "torch"
+    licence = "BSD-3-Clause"
+    representation = "ToTensor pixels, h x w x 3 float32"
+    direction = "similarity"
+    summary = "torch CosineSimilarity of flattened ToTensor pixels (article)"
+    index_kind = "cosine"
+
+    def prepare(self, image: Image.Image) -> torch.Tensor:
+        return article_to_tensor(image).reshape(1, -1).squeeze()
+
+    def score(self, a: torch.Tensor, b: torch.Tensor) -> float:
+        return float(_cosine(a, b))
+
+    def prepare_many(self, images) -> np.ndarray:
+        # ToTensor's scaling (x / 255) does not change a cosine: the raw bytes as float32 suffice.
+        return pixel_rows(images).astype(np.float32)
+
+    def score_matrix(self, A: np.ndarray, B: np.ndarray, same: bool = False) -> np.ndarray:
+        return cosine_all_pairs(A, B)
