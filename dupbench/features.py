@@ -1,8 +1,9 @@
 """The one feature cache of dupbench, used by `dupbench find` and by the benchmark alike.
 
 One SQLite file:
-- files: path -> size, mtime (ns) and the sha256 of its bytes; a file whose size and mtime are
-  unchanged is not read again to hash it;
+- files: path -> size, mtime, ctime (ns), inode and the sha256 of its bytes; a file whose four facts
+  are unchanged is not read again to hash it (ctime and inode are what `touch -r` cannot put back,
+  so content changed behind a restored mtime is hashed again);
 - features: (sha256, identity) -> one image's representation in the .npy format (`to_bytes`,
   `from_bytes`: the one codec). `identity` (`feature_identity`) names the method, its code version,
   its model and weights, and the decode: a file moved or copied keeps its features (keyed by
@@ -13,9 +14,12 @@ processes may share one file (SQLite's locking, a generous busy timeout).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import sqlite3
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -24,9 +28,10 @@ import numpy as np
 from dupbench.methods.base import Method
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT);
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, stamp TEXT, sha256 TEXT);
 CREATE TABLE IF NOT EXISTS features (sha256 TEXT, identity TEXT, data BLOB, PRIMARY KEY (sha256, identity));
 """
+VERSION = 2  # PRAGMA user_version: a cache file of another version is rebuilt, not misread
 FILE_NAME = "features.sqlite"  # inside a cache folder (the benchmark's `feature_cache`)
 
 
@@ -55,6 +60,11 @@ def feature_identity(method: Method, decode: str) -> str:
     )
 
 
+def file_stamp(stat: os.stat_result) -> str:
+    """What must be unchanged for a file's cached sha256 to be trusted."""
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
+
+
 class FeatureCache:
     def __init__(self, path: Path) -> None:
         path = Path(path)
@@ -62,8 +72,29 @@ class FeatureCache:
             path = path / FILE_NAME
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), timeout=600)
-        self.db.executescript(SCHEMA)
+        self.db = self.open()
+
+    def open(self) -> sqlite3.Connection:
+        """The cache, rebuilt (said once, on stderr) when it is corrupt, half-written or of another version."""
+        try:
+            db = sqlite3.connect(str(self.path), timeout=600)
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+            if tables and version != VERSION:
+                raise sqlite3.DatabaseError(f"version {version}, not {VERSION}")
+            db.executescript(SCHEMA)
+            db.execute(f"PRAGMA user_version = {VERSION}")
+            return db
+        except sqlite3.DatabaseError as problem:
+            print(f"cache {self.path} could not be used ({problem}): rebuilt", file=sys.stderr)
+            with contextlib.suppress(NameError):
+                db.close()
+            for end in ("", "-journal", "-wal", "-shm"):
+                Path(f"{self.path}{end}").unlink(missing_ok=True)
+            db = sqlite3.connect(str(self.path), timeout=600)
+            db.executescript(SCHEMA)
+            db.execute(f"PRAGMA user_version = {VERSION}")
+            return db
 
     def close(self) -> None:
         self.db.close()
@@ -74,14 +105,12 @@ class FeatureCache:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def known_digest(self, path: Path, size: int, mtime_ns: int) -> str | None:
-        row = self.db.execute("SELECT size, mtime_ns, sha256 FROM files WHERE path = ?", (str(path),)).fetchone()
-        return row[2] if row and row[0] == size and row[1] == mtime_ns else None
+    def known_digest(self, path: Path, stamp: str) -> str | None:
+        row = self.db.execute("SELECT stamp, sha256 FROM files WHERE path = ?", (str(path),)).fetchone()
+        return row[1] if row and row[0] == stamp else None
 
-    def remember_digests(self, rows: Iterable[tuple[Path, int, int, str]]) -> None:
-        self.db.executemany(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", [(str(p), s, m, d) for p, s, m, d in rows]
-        )
+    def remember_digests(self, rows: Iterable[tuple[Path, str, str]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", [(str(p), st, d) for p, st, d in rows])
         self.db.commit()
 
     def get(self, digests: Sequence[str], identity: str) -> dict[str, np.ndarray]:

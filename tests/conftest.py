@@ -21,6 +21,12 @@ from experiments.runners.common import method_names_of
 ARTICLE_SUITE = method_names_of({"method": {"names": ["article"]}})
 
 
+@pytest.fixture(autouse=True, scope="session")
+def user_cache_in_a_temporary_folder(tmp_path_factory):
+    """`dupbench find`'s default cache is the user's cache folder: never the real one in the tests."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+
+
 def photo(name: str, size: tuple[int, int] = (96, 96)) -> Image.Image:
     return Image.fromarray(getattr(skimage.data, name)()).convert("RGB").resize(size)
 

@@ -51,7 +51,7 @@ def test_two_shards_through_submitits_local_executor_give_the_one_machine_result
     from dupbench.methods import create_method
     from dupbench.methods.search import top_k
     from experiments.data.encode import Decode, encode, file_digests
-    from experiments.tools.shards import FIELD_SIZE, merge, run_shards
+    from experiments.tools.shards import merge, run_shards
 
     ensure_embedded(REPO_ROOT / "data" / "embedded")
     paths = sorted((REPO_ROOT / "data" / "embedded").rglob("*.png")) + sorted(
@@ -62,7 +62,7 @@ def test_two_shards_through_submitits_local_executor_give_the_one_machine_result
         assert sum(encoded) == len(paths) and all(encoded)  # each shard did its half
         merged = merge(name, paths, tmp_path / "cache", k=5)
         method = create_method(name)
-        alone = encode(method, paths, file_digests(paths, 2), Decode.for_method(method, FIELD_SIZE)).prepared
+        alone = encode(method, paths, file_digests(paths, 2), Decode.for_method(method)).prepared
         assert np.array_equal(merged["prepared"], alone)
         indices, scores = top_k(method, alone, 5)
         assert np.array_equal(merged["indices"], indices) and np.array_equal(merged["scores"], scores)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -104,7 +105,9 @@ def test_a_second_run_encodes_nothing_and_a_grown_folder_only_the_new_files(phot
     shutil.copy(EMBEDDED / "chelsea" / "0_original.png", photos / "cat.png")
     _, third = found_json(tmp_path, str(photos), "--method", "sscd_distilled", "--threshold", "0.6", "--quiet")
     assert (third["encoded"], third["from_cache"]) == (1, distinct)
-    assert (photos / ".dupbench-cache.sqlite").is_file()
+    # The cache lives in the user's cache folder, never in the folder scanned.
+    assert not list(photos.rglob("*.sqlite*"))
+    assert list((Path(os.environ["XDG_CACHE_HOME"]) / "dupbench" / "finder").glob("*.sqlite"))
 
 
 def test_query_answers_the_nearest_images_with_scores(photos, tmp_path):
@@ -264,3 +267,95 @@ def test_progress_bars_name_each_stage(photos, capsys):
     find([photos], choose("phash", "12"), progress=True)
     err = capsys.readouterr().err
     assert all(f"{stage}:" in err for stage in ("scan", "hash", "encode", "search")), err[-300:]
+
+
+def test_a_read_only_folder_works_and_nothing_is_written_into_it(photos, tmp_path):
+    before = sorted(p.relative_to(photos) for p in photos.rglob("*"))
+    for path in [photos, *photos.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        code, answer = found_json(tmp_path, str(photos), *PHASH)
+        assert code == 1 and answer["groups"]
+        code, _, err = run("find", str(photos), *PHASH, "--move-to", str(tmp_path / "dups"), "--dry-run")
+        assert code == 1, err
+    finally:
+        for path in [photos, *photos.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert sorted(p.relative_to(photos) for p in photos.rglob("*")) == before
+
+
+def test_content_changed_behind_a_restored_mtime_is_hashed_again(tmp_path):
+    """`touch -r` puts size and mtime back; ctime and inode it cannot: the cached sha256 is not reused."""
+    ensure_embedded(EMBEDDED)
+    folder = tmp_path / "f"
+    folder.mkdir()
+    shutil.copy(EMBEDDED / "rocket" / "0_original.png", folder / "a.png")
+    shutil.copy(EMBEDDED / "coins" / "0_original.png", folder / "b.png")
+    cache = ["--cache", str(tmp_path / "c.sqlite")]
+    _, first = found_json(tmp_path, str(folder), *PHASH, *cache)
+    assert not first["groups"]
+    stat = (folder / "b.png").stat()
+    rocket = (folder / "a.png").read_bytes()
+    with open(folder / "b.png", "r+b") as f:  # same size: rocket's bytes, padded or cut to b's length
+        f.write((rocket + b"\0" * stat.st_size)[: stat.st_size])
+    os.utime(folder / "b.png", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (folder / "b.png").stat().st_mtime_ns == stat.st_mtime_ns
+    code, _, err = run("find", str(folder), *PHASH, *cache, "--json", str(tmp_path / "second.json"))
+    second = json.loads((tmp_path / "second.json").read_text())
+    # b.png is now rocket's bytes (+ padding, or cut): hashed again, so it is no longer taken for the coins photo.
+    assert second["encoded"] >= 1 or any(s["path"].endswith("b.png") for s in second["skipped"]), (code, err)
+
+
+def test_a_corrupt_cache_is_rebuilt_and_said_once(photos, tmp_path):
+    cache = tmp_path / "broken.sqlite"
+    cache.write_bytes(b"this is not a database" * 100)
+    code, _, err = run("find", str(photos), *PHASH, "--cache", str(cache))
+    assert code == 1 and err.count("rebuilt") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--workers", "-1"], "--workers"),
+        (["--top", "0"], "--top"),
+        (["--threshold", "nan"], "finite"),
+        (["--threshold", "inf"], "finite"),
+        (["--threshold", "-5"], "stricter than a perfect score"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(photos, argv, says, capsys):
+    base = ["find", str(photos), "--method", "phash", "--quiet"]
+    if "--threshold" not in argv:
+        base += ["--threshold", "10"]
+    try:
+        code = main([*base, *argv])
+    except SystemExit as stop:  # argparse's own refusal: exit 2, one usage line and one error line
+        code = stop.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and says in err[-1] and len(err) <= 2, err
+
+
+def test_an_empty_folder_says_no_images_and_exits_0(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, _ = run("find", str(empty), *PHASH)
+    assert code == 0 and out.startswith("no images in")
+
+
+def test_a_missing_or_wrong_query_is_named(photos, tmp_path):
+    for query, says in ((tmp_path / "nowhere.jpg", "no such file"), (photos, "a folder, not an image")):
+        code, _, err = run("find", str(photos), *PHASH, "--query", str(query))
+        assert code == 2 and says in err and len(err.strip().splitlines()) == 1
+
+
+def test_csv_cells_that_would_be_formulas_are_neutralised_and_control_characters_escaped(tmp_path):
+    ensure_embedded(EMBEDDED)
+    folder = tmp_path / "f"
+    folder.mkdir()
+    shutil.copy(EMBEDDED / "rocket" / "0_original.png", folder / "=HYPERLINK(x).png")
+    shutil.copy(EMBEDDED / "rocket" / "0_original.png", folder / "bell\x07.png")
+    code, out, _ = run("find", str(folder), *PHASH, "--csv", str(tmp_path / "csv"))
+    assert code == 1 and "\x07" not in out and "bell\\x07.png" in out
+    rows = (tmp_path / "csv" / "groups.csv").read_text()
+    assert "'" + str(folder / "=HYPERLINK(x).png") not in rows  # the path starts with / : not a formula
+    assert ",=" not in rows

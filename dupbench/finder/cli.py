@@ -35,8 +35,36 @@ def default_epilog() -> str:
     )
 
 
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
+def shown(path: object) -> str:
+    """A path as the terminal shows it: control characters escaped (a file name cannot rewrite the screen)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(path))
+
+
+def cell(value: object) -> object:
+    """A CSV cell a spreadsheet will not run as a formula (= + - @ at the start are neutralised)."""
+    return f"'{value}" if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A bad option is one line and exit 2, as every other error (`--help` shows the usage)."""
+
+    def error(self, message: str):
+        print(f"error: {self.prog}: {message}", file=sys.stderr)
+        sys.exit(ERROR)
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="dupbench", description="Find duplicate and near-duplicate images.")
+    top = OneLineParser(prog="dupbench", description="Find duplicate and near-duplicate images.")
     commands = top.add_subparsers(dest="command", required=True)
     find = commands.add_parser(
         "find",
@@ -62,15 +90,20 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="with --threshold VALUE: 'local' subtracts each image's background (its 10th neighbour's score)",
     )
-    find.add_argument("--cache", type=Path, default=None, help="SQLite cache (default: DIR/.dupbench-cache.sqlite)")
+    find.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="SQLite cache file (default: one per set of folders in the user's cache folder)",
+    )
     find.add_argument("--json", metavar="FILE", help="groups and pairs as JSON ('-': stdout)")
     find.add_argument("--csv", type=Path, metavar="DIR", help="groups.csv and pairs.csv in DIR")
     find.add_argument("--html", type=Path, metavar="DIR", help="a self-contained report, DIR/index.html")
     find.add_argument("--query", nargs="+", type=Path, metavar="IMG", help="the nearest images of the folders to each")
-    find.add_argument("--top", type=int, default=5, help="matches per query (default 5)")
+    find.add_argument("--top", type=positive, default=5, help="matches per query (default 5)")
     find.add_argument("--move-to", type=Path, metavar="DIR", help="move all but each group's best copy here")
     find.add_argument("--dry-run", action="store_true", help="with --move-to: show what would move, move nothing")
-    find.add_argument("--workers", type=int, default=None, help="decode threads (default: one per core)")
+    find.add_argument("--workers", type=positive, default=None, help="decode threads (default: one per core)")
     find.add_argument("--quiet", action="store_true", help="no progress bars")
     undo = commands.add_parser("undo", help="put back the files a --move-to run moved")
     undo.add_argument("manifest", type=Path)
@@ -126,7 +159,7 @@ def write_csvs(answer: dict, folder: Path) -> None:
     for group in answer["groups"]:
         for m in group["members"]:
             writer.writerow(
-                [group["group"], group["kind"], m["path"], m["path"] == group["best"], m["width"], m["height"],
+                [group["group"], group["kind"], cell(m["path"]), m["path"] == group["best"], m["width"], m["height"],
                  m["bytes"], "" if m["score_to_best"] is None else m["score_to_best"],
                  m["identical_pixels_in_group"]]
             )  # fmt: skip
@@ -134,12 +167,15 @@ def write_csvs(answer: dict, folder: Path) -> None:
     pairs = io.StringIO()
     writer = csv.writer(pairs, lineterminator="\n")
     writer.writerow(["a", "b", "score", "kind"])
-    writer.writerows([p["a"], p["b"], p["score"], p["kind"]] for p in answer["pairs"])
+    writer.writerows([cell(p["a"]), cell(p["b"]), p["score"], p["kind"]] for p in answer["pairs"])
     atomic_write_text(folder / "pairs.csv", pairs.getvalue())
 
 
 def summary(found, out) -> None:
     photos = found.photos
+    if not photos:
+        print(f"no images in {', '.join(shown(f) for f in found.folders)} ({len(found.skipped)} skipped)", file=out)
+        return
     exact = sum(g.kind == "exact" for g in found.groups)
     identical = sum(len(g.exact) for g in found.groups)
     extra = sum(len(g.members) - 1 for g in found.groups)
@@ -152,11 +188,11 @@ def summary(found, out) -> None:
         file=out,
     )
     for number, group in enumerate(found.groups[:20], start=1):
-        print(f"group {number} ({group.kind}, {len(group.members)}): keep {photos[group.best].path}", file=out)
+        print(f"group {number} ({group.kind}, {len(group.members)}): keep {shown(photos[group.best].path)}", file=out)
         for i in group.members:
             if i != group.best:
                 twin = "  identical pixels" if i in group.exact and group.best in group.exact else ""
-                print(f"    {photos[i].path}  score {group.scores.get(i, float('nan')):.4g}{twin}", file=out)
+                print(f"    {shown(photos[i].path)}  score {group.scores.get(i, float('nan')):.4g}{twin}", file=out)
     if len(found.groups) > 20:
         print(f"... and {len(found.groups) - 20} more groups (--json, --csv or --html for all)", file=out)
 
@@ -168,6 +204,10 @@ def run_find(args) -> int:
     if args.dry_run and not args.move_to:
         raise DupbenchError("--dry-run goes with --move-to DIR")
     choice = choose(args.method, args.threshold, args.grouping, args.normalise)
+    if args.query:
+        for path in args.query:
+            if not path.is_file():
+                raise DupbenchError(f"--query {path}: {'a folder, not an image' if path.is_dir() else 'no such file'}")
     ignore = [args.move_to] if args.move_to else []
     found = find(
         args.folders,
@@ -185,7 +225,10 @@ def run_find(args) -> int:
     for item in queries or []:
         print(f"query {item['query']}:", file=out)
         for match in item["matches"]:
-            print(f"    {match['score']:.4g}  {match['path']}{'  (duplicate)' if match['duplicate'] else ''}", file=out)
+            print(
+                f"    {match['score']:.4g}  {shown(match['path'])}{'  (duplicate)' if match['duplicate'] else ''}",
+                file=out,
+            )
     if args.json:
         text = json.dumps(answer, indent=1)
         if to_stdout:

@@ -27,14 +27,22 @@ import numpy as np
 from PIL import Image
 
 from dupbench.errors import DupbenchError
-from dupbench.features import FeatureCache
+from dupbench.features import FeatureCache, file_stamp
+from dupbench.files import sha256_of
 from dupbench.finder.recommend import Choice
 from dupbench.grouping import find_groups
 from dupbench.images.decode import Decode, decode, prepared_batches, usable
 from dupbench.images.read import read_rgb
 from dupbench.images.scan import scan
 
-CACHE_NAME = ".dupbench-cache.sqlite"
+
+def default_cache(folders: Sequence[Path]) -> Path:
+    """The user's cache folder (platformdirs: XDG_CACHE_HOME on Linux), one file per set of folders:
+    nothing is written into the folders scanned (a read-only folder works)."""
+    from platformdirs import user_cache_path
+
+    key = hashlib.sha256("\n".join(str(Path(f).resolve()) for f in folders).encode()).hexdigest()[:20]
+    return user_cache_path("dupbench") / "finder" / f"{key}.sqlite"
 
 
 @dataclass
@@ -42,7 +50,7 @@ class Photo:
     path: Path
     root: Path  # the folder it was found under (moves keep the path relative to it)
     size: int
-    mtime_ns: int
+    stamp: str  # size, mtime, ctime and inode: what must be unchanged for a cached sha256 to be trusted
     sha256: str = ""
     width: int = 0
     height: int = 0
@@ -73,6 +81,7 @@ class Found:
     seconds: dict[str, float] = field(default_factory=dict)
     prepared: Any = None  # one representation per distinct content, for --query
     row_of: list[int] = field(default_factory=list)  # photo -> its row in `prepared`
+    folders: list[Path] = field(default_factory=list)
 
 
 def walk(folder: Path, skipped: list[tuple[str, str]], ignore: set[Path], seen: set[Path]) -> list[Path]:
@@ -101,7 +110,7 @@ def collect(
             raise DupbenchError(f"{folder}: no such folder" if not folder.exists() else f"{folder}: not a folder")
         for path in walk(folder, skipped, ignore, seen):
             stat = path.stat()
-            photos.append(Photo(path, folder, stat.st_size, stat.st_mtime_ns))
+            photos.append(Photo(path, folder, stat.st_size, file_stamp(stat)))
             tick(1)
     return photos
 
@@ -109,10 +118,10 @@ def collect(
 def digest_all(photos: list[Photo], cache: FeatureCache, tick: Callable[[int], None]) -> None:
     fresh = []
     for photo in photos:
-        known = cache.known_digest(photo.path, photo.size, photo.mtime_ns)
+        known = cache.known_digest(photo.path, photo.stamp)
         if known is None:
-            photo.sha256 = hashlib.sha256(photo.path.read_bytes()).hexdigest()
-            fresh.append((photo.path, photo.size, photo.mtime_ns, photo.sha256))
+            photo.sha256 = sha256_of(photo.path)  # in chunks: a 2 GiB file never sits in memory
+            fresh.append((photo.path, photo.stamp, photo.sha256))
         else:
             photo.sha256 = known
         tick(1)
@@ -198,7 +207,7 @@ def find(
     from tqdm import tqdm
 
     folders = [Path(f) for f in folders]
-    cache_path = cache_path or (folders[0] / CACHE_NAME if folders else Path(CACHE_NAME))
+    cache_path = cache_path or default_cache(folders)
     ignored = {Path(p).resolve() for p in ignore} | {
         Path(f"{cache_path}{end}").resolve() for end in ("", "-journal", "-wal", "-shm")
     }
@@ -296,7 +305,7 @@ def find(
     groups.sort(key=lambda g: (-len(g.members), str(photos[g.best].path)))
     seconds["search"] = time.perf_counter() - start
     encoded = len(contents) + len(failed) - hits
-    return Found(photos, skipped, groups, sorted(pairs), choice, encoded, hits, seconds, prepared, row_of)
+    return Found(photos, skipped, groups, sorted(pairs), choice, encoded, hits, seconds, prepared, row_of, folders)
 
 
 def query(choice: Choice, found: Found, images: Sequence[Path], top: int) -> list[dict]:

@@ -10,6 +10,7 @@ missed, and a number must be given.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -99,6 +100,10 @@ def choose(
         value = float(threshold)
     except ValueError:
         raise DupbenchError(f"--threshold {threshold!r}: give 'calibrated' or a number") from None
+    if not math.isfinite(value):
+        raise DupbenchError(f"--threshold {threshold!r}: give a finite number")
+    if normalise != "local" and instance.goodness(value) > instance.goodness(instance.perfect_score()):
+        raise DupbenchError(f"--threshold {threshold!r}: stricter than a perfect score (nothing would be found)")
     base = entry or {}
     rule = Rule(
         value,

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from dupbench.images.decode import FIXED_SIZE
 from dupbench.methods import create_method
 from experiments.paths import BASELINES, REPO_ROOT
 from experiments.reporting.render import dates, markdown
@@ -32,7 +33,7 @@ def representation_bytes(name: str) -> float:
 
     method = create_method(name)
     # As the field fed it: a method that takes the image as the article did gets the field's 80x60.
-    image = Image.new("RGB", (320, 240) if method.decode_side else (80, 60), (90, 120, 150))
+    image = Image.new("RGB", (320, 240) if method.decode_side else FIXED_SIZE, (90, 120, 150))
     prepared = method.prepare_many([image])
     return float(prepared.nbytes) if isinstance(prepared, np.ndarray) else float("nan")
 

@@ -29,8 +29,6 @@ from experiments.data import load_dataset
 from experiments.data.encode import Decode, cached_rows, encode, file_digests
 from experiments.paths import REPO_ROOT
 
-FIELD_SIZE = (80, 60)  # the field benchmark's size for methods that take the image as the article did
-
 
 def dataset_paths(dataset: str, overrides: tuple[str, ...] = ()) -> list[Path]:
 
@@ -51,7 +49,7 @@ def encode_shard(method_name: str, paths: list[Path], cache_dir: Path, workers: 
     if method.index_kind is None:
         raise DupbenchError(f"{method_name}: its representation is not one array per image; it cannot be sharded")
     digests = file_digests(paths, workers)
-    done = encode(method, paths, digests, Decode.for_method(method, FIELD_SIZE), cache_dir, workers, always_cache=True)
+    done = encode(method, paths, digests, Decode.for_method(method), cache_dir, workers, always_cache=True)
     return len(paths) - done.cache_hits
 
 
@@ -60,7 +58,7 @@ def merge(method_name: str, paths: list[Path], cache_dir: Path, k: int, workers:
 
     method = create_method(method_name)
     digests = file_digests(paths, workers)
-    rows = cached_rows(method, digests, Decode.for_method(method, FIELD_SIZE), cache_dir, always_cache=True)
+    rows = cached_rows(method, digests, Decode.for_method(method), cache_dir, always_cache=True)
     missing = [str(p) for p, row in zip(paths, rows) if row is None]
     if missing:
         raise DupbenchError(
