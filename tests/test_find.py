@@ -3,13 +3,18 @@ outputs, bad input. In-process through dupbench.finder.cli.main; the browser tes
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import hashlib
 import io
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -359,3 +364,102 @@ def test_csv_cells_that_would_be_formulas_are_neutralised_and_control_characters
     rows = (tmp_path / "csv" / "groups.csv").read_text()
     assert "'" + str(folder / "=HYPERLINK(x).png") not in rows  # the path starts with / : not a formula
     assert ",=" not in rows
+
+
+def sha256_multiset(folder: Path) -> collections.Counter:
+    return collections.Counter(hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.slow
+def test_moves_survive_kill_9_at_20_random_moments_and_undo_puts_every_file_back(tmp_path):
+    """A move of 316 files killed (SIGKILL) at random moments: after `dupbench undo`, the folder holds
+    exactly the files it held (same sha256 multiset); undo twice is harmless and quiet."""
+    ensure_embedded(EMBEDDED)
+    folder = tmp_path / "photos"
+    sources = sorted((EMBEDDED / name / "0_original.png") for name in ("rocket", "coins", "coffee", "astronaut"))
+    for k in range(80):
+        sub = folder / f"day{k % 8}"
+        sub.mkdir(parents=True, exist_ok=True)
+        for source in sources:
+            shutil.copy(source, sub / f"{source.parent.name}-{k}.png")
+    before = sha256_multiset(folder)
+    binary = Path(sys.executable).parent / "dupbench"
+    command = [str(binary), "find", str(folder), "--method", "phash", "--threshold", "0", "--quiet"]
+    command += ["--cache", str(tmp_path / "cache.sqlite")]
+    start = time.perf_counter()
+    subprocess.run([*command, "--move-to", str(tmp_path / "full")], check=False, capture_output=True)
+    whole = time.perf_counter() - start
+    (manifest,) = (tmp_path / "full").glob("dupbench-moves-*.json")
+    assert len(json.loads(manifest.read_text())["moves"]) == 316
+    assert main(["undo", str(manifest)]) == 0 and sha256_multiset(folder) == before
+    rng = random.Random(7)
+    during = 0
+    for trial in range(30):
+        target = tmp_path / f"dups{trial}"
+        process = subprocess.Popen(
+            [*command, "--move-to", str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(rng.uniform(0.35 * whole, whole))
+        process.kill()
+        process.wait()
+        for manifest in target.glob("dupbench-moves-*.json"):
+            moves = json.loads(manifest.read_text())["moves"]
+            during += any(m["intended"] for m in moves) and not all(m["done"] for m in moves)
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                assert main(["undo", str(manifest)]) == 0
+            with contextlib.redirect_stdout(io.StringIO()) as again:
+                assert main(["undo", str(manifest)]) == 0
+            assert again.getvalue() == ""
+        assert sha256_multiset(folder) == before, trial
+        assert not [p for p in target.rglob("*.png")], trial
+    assert during >= 20, f"only {during} kills landed during the moves"
+
+
+def test_moves_are_refused_before_any_move_into_a_scanned_folder_or_from_same_named_roots(photos, tmp_path):
+    code, _, err = run("find", str(photos), *PHASH, "--move-to", str(photos / "dups"))
+    assert code == 2 and "inside the scanned folder" in err
+    twin = tmp_path / "other" / "photos"
+    twin.mkdir(parents=True)
+    shutil.copy(photos / "rocket.png", twin / "rocket.png")
+    code, _, err = run("find", str(photos), str(twin), *PHASH, "--move-to", str(tmp_path / "dups"))
+    assert code == 2 and "two scanned folders are named 'photos'" in err
+    assert not (tmp_path / "dups").exists() and (photos / "0_original.png").is_file()
+
+
+def test_two_moves_in_the_same_second_get_two_manifests(tmp_path):
+    from dupbench.finder.moves import new_manifest
+
+    names = {new_manifest(tmp_path) for _ in range(3)}
+    assert len(names) == 3 and all(p.is_file() for p in names)
+
+
+def test_the_first_folder_given_keeps_its_copy_and_the_answer_says_why(tmp_path):
+    ensure_embedded(EMBEDDED)
+    library, backup = tmp_path / "Photos", tmp_path / "Backup"
+    library.mkdir()
+    backup.mkdir()
+    original = Image.open(EMBEDDED / "rocket" / "0_original.png").convert("RGB")
+    original.resize((96, 96)).save(library / "rocket.png")  # the library's copy is the smaller one
+    original.save(backup / "rocket.png")
+    _, answer = found_json(tmp_path, str(library), str(backup), *PHASH)
+    (group,) = answer["groups"]
+    assert Path(group["best"]).parent == library and "first folder given" in group["kept_because"]
+    _, answer = found_json(tmp_path, str(library), str(backup), *PHASH, "--keep", "most-pixels")
+    (group,) = answer["groups"]
+    assert Path(group["best"]).parent == backup and "most pixels" in group["kept_because"]
+
+
+def test_links_to_scanned_files_are_reported_once_and_two_links_do_not_crash(photos, tmp_path):
+    (photos / "link-a.png").symlink_to(photos / "rocket.png")
+    (photos / "link-b.png").symlink_to(photos / "rocket.png")
+    code, answer = found_json(tmp_path, str(photos), *PHASH)
+    assert code == 1
+    links = {Path(s["path"]).name: s["reason"] for s in answer["skipped"] if "symbolic link" in s["reason"]}
+    assert set(links) == {"link-a.png", "link-b.png"}
+    members = {Path(m["path"]).name for g in answer["groups"] for m in g["members"]}
+    assert not members & {"link-a.png", "link-b.png"} and "rocket.png" not in members
+    target = tmp_path / "dups"
+    code, _, err = run("find", str(photos), *PHASH, "--move-to", str(target))
+    assert code == 1, err
+    assert (photos / "rocket.png").is_file() and (photos / "link-a.png").resolve() == photos / "rocket.png"

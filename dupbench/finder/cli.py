@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dupbench.errors import DupbenchError
 from dupbench.files import atomic_write_text
+from dupbench.finder.find import KEEP_RULES
 from dupbench.grouping import GROUPINGS, NORMALISATIONS
 
 FOUND, NONE, ERROR = 1, 0, 2
@@ -101,7 +102,14 @@ def parser() -> argparse.ArgumentParser:
     find.add_argument("--html", type=Path, metavar="DIR", help="a self-contained report, DIR/index.html")
     find.add_argument("--query", nargs="+", type=Path, metavar="IMG", help="the nearest images of the folders to each")
     find.add_argument("--top", type=positive, default=5, help="matches per query (default 5)")
-    find.add_argument("--move-to", type=Path, metavar="DIR", help="move all but each group's best copy here")
+    find.add_argument("--move-to", type=Path, metavar="DIR", help="move all but each group's kept copy here")
+    find.add_argument(
+        "--keep",
+        choices=KEEP_RULES,
+        default="first-folder",
+        help="which copy a group keeps: one in the first folder given, then the most pixels (default), or "
+        "the most pixels wherever it is",
+    )
     find.add_argument("--dry-run", action="store_true", help="with --move-to: show what would move, move nothing")
     find.add_argument("--workers", type=positive, default=None, help="decode threads (default: one per core)")
     find.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -128,6 +136,7 @@ def as_json(found, queries: list | None) -> dict:
                 "group": number,
                 "kind": group.kind,
                 "best": str(photos[group.best].path),
+                "kept_because": group.why,
                 "members": [
                     {
                         "path": str(photos[i].path),
@@ -188,7 +197,10 @@ def summary(found, out) -> None:
         file=out,
     )
     for number, group in enumerate(found.groups[:20], start=1):
-        print(f"group {number} ({group.kind}, {len(group.members)}): keep {shown(photos[group.best].path)}", file=out)
+        print(
+            f"group {number} ({group.kind}, {len(group.members)}): keep {shown(photos[group.best].path)} ({group.why})",
+            file=out,
+        )
         for i in group.members:
             if i != group.best:
                 twin = "  identical pixels" if i in group.exact and group.best in group.exact else ""
@@ -216,6 +228,7 @@ def run_find(args) -> int:
         workers=args.workers or default_workers(),
         progress=not args.quiet and sys.stderr.isatty(),
         ignore=ignore,
+        keep=args.keep,
     )
     queries = query(choice, found, args.query, args.top) if args.query else None
     answer = as_json(found, queries)
@@ -260,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
             from dupbench.finder.moves import undo
 
             restored, problems = undo(args.manifest)
-            print(f"restored {restored} files")
+            if restored:  # a second undo has nothing to do and says nothing
+                print(f"restored {restored} files")
             for line in problems:
                 print(f"not restored: {line}", file=sys.stderr)
             return ERROR if problems else NONE

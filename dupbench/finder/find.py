@@ -10,7 +10,8 @@ benchmark recommends.
    scores against the folder's own background where the rule says so, links that pass the
    threshold, and groups that cannot chain (the rule's grouping). Memory grows with N x k, never N^2.
 4. Exact duplicates: files with the same bytes, and group members with identical decoded pixels.
-   Each group's best copy is the one with the most pixels, then the largest file, then the first path.
+   Each group keeps one copy: one in the first folder given, then the most pixels, then the largest
+   file, then the first path (`--keep most-pixels` leaves the folders' order out).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Photo:
     sha256: str = ""
     width: int = 0
     height: int = 0
+    folder_rank: int = 0  # which of the folders given it was found under (0: the first)
 
     @property
     def pixels(self) -> int:
@@ -67,6 +69,7 @@ class Group:
     best: int
     scores: dict[int, float] = field(default_factory=dict)  # member -> its score against the best copy
     exact: set[int] = field(default_factory=set)  # members with identical pixels to another member
+    why: str = ""  # why the best copy is the one kept
 
 
 @dataclass
@@ -104,14 +107,26 @@ def walk(folder: Path, skipped: list[tuple[str, str]], ignore: set[Path], seen: 
 def collect(
     folders: Sequence[Path], ignore: set[Path], skipped: list[tuple[str, str]], tick: Callable[[int], None]
 ) -> list[Photo]:
-    photos, seen = [], set()
-    for folder in folders:
+    found, seen = [], set()
+    for number, folder in enumerate(folders):
         if not folder.is_dir():
             raise DupbenchError(f"{folder}: no such folder" if not folder.exists() else f"{folder}: not a folder")
-        for path in walk(folder, skipped, ignore, seen):
-            stat = path.stat()
-            photos.append(Photo(path, folder, stat.st_size, file_stamp(stat)))
-            tick(1)
+        found += [(number, folder, path) for path in walk(folder, skipped, ignore, seen)]
+    # One image per file on disk: symbolic links to a file the scan meets are reported once, not
+    # taken for more copies (a move would otherwise move a kept copy's link, or the file behind it).
+    by_file: dict[Path, list[tuple[int, Path, Path]]] = {}
+    for entry in found:
+        by_file.setdefault(entry[2].resolve(), []).append(entry)
+    photos = []
+    for number, folder, path in found:
+        others = by_file[path.resolve()]
+        first = min(others, key=lambda e: (e[2].is_symlink(), e[0], str(e[2])))
+        if first[2] != path:
+            skipped.append((str(path), f"a symbolic link to {path.resolve()}, which is scanned as {first[2]}"))
+            continue
+        stat = path.stat()
+        photos.append(Photo(path, folder, stat.st_size, file_stamp(stat), folder_rank=number))
+        tick(1)
     return photos
 
 
@@ -192,8 +207,24 @@ def identical(choice: Choice, score: float) -> bool:
     return abs(score - perfect) <= 1e-6
 
 
-def best_of(photos: list[Photo], members: Sequence[int]) -> int:
-    return min(members, key=lambda i: (-photos[i].pixels, -photos[i].size, str(photos[i].path)))
+KEEP_RULES = ("first-folder", "most-pixels")
+
+
+def best_of(photos: list[Photo], members: Sequence[int], keep: str = "first-folder") -> tuple[int, str]:
+    """The copy a group keeps, and why: by default one in the first folder given (`find ~/Photos
+    ~/Backup` keeps the library's copy), then the most pixels, then the largest file, then the first path."""
+
+    def quality(i: int) -> tuple:
+        return (-photos[i].pixels, -photos[i].size, str(photos[i].path))
+
+    if keep == "first-folder":
+        best = min(members, key=lambda i: (photos[i].folder_rank, *quality(i)))
+        ranks = {photos[i].folder_rank for i in members}
+        if len(ranks) > 1:
+            return best, f"in the first folder given ({photos[best].root})"
+    else:
+        best = min(members, key=quality)
+    return best, f"most pixels ({photos[best].width}x{photos[best].height}), then the largest file"
 
 
 def find(
@@ -203,6 +234,7 @@ def find(
     workers: int = 2,
     progress: bool = True,
     ignore: Sequence[Path] = (),
+    keep: str = "first-folder",
 ) -> Found:
     from tqdm import tqdm
 
@@ -275,7 +307,7 @@ def find(
     perfect = method.perfect_score()
     for rows in groups_rows:
         members = sorted(i for r in rows for i in files_of[r])
-        best = best_of(photos, members)
+        best, why = best_of(photos, members, keep)
         scores = {i: (perfect if row_of[i] == row_of[best] else score_between(row_of[best], row_of[i]))
                   for i in members if i != best}  # fmt: skip
         # Identical pixels: the same bytes, or a perfect score, the same size and the same decoded pixels.
@@ -294,7 +326,7 @@ def find(
         exact = {i for items in same_pixels.values() if len(items) > 1 for i in items}
         classes = {key for key, items in same_pixels.items() if len(items) > 1}
         kind = "exact" if len(exact) == len(members) and len(classes) == 1 else "near"
-        groups.append(Group(kind, members, best, scores, exact))
+        groups.append(Group(kind, members, best, scores, exact, why))
         for x in range(len(members)):
             for y in range(x + 1, len(members)):
                 a, b = members[x], members[y]

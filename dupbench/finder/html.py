@@ -58,7 +58,7 @@ def render(found) -> str:
         for i in order:
             photo = photos[i]
             best = i == group.best
-            score = "best copy" if best else f"score {group.scores.get(i, float('nan')):.4g}"
+            score = f"kept: {html.escape(group.why)}" if best else f"score {group.scores.get(i, float('nan')):.4g}"
             parts.append(
                 f"<figure class='{'best' if best else 'copy'}' data-path='{html.escape(str(photo.path))}'>"
                 f"<img alt='' src='{thumbnail(photo.path)}'><figcaption><b>{score}</b><br>"

@@ -2,13 +2,19 @@
 folder, keeping their paths relative to the folder they were found in, with a manifest that
 `dupbench undo MANIFEST` reads to put every file back.
 
-The manifest is written before the first move (every move planned, none done) and rewritten after
-each, so an interrupted run leaves a manifest that undo can use.
+Write-ahead, so that no file is lost whatever point a kill hits: the manifest lists every planned
+move before the first; each move is marked `intended` (manifest written) before it happens and
+`done` after. Undo looks at the files, not at the marks alone: for every intended move, a file at
+its destination and none at its source goes back; a destination beside a source still there is a
+copy the interrupted move left (across file systems a move is a copy, then a delete) and is
+removed. Refused before any move: a destination that exists, a `--move-to` folder inside a scanned
+folder, two scanned folders with the same name (their files would meet under one name).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -18,6 +24,18 @@ from dupbench.files import atomic_write_text
 
 
 def plan(found, target: Path) -> list[dict]:
+    roots = {}
+    for photo in found.photos:
+        roots.setdefault(photo.root.name, set()).add(photo.root.resolve())
+    clash = [name for name, where in roots.items() if len(where) > 1]
+    if clash:
+        raise DupbenchError(
+            f"--move-to: two scanned folders are named {clash[0]!r}; their files would meet in one place "
+            "(scan them one at a time)"
+        )
+    inside = [root for where in roots.values() for root in where if target.resolve().is_relative_to(root)]
+    if inside:
+        raise DupbenchError(f"--move-to {target}: inside the scanned folder {inside[0]}; choose a folder outside it")
     moves = []
     for number, group in enumerate(found.groups, start=1):
         keep = found.photos[group.best]
@@ -33,6 +51,7 @@ def plan(found, target: Path) -> list[dict]:
                     "to": str((target / photo.root.name / relative).resolve()),
                     "kept": str(keep.path.resolve()),
                     "sha256": photo.sha256,
+                    "intended": False,
                     "done": False,
                 }
             )
@@ -43,15 +62,33 @@ def write_manifest(path: Path, moves: list[dict]) -> None:
     atomic_write_text(path, json.dumps({"tool": "dupbench", "moves": moves}, indent=1) + "\n")
 
 
+def new_manifest(target: Path) -> Path:
+    """A name no other run takes, even one started in the same second (created exclusively)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        path = target / f"dupbench-moves-{stamp}{f'-{attempt}' if attempt else ''}.json"
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return path
+        except FileExistsError:
+            continue
+    raise DupbenchError(f"no free manifest name in {target}")
+
+
 def move(found, target: Path) -> tuple[Path, list[dict]]:
     moves = plan(found, target)
+    taken = [m["to"] for m in moves if Path(m["to"]).exists()]
+    if taken:
+        raise DupbenchError(f"{taken[0]} exists already: nothing moved, nothing overwritten")
     target.mkdir(parents=True, exist_ok=True)
-    manifest = target / f"dupbench-moves-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    manifest = new_manifest(target)
     write_manifest(manifest, moves)
     for entry in moves:
         destination = Path(entry["to"])
         if destination.exists():
             raise DupbenchError(f"{destination} exists already: nothing overwritten (moved so far: {manifest})")
+        entry["intended"] = True
+        write_manifest(manifest, moves)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(entry["from"], destination)
         entry["done"] = True
@@ -59,25 +96,34 @@ def move(found, target: Path) -> tuple[Path, list[dict]]:
     return manifest, moves
 
 
-def undo(manifest: Path) -> tuple[int, list[str]]:
-    """Every done move put back; (files restored, problems) where a file cannot go back."""
+def read_manifest(manifest: Path) -> list[dict]:
     try:
         moves = json.loads(manifest.read_text())["moves"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise DupbenchError(f"{manifest}: not a dupbench moves manifest ({exc})") from None
+        if not isinstance(moves, list) or not all({"from", "to"} <= set(m) for m in moves):
+            raise ValueError("entries without from/to")
+        return moves
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DupbenchError(f"{manifest}: not a dupbench moves manifest ({type(exc).__name__}: {exc})") from None
+
+
+def undo(manifest: Path) -> tuple[int, list[str]]:
+    """Every intended move put back; (files restored, problems) where a file cannot go back. A second
+    undo finds nothing to do and says nothing."""
+    moves = read_manifest(manifest)
     restored, problems = 0, []
     for entry in moves:
-        if not entry.get("done"):
+        if not entry.get("intended", entry.get("done")):
             continue
         source, back = Path(entry["to"]), Path(entry["from"])
-        if not source.exists():
-            problems.append(f"{source}: no longer there")
-        elif back.exists():
-            problems.append(f"{back}: exists again; {source} left where it is")
-        else:
+        if back.exists() and source.exists():
+            # The move was cut short after copying: the original is still where it was.
+            source.unlink()
+        elif source.exists():
             back.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(source, back)
-            entry["done"] = False
             restored += 1
+        elif not back.exists():
+            problems.append(f"{back}: neither there nor at {source}")
+        entry["intended"] = entry["done"] = False
     write_manifest(manifest, moves)
     return restored, problems
