@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -82,3 +83,16 @@ def run_in_process(tmp: Path, *overrides: str) -> tuple[int, str]:
         except SystemExit as done:
             return int(done.code or 0), err.getvalue()
     return 0, err.getvalue()
+
+
+@pytest.fixture
+def open_dir():
+    """A folder that the unprivileged user can reach (pytest's tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="dupbench-"))
+    path.chmod(0o777)
+    yield path
+    for p in sorted(path.rglob("*"), reverse=True):
+        p.chmod(0o777)
+    import shutil
+
+    shutil.rmtree(path)

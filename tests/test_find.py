@@ -24,6 +24,7 @@ from PIL import Image
 from dupbench.finder.cli import main
 from experiments.data.embedded import ensure_embedded
 from experiments.paths import REPO_ROOT
+from tests.test_trust import as_nobody
 
 EMBEDDED = REPO_ROOT / "data" / "embedded"
 PHASH = ["--method", "phash", "--threshold", "12", "--quiet"]
@@ -463,3 +464,49 @@ def test_links_to_scanned_files_are_reported_once_and_two_links_do_not_crash(pho
     code, _, err = run("find", str(photos), *PHASH, "--move-to", str(target))
     assert code == 1, err
     assert (photos / "rocket.png").is_file() and (photos / "link-a.png").resolve() == photos / "rocket.png"
+
+
+def test_a_file_changed_between_the_scan_and_its_move_is_not_moved(photos, tmp_path, monkeypatch):
+    from dupbench.finder import moves as moves_module
+
+    real = moves_module.plan
+
+    def plan_then_change(found, target):
+        planned = real(found, target)
+        Path(planned[0]["from"]).write_bytes(b"changed after the scan")
+        return planned
+
+    monkeypatch.setattr(moves_module, "plan", plan_then_change)
+    code, out, _ = run("find", str(photos), *PHASH, "--move-to", str(tmp_path / "dups"))
+    manifest = json.loads(next((tmp_path / "dups").glob("dupbench-moves-*.json")).read_text())["moves"]
+    first = manifest[0]
+    assert first["skipped"].startswith("changed since the scan") and not first["done"]
+    assert Path(first["from"]).read_bytes() == b"changed after the scan" and "not moved:" in out
+
+
+def walk_into(folder: Path) -> None:
+    """As an unprivileged user: scan a folder holding an image and a subfolder it may not read."""
+    from dupbench.finder.find import walk
+
+    shutil.copy(EMBEDDED / "rocket" / "0_original.png", folder / "r.png")
+    (folder / "locked").mkdir()
+    (folder / "locked").chmod(0)
+    skipped: list = []
+    files = walk(folder, skipped, set(), set())
+    assert [f.name for f in files] == ["r.png"]
+    (folder / "skipped.txt").write_text("\n".join(f"{p}: {why}" for p, why in skipped))
+
+
+def test_outputs_of_the_wrong_kind_an_unreadable_subfolder_and_a_malformed_manifest(photos, tmp_path, open_dir):
+    code, _, err = run("find", str(photos), *PHASH, "--json", str(tmp_path))
+    assert code == 2 and "--json" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "file.txt").write_text("x")
+    code, _, err = run("find", str(photos), *PHASH, "--html", str(tmp_path / "file.txt"))
+    assert code == 2 and "--html" in err
+    code, text = as_nobody(walk_into, open_dir)
+    assert code == 0, text
+    assert (open_dir / "skipped.txt").read_text().startswith(f"{open_dir / 'locked'}: cannot read folder")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"moves": [{"nope": 1}]}')
+    code, _, err = run("undo", str(bad))
+    assert code == 2 and "not a dupbench moves manifest" in err and len(err.strip().splitlines()) == 1

@@ -8,7 +8,6 @@ import logging
 import multiprocessing
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -436,19 +435,6 @@ def as_nobody(work, *args) -> tuple[int, str]:
     with os.fdopen(reader) as f:
         text = f.read()
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), text
-
-
-@pytest.fixture
-def open_dir():
-    """A folder that the unprivileged user can reach (pytest's tmp_path is private to root)."""
-    path = Path(tempfile.mkdtemp(prefix="dupbench-"))
-    path.chmod(0o777)
-    yield path
-    for p in sorted(path.rglob("*"), reverse=True):
-        p.chmod(0o777)
-    import shutil
-
-    shutil.rmtree(path)
 
 
 def test_an_unreadable_group_folder_is_one_line(open_dir):

@@ -209,12 +209,22 @@ def summary(found, out) -> None:
         print(f"... and {len(found.groups) - 20} more groups (--json, --csv or --html for all)", file=out)
 
 
+def check_outputs(args) -> None:
+    """An output path of the wrong kind is one line before any work."""
+    if args.json and args.json != "-" and Path(args.json).is_dir():
+        raise DupbenchError(f"--json {args.json}: a folder; give a file name")
+    for option, path in (("--csv", args.csv), ("--html", args.html), ("--move-to", args.move_to)):
+        if path is not None and path.exists() and not path.is_dir():
+            raise DupbenchError(f"{option} {path}: a file; give a folder")
+
+
 def run_find(args) -> int:
     from dupbench.finder.find import default_workers, find, query
     from dupbench.finder.recommend import choose
 
     if args.dry_run and not args.move_to:
         raise DupbenchError("--dry-run goes with --move-to DIR")
+    check_outputs(args)
     choice = choose(args.method, args.threshold, args.grouping, args.normalise)
     if args.query:
         for path in args.query:
@@ -262,7 +272,11 @@ def run_find(args) -> int:
                 print(f"would move {entry['from']} -> {entry['to']}", file=out)
         else:
             manifest, moves = move(found, args.move_to)
-            print(f"moved {len(moves)} files; to put them back: dupbench undo {manifest}", file=out)
+            for entry in moves:
+                if entry.get("skipped"):
+                    print(f"not moved: {shown(entry['from'])}: {entry['skipped']}", file=out)
+            done = sum(bool(entry["done"]) for entry in moves)
+            print(f"moved {done} files; to put them back: dupbench undo {manifest}", file=out)
     return FOUND if found.groups else NONE
 
 
@@ -288,6 +302,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: what was encoded is kept in the cache; run again to go on", file=sys.stderr)
         return 130
+    except OSError as problem:  # a file or folder the system refused: name it
+        print(f"error: {problem.filename or ''}: {problem.strerror or problem}".replace(": : ", ": "), file=sys.stderr)
+        return ERROR
+    except Exception as problem:  # a bug: still one line and exit 2, never "found" after a crash
+        print(f"error: internal error, please report: {type(problem).__name__}: {problem}", file=sys.stderr)
+        return ERROR
 
 
 if __name__ == "__main__":

@@ -100,7 +100,10 @@ def walk(folder: Path, skipped: list[tuple[str, str]], ignore: set[Path], seen: 
     skipped += [(str(p), why) for p, why in found.skipped if p.resolve() not in ignore]
     for sub in found.folders:
         if sub.resolve() not in ignore:
-            files += walk(sub, skipped, ignore, seen)
+            try:
+                files += walk(sub, skipped, ignore, seen)
+            except DupbenchError as unreadable:  # a subfolder it cannot read: recorded, the scan goes on
+                skipped.append((str(sub), str(unreadable)))
     return files
 
 

@@ -7,8 +7,10 @@ move before the first; each move is marked `intended` (manifest written) before 
 `done` after. Undo looks at the files, not at the marks alone: for every intended move, a file at
 its destination and none at its source goes back; a destination beside a source still there is a
 copy the interrupted move left (across file systems a move is a copy, then a delete) and is
-removed. Refused before any move: a destination that exists, a `--move-to` folder inside a scanned
-folder, two scanned folders with the same name (their files would meet under one name).
+removed. Before each move both files of the pair are hashed again: a file changed since the scan is
+not moved (said in the manifest and on the terminal). Refused before any move: a destination that
+exists, a `--move-to` folder inside a scanned folder, two scanned folders with the same name (their
+files would meet under one name).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 from pathlib import Path
 
 from dupbench.errors import DupbenchError
-from dupbench.files import atomic_write_text
+from dupbench.files import atomic_write_text, sha256_of
 
 
 def plan(found, target: Path) -> list[dict]:
@@ -51,6 +53,7 @@ def plan(found, target: Path) -> list[dict]:
                     "to": str((target / photo.root.name / relative).resolve()),
                     "kept": str(keep.path.resolve()),
                     "sha256": photo.sha256,
+                    "kept_sha256": keep.sha256,
                     "intended": False,
                     "done": False,
                 }
@@ -87,6 +90,10 @@ def move(found, target: Path) -> tuple[Path, list[dict]]:
         destination = Path(entry["to"])
         if destination.exists():
             raise DupbenchError(f"{destination} exists already: nothing overwritten (moved so far: {manifest})")
+        # No stale fact: both files of the pair are read again; a file changed since the scan stays.
+        if not same_bytes(entry["from"], entry["sha256"]) or not same_bytes(entry["kept"], entry["kept_sha256"]):
+            entry["skipped"] = "changed since the scan: not moved"
+            continue
         entry["intended"] = True
         write_manifest(manifest, moves)
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +101,13 @@ def move(found, target: Path) -> tuple[Path, list[dict]]:
         entry["done"] = True
         write_manifest(manifest, moves)
     return manifest, moves
+
+
+def same_bytes(path: str, sha256: str) -> bool:
+    try:
+        return sha256_of(Path(path)) == sha256
+    except OSError:
+        return False
 
 
 def read_manifest(manifest: Path) -> list[dict]:
