@@ -34,9 +34,12 @@ class Encoded:
 
 
 def cached(method: Method, cache_dir: Path | None, always: bool) -> bool:
-    """Whether a method's rows go through the cache: networks (a `cache_identity`), and any method
-    when `always` (sharded jobs hand their rows to the merge step through it)."""
-    return cache_dir is not None and (method.cache_identity() is not None or always)
+    """Whether a method's rows go through the cache: networks (a `cache_identity`), and when `always`
+    (sharded jobs hand their rows to the merge step through it) any method whose representation is one
+    array per image (one an index can search; SSIM's tile sums or a list of segment hashes are not)."""
+    if cache_dir is None:
+        return False
+    return method.cache_identity() is not None or (always and method.index_kind is not None)
 
 
 def encode(
