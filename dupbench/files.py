@@ -32,8 +32,10 @@ def current_umask() -> int:
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
     """Hold `path`'s lock for a read-modify-write (waits for another process holding it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock", timeout=600, mode=0o666 & ~current_umask()):
+    # The lock files gather in one hidden folder beside the file, not one beside every result.
+    locks = path.parent / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(locks / f"{path.name}.lock"), timeout=600, mode=0o666 & ~current_umask()):
         yield
 
 

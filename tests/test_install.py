@@ -44,6 +44,7 @@ def wheel(tmp_path_factory) -> Path:
         capture_output=True,
         env=OUTSIDE,
     )
+    shutil.rmtree(REPO_ROOT / "build", ignore_errors=True)  # setuptools' work folder, left in the checkout
     return next(out.glob("dupbench-*.whl"))
 
 

@@ -258,7 +258,8 @@ class Field:
 
     def save(self, rows: list[dict], name: str, edits: list[dict], curve: dict | None) -> None:
         """Companions first, the field row last: a row in field.csv always has its edits and curve."""
-        stamp = {"dataset": self.dataset.name, "method": name}
+        # The backbone too: the edits heatmap names a CNN's row with it, as every other figure does.
+        stamp = {"dataset": self.dataset.name, "method": name, "backbone": rows[0].get("backbone", "") if rows else ""}
         if edits:
             upsert_rows(self.out_dir / "edits.csv", [{**stamp, **row} for row in edits], order=method_order)
         else:
