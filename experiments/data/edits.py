@@ -16,13 +16,8 @@ data/manifests/ lists the sha256 each generated file must have (`python -m exper
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
-import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
-from dupbench.files import current_umask
+from experiments.data.built import ensure, write_set
 from experiments.data.dataset import Item
 
 GENERATOR_VERSION = 1
@@ -148,41 +143,16 @@ def _distractor(source: Sequence[Item], number: int, seed: int) -> list:
 def build(
     root: Path, source: Sequence[Item], seed: int = 0, distractors: int = 0, edits: bool = True, workers: int = 2
 ) -> None:
-    """Write the set into `root` atomically: built in a temporary folder, then renamed."""
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
-    tmp.chmod(0o777 & ~current_umask())
-    try:
-        rows, originals = [], _originals(source)
-        for item in source:  # every photo as it is
-            edit = "original" if item in originals else "view"
-            rows.append([item.key, item.group, edit, item.path.read_bytes(), (item.width, item.height), item.key])
-        with ThreadPoolExecutor(workers) as pool:  # Pillow releases the GIL while it decodes and encodes
-            for made in pool.map(lambda pair: _edited(pair[1], pair[0], seed), enumerate(originals if edits else [])):
-                rows += made
-            rows += pool.map(lambda n: _distractor(source, n, seed), range(distractors))
-        table = []
-        for path, group, edit, data, (width, height), how in rows:
-            (tmp / path).parent.mkdir(parents=True, exist_ok=True)
-            (tmp / path).write_bytes(data)
-            table.append([path, group, edit, hashlib.sha256(data).hexdigest(), width, height, how])
-        with open(tmp / "MANIFEST.csv", "w", newline="") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(["path", "group", "edit", "sha256", "width", "height", "source"])
-            writer.writerows(table)
-        (tmp / "BUILD.json").write_text(json.dumps(stamp(source, seed, distractors, edits)))
-        if root.exists():
-            shutil.rmtree(root)
-        os.replace(tmp, root)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+    rows, originals = [], _originals(source)
+    for item in source:  # every photo as it is
+        edit = "original" if item in originals else "view"
+        rows.append([item.key, item.group, edit, item.path.read_bytes(), (item.width, item.height), item.key])
+    with ThreadPoolExecutor(workers) as pool:  # Pillow releases the GIL while it decodes and encodes
+        for made in pool.map(lambda pair: _edited(pair[1], pair[0], seed), enumerate(originals if edits else [])):
+            rows += made
+        rows += pool.map(lambda n: _distractor(source, n, seed), range(distractors))
+    write_set(root, rows, stamp(source, seed, distractors, edits))
 
 
 def ensure_built(root: Path, source: Sequence[Item], seed: int = 0, distractors: int = 0, edits: bool = True) -> None:
-    try:
-        current = json.loads((root / "BUILD.json").read_text()) == stamp(source, seed, distractors, edits)
-    except (OSError, ValueError):
-        current = False
-    if not current or not (root / "MANIFEST.csv").is_file():
-        build(root, source, seed, distractors, edits)
+    ensure(root, stamp(source, seed, distractors, edits), lambda: build(root, source, seed, distractors, edits))

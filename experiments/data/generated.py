@@ -15,13 +15,7 @@ generator's version, the seed or the counts change.
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import io
-import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from dupbench.files import current_umask
+from experiments.data.built import ensure, write_set
 
 GENERATOR_VERSION = 1
 SYLLABLES = (
@@ -243,39 +237,17 @@ def _one(generator: str, number: int, seed: int, with_copies: bool) -> list[list
 
 
 def build(root: Path, generator: str, seed: int, distinct: int, with_copies: int, workers: int = 2) -> None:
-    """Write the set into `root` atomically: built in a temporary folder, then renamed."""
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
-    tmp.chmod(0o777 & ~current_umask())
-    try:
-        with ThreadPoolExecutor(workers) as pool:
-            made = list(pool.map(lambda n: _one(generator, n, seed, n < with_copies), range(distinct)))
-        table = []
-        for rows in made:
-            for path, group, edit, data, (width, height), how in rows:
-                (tmp / path).parent.mkdir(parents=True, exist_ok=True)
-                (tmp / path).write_bytes(data)
-                table.append([path, group, edit, hashlib.sha256(data).hexdigest(), width, height, how])
-        with open(tmp / "MANIFEST.csv", "w", newline="") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(["path", "group", "edit", "sha256", "width", "height", "source"])
-            writer.writerows(table)
-        (tmp / "BUILD.json").write_text(json.dumps(stamp(generator, seed, distinct, with_copies)))
-        if root.exists():
-            shutil.rmtree(root)
-        os.replace(tmp, root)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+    with ThreadPoolExecutor(workers) as pool:
+        made = list(pool.map(lambda n: _one(generator, n, seed, n < with_copies), range(distinct)))
+    write_set(root, [row for rows in made for row in rows], stamp(generator, seed, distinct, with_copies))
 
 
 def ensure_built(root: Path, generator: str, seed: int, distinct: int, with_copies: int) -> None:
-    try:
-        current = json.loads((root / "BUILD.json").read_text()) == stamp(generator, seed, distinct, with_copies)
-    except (OSError, ValueError):
-        current = False
-    if not current or not (root / "MANIFEST.csv").is_file():
-        build(root, generator, seed, distinct, with_copies)
+    ensure(
+        root,
+        stamp(generator, seed, distinct, with_copies),
+        lambda: build(root, generator, seed, distinct, with_copies),
+    )
 
 
 def preview(generator: str, out: Path, seed: int = 0) -> None:
