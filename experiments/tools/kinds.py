@@ -146,8 +146,9 @@ class Kinds:
     def score(self, method, rule: Rule, scored: list[Folder], calibrate: list[Folder], kind: str) -> dict[str, Any]:
         main = next(f for f in scored if f.kind == kind and f.role == "main")
         nodup = next(f for f in scored if f.kind == kind and f.role == "nodup")
-        if np.isnan(rule.threshold):
-            return {"data": kind, "threshold": np.nan}
+        if np.isnan(rule.threshold):  # no threshold held on the calibration halves: nothing to score
+            return {"data": kind, "threshold": np.nan, "held": False, "precision": np.nan, "recall": np.nan,
+                    "nodup_images_grouped": np.nan, "nodup_images": len(nodup.codes)}  # fmt: skip
         groups, figures = evaluate(method, main, rule)
         low, high = bootstrap_precision(groups, main.codes)
         _, empty = evaluate(method, nodup, rule)
@@ -300,7 +301,7 @@ def choose(rows: list[dict]) -> list[dict]:
     for (grouping, normalise), part in fitted.groupby(["grouping", "normalise"], sort=False):
         held = bool(part["held"].fillna(False).all()) and part["threshold"].notna().all()
         missed = [
-            f"{r.data} (precision {r.precision:.3f}, {int(r.nodup_images_grouped)} distinct images grouped)"
+            f"{r.data} (precision {r.precision:.3f}, {r.nodup_images_grouped:.0f} distinct images grouped)"
             for r in part.itertuples()
             if not r.held
         ]

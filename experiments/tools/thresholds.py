@@ -53,8 +53,18 @@ def from_field(table: pd.DataFrame) -> dict:
     return {"default": default, "methods": methods, "source": {"table": "field-ukbench800.csv", "git_commit": commit}}
 
 
+def held_on(rows: pd.DataFrame) -> str:
+    """What a rule held on each kind's scored half, for `dupbench find --help`."""
+    parts = []
+    for _, row in rows.iterrows():
+        precision = "no pair found" if pd.isna(row["precision"]) else f"precision {row['precision']:.3f}"
+        parts.append(f"{row['data']} {precision}, recall {row['recall']:.3f}")
+    return "; ".join(parts)
+
+
 def from_kinds(table: pd.DataFrame) -> dict:
-    chosen = table[table["chosen"].astype(bool)]
+    fitted = table[(table["tool"] == "method") & (table["fit"] == "all kinds")]
+    chosen = fitted[fitted["chosen"].fillna(False).astype(bool)].drop_duplicates("method")
     methods = {}
     for _, row in chosen.iterrows():
         entry = {
@@ -66,7 +76,15 @@ def from_kinds(table: pd.DataFrame) -> dict:
             "decode": str(row["decode"]),
             "calibrated": bool(row["held_everywhere"]),
             "images_per_s": float(row["images_per_s"]),
-            "summary": str(row["summary"]),
+            "summary": f"{row['summary']} (scored halves: "
+            + held_on(
+                fitted[
+                    (fitted["method"] == row["method"])
+                    & (fitted["grouping"] == row["grouping"])
+                    & (fitted["normalise"] == row["normalise"])
+                ]
+            )
+            + f"; commit {row['git_commit']})",
         }
         if not entry["calibrated"]:
             entry["why"] = str(row["why_not"])
@@ -86,8 +104,9 @@ def from_kinds(table: pd.DataFrame) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=TARGET)
+    parser.add_argument("--kinds", type=Path, default=BASELINES / "kinds.csv", help="the multi-kind table")
     args = parser.parse_args()
-    kinds, field = BASELINES / "kinds.csv", BASELINES / "field-ukbench800.csv"
+    kinds, field = args.kinds, BASELINES / "field-ukbench800.csv"
     shipped = from_kinds(pd.read_csv(kinds)) if kinds.is_file() else from_field(pd.read_csv(field))
     for entry in shipped["methods"].values():
         entry["threshold"] = float(entry["threshold"]) if math.isfinite(entry["threshold"]) else None
