@@ -28,10 +28,10 @@ import numpy as np
 from dupbench.methods.base import Method
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, stamp TEXT, sha256 TEXT);
+CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, stamp TEXT, sha256 TEXT);
 CREATE TABLE IF NOT EXISTS features (sha256 TEXT, identity TEXT, data BLOB, PRIMARY KEY (sha256, identity));
 """
-VERSION = 2  # PRAGMA user_version: a cache file of another version is rebuilt, not misread
+VERSION = 3  # PRAGMA user_version: a cache file of another version is rebuilt, not misread
 FILE_NAME = "features.sqlite"  # inside a cache folder (the benchmark's `feature_cache`)
 
 
@@ -106,11 +106,13 @@ class FeatureCache:
         self.close()
 
     def known_digest(self, path: Path, stamp: str) -> str | None:
-        row = self.db.execute("SELECT stamp, sha256 FROM files WHERE path = ?", (str(path),)).fetchone()
+        # Paths as their bytes on disk: a name that is not UTF-8 is a key like any other.
+        row = self.db.execute("SELECT stamp, sha256 FROM files WHERE path = ?", (os.fsencode(path),)).fetchone()
         return row[1] if row and row[0] == stamp else None
 
     def remember_digests(self, rows: Iterable[tuple[Path, str, str]]) -> None:
-        self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", [(str(p), st, d) for p, st, d in rows])
+        rows = [(os.fsencode(p), stamp, digest) for p, stamp, digest in rows]
+        self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", rows)
         self.db.commit()
 
     def get(self, digests: Sequence[str], identity: str) -> dict[str, np.ndarray]:

@@ -56,4 +56,5 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
+    # surrogateescape: a file name that is not UTF-8 is written back as the bytes it has on disk.
+    atomic_write_bytes(path, text.encode("utf-8", "surrogateescape"))

@@ -510,3 +510,18 @@ def test_outputs_of_the_wrong_kind_an_unreadable_subfolder_and_a_malformed_manif
     bad.write_text('{"moves": [{"nope": 1}]}')
     code, _, err = run("undo", str(bad))
     assert code == 2 and "not a dupbench moves manifest" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_file_name_that_is_not_utf8_is_handled_not_an_error(tmp_path):
+    ensure_embedded(EMBEDDED)
+    folder = tmp_path / "f"
+    folder.mkdir()
+    odd = os.fsdecode(b"caf\xe9-\xff.png")  # Latin-1 bytes: not UTF-8
+    shutil.copy(EMBEDDED / "rocket" / "0_original.png", folder / odd)
+    shutil.copy(EMBEDDED / "rocket" / "0_original.png", folder / "plain.png")
+    out = tmp_path / "out"
+    code, text, err = run("find", str(folder), *PHASH, "--json", str(tmp_path / "a.json"), "--csv", str(out))
+    assert code == 1, err
+    assert "\udce9" not in text and "caf\\udce9" in text  # escaped on the terminal
+    assert json.loads((tmp_path / "a.json").read_text())["groups"]
+    assert b"caf\xe9-\xff.png" in (out / "groups.csv").read_bytes()  # the name's own bytes
