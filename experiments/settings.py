@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from dupbench.errors import DupbenchError
@@ -51,6 +52,15 @@ RELATIVE = (
     "a relative folder name without '..'",
 )
 
+RESULTS_ROOT = (
+    (lambda v: isinstance(v, str) and v.strip() != "" and not Path(v).expanduser().is_file()),
+    "a folder (not empty, not an existing file)",
+)
+RESIZE = (
+    (lambda v: isinstance(v, Mapping) and v.get("mode") in RESIZE_MODES),
+    "a mapping {mode: fixed, width, height} or {mode: scale, factor}",
+)
+
 # key (dotted) -> (check, what is allowed). A key absent from the config is not checked.
 RULES: dict[str, tuple[Check, str]] = {
     "engine": one_of(*ENGINES),
@@ -76,10 +86,19 @@ RULES: dict[str, tuple[Check, str]] = {
     "experiment.timeout_s": POSITIVE,
     "experiment.peers": BOOLEAN,
     "dataset.distractors": int_at_least(0),
+    "results_root": RESULTS_ROOT,
+    "dataset.resize": RESIZE,
     "dataset.edits": BOOLEAN,
 }
 FIXED_SIZE = {"dataset.resize.width": int_at_least(1), "dataset.resize.height": int_at_least(1)}
-SCALE = {"dataset.resize.factor": POSITIVE}
+# A factor that is finite and at most 16 (a larger one makes an 8 MP photo a 2 GP one); one that shrinks
+# an image below MIN_SIDE pixels is refused when the image's size is known (loader.target_size).
+SCALE = {
+    "dataset.resize.factor": (
+        (lambda v: is_number(v) and 0 < v <= 16),
+        "a number > 0 and <= 16 (a factor of the image's sides)",
+    )
+}
 MISSING = object()
 
 
@@ -144,5 +163,7 @@ def check_overrides(argv: list[str]) -> None:
         key = override.key_or_group
         value = override.value()
         check, allowed = rules[key]
+        if key == "dataset.resize" and isinstance(value, dict):
+            continue  # a whole mapping: checked once composed
         if not override.is_delete() and not isinstance(value, (list, dict)) and not check(value):
             raise refuse(key, value, allowed)

@@ -4,6 +4,7 @@ never a traceback from inside a library, never a silently different result."""
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -191,3 +192,28 @@ def test_a_run_over_a_folder_with_bad_files_records_them_and_finishes(tmp_path):
     assert "empty file" in skipped.loc["g0/empty.jpg", "reason"]
     row = pd.read_csv(out / "table.csv").iloc[0]
     assert row["n_images"] == 7 and row["n_skipped"] == 2  # the alpha PNG is used
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [
+        ("dataset.resize.factor=inf", "dataset.resize.factor"),
+        ("dataset.resize.factor=1e300", "dataset.resize.factor"),
+        ("dataset.resize=null", "dataset.resize"),
+        ("results_root=", "results_root"),
+        ("results_root=/etc/hostname", "results_root"),
+    ],
+)
+def test_settings_out_of_range_are_one_line_before_hydra_creates_anything(override, says):
+    from experiments.settings import check_overrides
+
+    with pytest.raises(DupbenchError, match=rf"^{re.escape(says)}=.* is not allowed"):
+        check_overrides(["dataset=ukbench", override])
+
+
+def test_a_factor_that_shrinks_images_below_a_few_pixels_is_refused():
+    from experiments.data.loader import target_size
+
+    with pytest.raises(DupbenchError, match=r"shrinks a 640x480 image to 0x0"):
+        target_size({"mode": "scale", "factor": 1e-9}, (640, 480))
+    assert target_size({"mode": "scale", "factor": 0.01}, (640, 480)) == (6, 5)

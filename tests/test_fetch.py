@@ -149,3 +149,22 @@ def test_the_cli_fetches_a_manifest_data_set_from_a_folder(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "1 fetched" in out and "1 failed" in out and str(tmp_path / "dest" / "g" / "2.png") in out
     assert (tmp_path / "dest" / "g" / "1.png").is_file()
+
+
+def test_a_planted_part_symlink_is_not_followed_out_of_the_data_root(server, tmp_path):
+    items = items_for(server, tmp_path / "root", tmp_path, ["a/1.jpg"])
+    outside = tmp_path / "outside.txt"
+    outside.write_text("precious")
+    part = items[0].path.with_name("1.jpg.part")
+    part.parent.mkdir(parents=True)
+    part.symlink_to(outside)
+    (outcome,) = fetch(items, base_url(server))
+    assert outcome.status == "fetched" and outside.read_text() == "precious"
+    assert items[0].path.read_bytes() == server.files["a/1.jpg"] and not items[0].path.is_symlink()
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "inf", "soon"])
+def test_a_timeout_that_is_not_a_positive_number_is_one_line(value, capsys):
+    with pytest.raises(SystemExit) as stop:
+        data_cli(["fetch", "ukbench", "--timeout", value])
+    assert stop.value.code == 2 and "--timeout" in capsys.readouterr().err

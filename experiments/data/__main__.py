@@ -56,6 +56,16 @@ def run_check(names: list[str], overrides: list[str], staged: bool) -> int:
     return status
 
 
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
 def run_fetch(name: str, overrides: list[str], origin: str | None, timeout: float) -> int:
     cfg = dataset_config(name, overrides)
     if not cfg.get("manifest") or cfg.get("kind") == "embedded":
@@ -85,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     fetcher = commands.add_parser("fetch", help="copy or download the manifest's files into the data root")
     fetcher.add_argument("args", nargs="+", help="DATASET and key=value overrides")
     fetcher.add_argument("--from", dest="origin", help="a folder or base URL that holds the manifest's paths")
-    fetcher.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    fetcher.add_argument("--timeout", type=positive_seconds, default=60.0, help="seconds per request")
     args = parser.parse_args(argv)
     names = [a for a in args.args if "=" not in a]
     overrides = [a for a in args.args if "=" in a]

@@ -69,7 +69,8 @@ def _download(url: str, part: Path, timeout: float) -> None:
                 offset = 0
             expected = response.headers.get("Content-Length")
             received = 0
-            with open(part, "ab" if offset else "wb") as f:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if offset else os.O_TRUNC)
+            with os.fdopen(os.open(part, flags, 0o644), "ab" if offset else "wb") as f:
                 while True:
                     try:
                         chunk = response.read(CHUNK)
@@ -108,6 +109,8 @@ def fetch_item(item: Item, origin: str | None, timeout: float = 60.0) -> Outcome
     if item.path.is_file() and (not item.sha256 or sha256_of(item.path) == item.sha256):
         return Outcome(item.key, "present")
     part = item.path.with_name(item.path.name + ".part")
+    if part.is_symlink() or (part.exists() and not part.is_file()):
+        part.unlink()  # a planted link or other non-file: removed, never followed out of the data root
     try:
         item.path.parent.mkdir(parents=True, exist_ok=True)
         _obtain(source_for(item, origin), part, timeout)

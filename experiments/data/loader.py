@@ -110,6 +110,9 @@ def dataset_root(cfg: Mapping[str, Any]) -> Path:
     return repo_path(cfg["root"])
 
 
+MIN_SIDE = 4  # the least a resized image may keep on a side (the 8x8 hashes still have a 4x4 picture)
+
+
 def target_size(resize: Mapping[str, Any], size: tuple[int, int]) -> tuple[int, int]:
     """The size an image of `size` is resized to: a fixed size, or its own scaled by a factor."""
     mode = resize.get("mode")
@@ -117,5 +120,11 @@ def target_size(resize: Mapping[str, Any], size: tuple[int, int]) -> tuple[int, 
         return int(resize["width"]), int(resize["height"])
     if mode == "scale":
         factor = float(resize["factor"])
-        return max(1, round(size[0] * factor)), max(1, round(size[1] * factor))
+        width, height = round(size[0] * factor), round(size[1] * factor)
+        if min(width, height) < MIN_SIDE:
+            raise DupbenchError(
+                f"dataset.resize.factor={factor:g} shrinks a {size[0]}x{size[1]} image to {width}x{height}: "
+                f"under {MIN_SIDE} px a side, nothing is left to compare"
+            )
+        return width, height
     raise DupbenchError(f"resize mode {mode!r} unknown (fixed, scale)")
