@@ -228,3 +228,13 @@ def test_neighbours_of_a_single_image_are_empty():
     near = neighbours(Cosine(), unit((1, 0, 0)))
     assert isinstance(near, Neighbours) and near.indices.shape == (1, 0)
     assert group(Cosine(), unit((1, 0, 0)), near, Rule(0.5, "star")) == []
+
+
+def test_dupbench_find_help_says_the_default_and_what_it_held_on_each_kind(capsys):
+    ships = shipped()
+    with pytest.raises(SystemExit):
+        dupbench(["find", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"Default: --method {ships['default']}" in text
+    if ships["source"]["table"] == "kinds.csv":
+        assert all(kind in text for kind in ("photos", "documents", "charts", "products")) and "precision" in text

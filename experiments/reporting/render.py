@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from experiments.evaluation.metric_table import BY_NAME
+from experiments.evaluation.recommend import MIN_RATE, default_method
 from experiments.reporting.findings import (
     article_conclusion,
     cnn_ratio,
@@ -489,10 +490,19 @@ def render_kinds(table: pd.DataFrame, source: str) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     skipped = table[(table["status"].astype(str) != "ok") & (table["tool"] == "method")]
     notes = "; ".join(f"{r.method}: {r.status}" for r in skipped.drop_duplicates("method").itertuples())
+    default = default_method(table)
+    picked = (
+        f"`dupbench find` ships each method's chosen rule; its default is **{default}** (the best mean recall "
+        f"among the methods that held everywhere, encode at least {MIN_RATE:g} images a second and can be "
+        "searched by an index). "
+        if default
+        else ""
+    )
     return (
         "\n".join(lines)
-        + "\n\nPairwise precision / recall of the groups each forms on the scored half of each kind (a half is a "
-        "folder of its own); thresholds fitted on the other halves of every kind at once (99 % precision on "
+        + f"\n\n{picked}Pairwise precision / recall of the groups each forms on the scored half of each kind "
+        "(a half is a folder of its own); thresholds fitted on the other halves of every kind at once (99 % "
+        "precision on "
         "each, at most 10 per 1,000 distinct images grouped); left-out kind: the threshold fitted without that "
         "kind, scored on it; '-': no pair found. Peers at their own defaults on the same halves. "
         + (f"Not measured: {notes}. " if notes else "")

@@ -21,10 +21,10 @@ import pandas as pd
 
 from dupbench.files import atomic_write_text
 from dupbench.methods import method_class
+from experiments.evaluation.recommend import MIN_RATE, chosen_rows, default_method
 from experiments.paths import BASELINES, REPO_ROOT
 
 TARGET = REPO_ROOT / "dupbench" / "finder" / "thresholds.json"
-MIN_RATE = 25.0  # images per second: a folder of 10,000 photos in under 7 minutes on 2 cores
 RULE = "groups_p99"
 
 
@@ -64,7 +64,7 @@ def held_on(rows: pd.DataFrame) -> str:
 
 def from_kinds(table: pd.DataFrame) -> dict:
     fitted = table[(table["tool"] == "method") & (table["fit"] == "all kinds")]
-    chosen = fitted[fitted["chosen"].fillna(False).astype(bool)].drop_duplicates("method")
+    chosen = chosen_rows(table)
     methods = {}
     for _, row in chosen.iterrows():
         entry = {
@@ -89,14 +89,9 @@ def from_kinds(table: pd.DataFrame) -> dict:
         if not entry["calibrated"]:
             entry["why"] = str(row["why_not"])
         methods[row["method"]] = entry
-    offered = [
-        (row["mean_recall"], m)
-        for m, row in chosen.set_index("method").iterrows()
-        if methods[m]["calibrated"] and methods[m]["images_per_s"] >= MIN_RATE and method_class(m).index_kind
-    ]
-    if not offered:
+    default = default_method(table)
+    if default is None:
         raise SystemExit("no method held 99 % precision on every kind at a usable speed: nothing to recommend")
-    default = max(offered)[1]
     commit = str(chosen["git_commit"].iloc[0])
     return {"default": default, "methods": methods, "source": {"table": "kinds.csv", "git_commit": commit}}
 
