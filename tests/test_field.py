@@ -213,23 +213,28 @@ def test_a_peer_is_scored_from_its_groups_and_one_without_an_environment_is_a_sk
     assert json.loads(json.dumps(float(fake["peak_rss_mib"]))) > 0
 
 
-def test_the_fields_shipped_rows_are_what_dupbench_find_groups_on_the_same_folder(tmp_path):
-    """One code path: the field's `shipped` row for a method counts the pairs inside the groups that
-    `dupbench find --method NAME` (its shipped rule) forms on the same folder."""
+def test_the_fields_finder_rows_are_what_dupbench_find_groups_on_the_same_folder(tmp_path):
+    """One code path: the field's finder rows (`groups_p99`, fitted on the calibration half, and
+    `shipped`, the rule `dupbench find` ships) count the pairs inside the groups that `dupbench find`
+    forms on the same folder with the same rule."""
     from dupbench.finder.cli import main as dupbench
 
-    entry = shipped()["methods"].get("sscd_distilled")
-    if not entry or entry.get("threshold") is None:
-        pytest.skip("no shipped rule for sscd_distilled")
     code, err = run_in_process(tmp_path, *tiny_edits(tmp_path), "method.names=[sscd_distilled]")
     assert code == 0, err
-    row = pd.read_csv(tmp_path / "field" / "tiny-edits" / "field.csv").set_index("rule").loc["shipped"]
-    out = tmp_path / "find.json"
-    argv = ["find", str(tmp_path / "tiny-edits"), "--method", "sscd_distilled", "--quiet", "--json", str(out)]
-    argv += ["--threshold", repr(entry["threshold"]), "--grouping", entry["grouping"]]
-    argv += ["--normalise", entry["normalise"], "--cache", str(tmp_path / "find-cache.sqlite")]
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        assert dupbench(argv) in (0, 1)
-    groups = json.loads(out.read_text())["groups"]
-    pairs = sum(len(g["members"]) * (len(g["members"]) - 1) // 2 for g in groups)
-    assert row["pairs_found_all"] == pairs > 0
+    rows = pd.read_csv(tmp_path / "field" / "tiny-edits" / "field.csv").set_index("rule")
+    entry = shipped()["methods"]["sscd_distilled"]
+    rules = {"groups_p99": (rows.at["groups_p99", "threshold"], "components", "none")}
+    if "shipped" in rows.index:
+        rules["shipped"] = (entry["threshold"], entry["grouping"], entry["normalise"])
+    assert "shipped" in rules
+    for rule, (threshold, grouping, normalise) in rules.items():
+        out = tmp_path / f"{rule}.json"
+        argv = ["find", str(tmp_path / "tiny-edits"), "--method", "sscd_distilled", "--quiet", "--json", str(out)]
+        argv += ["--threshold", repr(float(threshold)), "--grouping", grouping, "--normalise", normalise]
+        argv += ["--cache", str(tmp_path / "find-cache.sqlite")]
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            assert dupbench(argv) in (0, 1)
+        groups = json.loads(out.read_text())["groups"]
+        pairs = sum(len(g["members"]) * (len(g["members"]) - 1) // 2 for g in groups)
+        assert rows.at[rule, "pairs_found_all"] == pairs, rule
+    assert rows.at["groups_p99", "pairs_found_all"] > 0

@@ -94,7 +94,12 @@ def choose(
             int(entry.get("background_k", 10)),
             entry.get("prior"),
         )
-        source = f"calibrated: {entry.get('summary') or table.get('source', {}).get('summary', '')}".rstrip(": ")
+        where = table.get("source", {})
+        background = ", scores less the folder background" if rule.normalise == "local" else ""
+        source = (
+            f"calibrated: {rule.grouping} groups{background}, from {where.get('table', 'the benchmark')} "
+            f"at commit {where.get('git_commit', '?')}; `dupbench find --help` says what it held"
+        )
         return Choice(name, instance, rule, source, Decode.from_label(entry["decode"]))
     try:
         value = float(threshold)
