@@ -23,7 +23,7 @@ from dupbench.errors import DupbenchError  # noqa: E402
 from experiments.config import check_group_choices  # noqa: E402
 from experiments.data import DataMissingError, Dataset, load_dataset  # noqa: E402
 from experiments.paths import CONF_DIR, output_name, repo_path  # noqa: E402
-from experiments.settings import check_overrides, validate  # noqa: E402
+from experiments.settings import check_overrides, check_results_root_writable, validate  # noqa: E402
 
 log = logging.getLogger("dupbench")
 
@@ -89,6 +89,7 @@ if __name__ == "__main__":
     try:
         check_group_choices(sys.argv[1:])
         check_overrides(sys.argv[1:])
+        check_results_root_writable(sys.argv[1:], OmegaConf.load(CONF_DIR / "config.yaml").results_root)
     except DupbenchError as problem:
         print(f"error: {problem}", file=sys.stderr)
         sys.exit(2)

@@ -5,13 +5,14 @@ results_root."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from dupbench.errors import DupbenchError
-from experiments.paths import ENGINES
+from experiments.paths import ENGINES, repo_path
 
 BACKBONE_CHOICES = ("auto", "efficientnet-lite0", "efficientnet-b0")
 RESIZE_MODES = ("fixed", "scale")
@@ -167,3 +168,18 @@ def check_overrides(argv: list[str]) -> None:
             continue  # a whole mapping: checked once composed
         if not override.is_delete() and not isinstance(value, (list, dict)) and not check(value):
             raise refuse(key, value, allowed)
+
+
+def check_results_root_writable(argv: list[str], default: str) -> None:
+    """Hydra makes `<results_root>/runs/...` before `main` runs, and reports its own failure there as a
+    traceback: a results_root that cannot be written is said here first, in one line."""
+    given = [arg.partition("=")[2] for arg in argv if arg.partition("=")[0].lstrip("+~") == "results_root"]
+    root = repo_path(given[-1] if given else default)
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise DupbenchError(
+            f"results_root={root}: cannot write into {existing} (read-only?); "
+            "pass results_root=<a folder you can write>"
+        )

@@ -56,6 +56,17 @@ def upsert_rows(
     return merged
 
 
+def drop_rows(path: Path, values: Iterable[Any], key: str = "method") -> None:
+    """Remove the rows whose `key` is one of `values` (under the file's lock). A redo drops a
+    method's table row before it rewrites the row's companions: a kill in between leaves a method
+    with no row (redone next time), never its old row beside the new run's companions."""
+    values = set(values)
+    with locked(path):
+        frame = read_csv_or_empty(path)
+        if not frame.empty and key in frame and frame[key].isin(values).any():
+            atomic_write_csv(path, frame[~frame[key].isin(values)])
+
+
 def update_json(path: Path, update: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
     with locked(path):
         current = json.loads(path.read_text()) if path.is_file() else {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -95,3 +96,70 @@ def test_a_crash_in_one_method_keeps_the_others(tmp_path, monkeypatch):
     with pytest.raises(DupbenchError, match="1 method.* failed: cosine"):
         retrieval.run(cfg, dataset, tmp_path)
     assert list(pd.read_csv(tmp_path / "table.csv")["method"]) == ["euclidean_numpy_float", "ahash"]
+
+
+KILLED_AT = """
+import os, signal, sys
+sys.path.insert(0, {repo!r}); sys.path.insert(0, {tests!r})
+from conftest import run_in_process
+from experiments.runners import retrieval
+writes = 0
+
+def killing(write):
+    def wrapped(*args, **kwargs):
+        global writes
+        writes += 1
+        if writes == {kill_before}:
+            os.kill(os.getpid(), signal.SIGKILL)  # kill -9, between two of the method's writes
+        return write(*args, **kwargs)
+    return wrapped
+
+for name in ("drop_rows", "upsert_rows", "update_json"):
+    setattr(retrieval, name, killing(getattr(retrieval, name)))
+code, err = run_in_process({out!r}, *{overrides!r})
+print("writes", writes)
+sys.exit(code)
+"""
+
+
+def rows_with_other_runs_companions(out: Path) -> list[str]:
+    """Table rows whose run_id is missing from a companion file or meta.json."""
+    table = pd.read_csv(out / "table.csv") if (out / "table.csv").is_file() else pd.DataFrame()
+    meta = json.loads((out / "meta.json").read_text()).get("methods", {})
+    wrong = []
+    for method, run_id in zip(table.get("method", []), table.get("run_id", [])):
+        for name in retrieval.COMPANIONS:
+            c = pd.read_csv(out / name)
+            if not ((c["method"] == method) & (c["run_id"] == run_id)).any():
+                wrong.append(f"{method}: {name}")
+        if meta.get(method, {}).get("run_id") != run_id:
+            wrong.append(f"{method}: meta.json")
+    return wrong
+
+
+@pytest.mark.slow  # one process per kill point, each killed with SIGKILL
+def test_a_kill_during_a_forced_redo_never_leaves_a_row_beside_another_runs_companions(tmp_path):
+    overrides = [*SMALL, "engine=fast", "method.names=[ahash,dhash]"]
+    code, err = run_in_process(tmp_path, *overrides)
+    assert code == 0, err[-2000:]
+    out = tmp_path / "exp1-fast" / "embedded"
+    first = pd.read_csv(out / "table.csv").set_index("method")["run_id"]
+    tests = str(Path(__file__).parent)
+    writes_per_redo = None
+    for kill_before in range(1, 14):  # every write of both methods' redo: drop, 3 companions, meta, row
+        script = KILLED_AT.format(
+            repo=str(REPO_ROOT),
+            tests=tests,
+            kill_before=kill_before,
+            out=str(tmp_path),
+            overrides=[*overrides, "force=true"],
+        )
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+        if done.returncode == 0:  # this redo had fewer writes than kill_before: every point was tried
+            writes_per_redo = int(done.stdout.split()[-1])
+            break
+        assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+        assert rows_with_other_runs_companions(out) == [], f"killed before write {kill_before}"
+    assert writes_per_redo == 12, writes_per_redo  # 6 writes per method: each kill point was hit
+    now = pd.read_csv(out / "table.csv").set_index("method")["run_id"]
+    assert set(now.index) == {"ahash", "dhash"} and (now != first).all()  # the last redo finished both

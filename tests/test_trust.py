@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import os
 import stat
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -481,6 +482,39 @@ def test_a_read_only_results_folder_is_one_line(open_dir):
     assert text.count("\n") == 1 and "Traceback" not in text
 
 
+@pytest.mark.parametrize("where", ["results", "results/new/deeper"])
+def test_a_read_only_results_root_is_one_line_from_the_real_command_line(open_dir, where):
+    """run.py as `python experiments/run.py ...` runs it (its __main__, Hydra's own main, which makes
+    results_root/runs/ before `main`), in a child that dropped root (root may write anywhere; the
+    unprivileged user cannot start the venv's python, which lives under /root)."""
+    import contextlib
+    import io
+    import runpy
+
+    results = open_dir / "results"
+    results.mkdir()
+    results.chmod(0o555)
+    root = open_dir / where
+    argv = ["run.py", f"results_root={root}", "dataset=embedded", "method.names=[ahash]", "engine=fast"]
+
+    def command_line():
+        err = io.StringIO()
+        sys.argv = argv
+        try:
+            with contextlib.redirect_stderr(err):
+                runpy.run_path(str(REPO_ROOT / "experiments" / "run.py"), run_name="__main__")
+        except SystemExit as done:
+            raise DupbenchError(f"exit {done.code}: {err.getvalue()}") from None
+        raise DupbenchError(f"exit 0: {err.getvalue()}")
+
+    code, text = as_nobody(command_line)
+    assert text == (
+        f"exit 2: error: results_root={root}: cannot write into {results} (read-only?); "
+        "pass results_root=<a folder you can write>\n"
+    ), text
+    assert not (results / "runs").exists()
+
+
 def test_a_typo_in_a_data_override_is_one_line(capsys):
     assert data_cli.main(["check", "fruits360", "data_rot=/tmp"]) == 2
     err = capsys.readouterr().err
@@ -494,14 +528,14 @@ def test_a_folder_scan_records_every_file_it_does_not_use(tmp_path):
     data = make_groups(tmp_path / "data")
     (data / "g0" / ".hidden.png").write_bytes((data / "g0" / "0.png").read_bytes())
     (data / ".cache").mkdir()
-    (data / "g0" / "photo.heic").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    (data / "g0" / "photo.cr2").write_bytes(b"II*\x00\x10\x00\x00\x00CR")  # a raw camera file
     (data / "g0" / "notes").write_text("shopping list")
     (data / "g0" / "loop").symlink_to(data / "g0" / "loop")
     noise(7).save(data / "g1" / "scan", format="PNG")  # an image without an image suffix: used
     dataset = load_dataset(compose_config(["dataset=folder", f"dataset.root={data}"]).dataset)
     reasons = {s.key: s.reason for s in dataset.skipped}
     assert reasons["g0/.hidden.png"].startswith("hidden") and reasons[".cache"].startswith("hidden folder")
-    assert reasons["g0/photo.heic"].startswith("unsupported format .heic")
+    assert reasons["g0/photo.cr2"].startswith("unsupported format .cr2")
     assert reasons["g0/notes"].startswith("not an image")
     assert reasons["g0/loop"] == "symlink loop"
     assert "g1/scan" in [it.key for it in dataset.items]
@@ -511,10 +545,12 @@ def test_a_folder_scan_records_every_file_it_does_not_use(tmp_path):
 def test_skipped_csv_holds_the_scan_skips_with_readable_reasons(tmp_path):
     data = make_groups(tmp_path / "data")
     (data / "g0" / "broken.jpg").write_text("not a jpeg")
-    (data / "g0" / "photo.heic").write_bytes(b"heic")
+    (data / "g0" / "photo.heic").write_bytes(b"heic")  # read (pillow-heif), and broken
+    (data / "g0" / "photo.nef").write_bytes(b"raw")
     out = run_folder(tmp_path / "r", data, "engine=fast", "method.names=[ahash]")
     skipped = pd.read_csv(out / "skipped.csv").set_index("path")
-    assert skipped.loc["g0/photo.heic", "stage"] == "scan"
+    assert skipped.loc["g0/photo.nef", "stage"] == "scan"
+    assert skipped.loc["g0/photo.heic", "stage"] == skipped.loc["g0/broken.jpg", "stage"] != "scan"
     assert "not an image format Pillow recognises" in skipped.loc["g0/broken.jpg", "reason"]
     assert not skipped["reason"].str.contains("BytesIO").any()
 

@@ -204,10 +204,9 @@ def pixel_digest(path: Path) -> str:
     return hashlib.sha256(f"{image.size}".encode() + image.tobytes()).hexdigest()
 
 
-def identical(choice: Choice, score: float) -> bool:
-    """A score no two different images can have: the candidates for an identical-pixels check."""
-    perfect = choice.method.perfect_score()
-    return abs(score - perfect) <= 1e-6
+def identical_scores(choice: Choice, scores: np.ndarray) -> np.ndarray:
+    """Scores no two different images can have: the candidates for an identical-pixels check."""
+    return np.abs(scores - choice.method.perfect_score()) <= 1e-6
 
 
 KEEP_RULES = ("first-folder", "most-pixels")
@@ -283,11 +282,11 @@ def find(
     files_of: dict[int, list[int]] = {}
     for i, r in enumerate(row_of):
         files_of.setdefault(r, []).append(i)
-    raw = {}
+    # The pairs the search looked at: a group's pairs listed as "near" are these, not all m^2 of a group.
+    neighbour_pairs: set[tuple[int, int]] = set()
     if near is not None:
         for a in range(len(contents)):
-            for b, score in zip(near.indices[a], near.scores[a]):
-                raw[(min(a, int(b)), max(a, int(b)))] = float(score)
+            neighbour_pairs.update((min(a, int(b)), max(a, int(b))) for b in near.indices[a])
     grouped_rows = {r for g in near_groups for r in g}
     groups_rows = near_groups + [[r] for r in files_of if len(files_of[r]) > 1 and r not in grouped_rows]
     digests: dict[int, str] = {}
@@ -297,32 +296,33 @@ def find(
             digests[i] = pixel_digest(photos[i].path)
         return digests[i]
 
-    def score_between(a: int, b: int) -> float:
-        key = (min(a, b), max(a, b))
-        if key not in raw:
-            one = method.score_matrix(
-                method.subset(prepared, slice(a, a + 1)), method.subset(prepared, slice(b, b + 1))
-            )
-            raw[key] = float(one[0, 0])
-        return raw[key]
-
     groups, pairs = [], []
     perfect = method.perfect_score()
     for rows in groups_rows:
         members = sorted(i for r in rows for i in files_of[r])
         best, why = best_of(photos, members, keep)
-        scores = {i: (perfect if row_of[i] == row_of[best] else score_between(row_of[best], row_of[i]))
-                  for i in members if i != best}  # fmt: skip
+        # Every score inside the group from one matrix call (not one call per pair: a group of a
+        # thousand burst shots would make half a million).
+        distinct = sorted({row_of[i] for i in members})
+        where = {r: k for k, r in enumerate(distinct)}
+        part = method.subset(prepared, np.asarray(distinct))
+        block = np.asarray(method.score_matrix(part, part), dtype=np.float64)
+        np.fill_diagonal(block, perfect)
+
+        def between(a: int, b: int, block: np.ndarray = block, where: dict[int, int] = where) -> float:
+            return float(block[where[row_of[a]], where[row_of[b]]])
+
+        scores = {i: between(best, i) for i in members if i != best}
         # Identical pixels: the same bytes, or a perfect score, the same size and the same decoded pixels.
+        sizes = np.array([next((photos[i].width, photos[i].height) for i in files_of[r]) for r in distinct])
+        same_size = (sizes[:, None, :] == sizes[None, :, :]).all(axis=2)
+        candidates = identical_scores(choice, block) & same_size
+        np.fill_diagonal(candidates, False)
+        perfect_somewhere = candidates.any(axis=1)
         same_pixels: dict[str, list[int]] = {}
         for i in members:
             twins = len(files_of[row_of[i]]) > 1
-            perfect_pair = any(
-                identical(choice, score_between(row_of[i], row_of[j]))
-                and (photos[i].width, photos[i].height) == (photos[j].width, photos[j].height)
-                for j in members
-                if row_of[j] != row_of[i]
-            )
+            perfect_pair = bool(perfect_somewhere[where[row_of[i]]])
             key = f"bytes:{photos[i].sha256}" if not perfect_pair else f"pixels:{pixels_of(i)}"
             if twins or perfect_pair:
                 same_pixels.setdefault(key, []).append(i)
@@ -330,13 +330,13 @@ def find(
         classes = {key for key, items in same_pixels.items() if len(items) > 1}
         kind = "exact" if len(exact) == len(members) and len(classes) == 1 else "near"
         groups.append(Group(kind, members, best, scores, exact, why))
+        class_of = {i: key for key, items in same_pixels.items() if len(items) > 1 for i in items}
         for x in range(len(members)):
             for y in range(x + 1, len(members)):
                 a, b = members[x], members[y]
-                both_exact = any(a in items and b in items for items in same_pixels.values())
-                if both_exact or (min(row_of[a], row_of[b]), max(row_of[a], row_of[b])) in raw:
-                    score = perfect if row_of[a] == row_of[b] else score_between(row_of[a], row_of[b])
-                    pairs.append((a, b, score, "exact" if both_exact else "near"))
+                both_exact = a in class_of and class_of.get(b) == class_of[a]
+                if both_exact or (min(row_of[a], row_of[b]), max(row_of[a], row_of[b])) in neighbour_pairs:
+                    pairs.append((a, b, between(a, b), "exact" if both_exact else "near"))
     groups.sort(key=lambda g: (-len(g.members), str(photos[g.best].path)))
     seconds["search"] = time.perf_counter() - start
     encoded = len(contents) + len(failed) - hits

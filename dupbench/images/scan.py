@@ -3,8 +3,8 @@ it is not used (recorded in skipped.csv, never dropped in silence).
 
 Used: files with an image suffix; files without one whose content Pillow recognises as an image.
 Recorded, not used: hidden files and hidden folders (a leading dot, alike), symlinks that loop or
-lead nowhere, formats Pillow cannot decode here (.heic and the like), files that are not images,
-and folders where files were expected.
+lead nowhere, formats not decoded here (raw camera files, .jxl, .psd; .heic without pillow-heif:
+dupbench/images/formats.py), files that are not images, and folders where files were expected.
 """
 
 from __future__ import annotations
@@ -16,25 +16,26 @@ from natsort import natsorted
 from PIL import Image, UnidentifiedImageError
 
 from dupbench.errors import DupbenchError
+from dupbench.images.formats import AVIF_SUFFIXES, HEIF_SUFFIXES, IMAGE_SUFFIXES, why_unreadable
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-# Formats people keep photos in that Pillow does not decode without a plug-in.
-UNSUPPORTED_SUFFIXES = {
-    ".heic",
-    ".heif",
-    ".avif",
-    ".jxl",
-    ".cr2",
-    ".cr3",
-    ".nef",
-    ".arw",
-    ".dng",
-    ".raf",
-    ".orf",
-    ".rw2",
-    ".psd",
-    ".svg",
-}
+# Formats people keep photos in that are not decoded here (HEIF and AVIF only when their reader is missing).
+UNSUPPORTED_SUFFIXES = (
+    HEIF_SUFFIXES
+    | AVIF_SUFFIXES
+    | {
+        ".jxl",
+        ".cr2",
+        ".cr3",
+        ".nef",
+        ".arw",
+        ".dng",
+        ".raf",
+        ".orf",
+        ".rw2",
+        ".psd",
+        ".svg",
+    }
+) - IMAGE_SUFFIXES
 
 
 @dataclass
@@ -81,7 +82,7 @@ def why_not_used(path: Path) -> str | None:
     if suffix in IMAGE_SUFFIXES:
         return None
     if suffix in UNSUPPORTED_SUFFIXES:
-        return f"unsupported format {suffix} (Pillow cannot decode it here; convert it to JPEG or PNG)"
+        return why_unreadable(suffix)
     if looks_like_image(path):
         return None
     return f"not an image (suffix {suffix or 'none'}, content not recognised as an image)"

@@ -62,6 +62,8 @@ def encode(
         rows = {i: known[sha] for i, sha in enumerate(digests) if sha in known}
         missing = [i for i in range(len(paths)) if i not in rows]
         parts: list[Any] = []
+        if progress is not None:
+            progress.update(len(rows))
         start = time.perf_counter()
         for number, (chunk, part) in enumerate(prepared_batches(method, paths, missing, want, workers)):
             if store:

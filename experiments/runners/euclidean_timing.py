@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 from scipy.spatial import distance
-from tqdm.auto import tqdm
 
+from dupbench.progress import progress
 from experiments.data import Dataset
 from experiments.data.images import ImageCache
 from experiments.evaluation.protocol import article_pairs
@@ -77,7 +77,7 @@ def time_pairs(arrays: list[np.ndarray], pairs: list[tuple[int, int]], warmup: i
     truths = [true_distance(arrays[row], arrays[ref]) for row, ref in pairs]
     records = []
     clock = time.perf_counter_ns
-    for k, (row, ref) in enumerate(tqdm(pairs, desc="timing", unit="pair", leave=False, disable=None)):
+    for k, (row, ref) in enumerate(progress(pairs, "timing", "pair")):
         a, b = arrays[row], arrays[ref]
         for position in range(len(names)):
             name = names[(k + position) % len(names)]

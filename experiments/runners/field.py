@@ -36,6 +36,7 @@ import pandas as pd
 
 from dupbench.errors import DupbenchError
 from dupbench.methods import Method, create_method, method_class
+from dupbench.progress import Progress
 from experiments.data import Dataset
 from experiments.data.encode import Decode, OverBudget, encode, file_digests, usable
 from experiments.evaluation.field_figures import field_figures
@@ -49,7 +50,7 @@ from experiments.reporting.labels import method_label
 from experiments.reporting.render import render_field
 from experiments.reporting.sections import Section
 from experiments.runners.common import method_names_of, method_order, write_skipped
-from experiments.tables import atomic_write_csv, read_csv_or_empty, update_json, upsert_rows
+from experiments.tables import drop_rows, read_csv_or_empty, update_json, upsert_rows
 
 log = logging.getLogger("dupbench.field")
 
@@ -125,15 +126,17 @@ class Field:
         per_image = float(self.experiment["max_encode_s_per_image"])
         start = time.perf_counter()
         try:
-            encoded = encode(
-                method,
-                self.paths,
-                self.digests,
-                want,
-                self.cache_dir,
-                self.workers,
-                budget_s=per_image * len(self.paths),
-            )
+            with Progress(f"{method.name} (encode)", len(self.paths), "img") as bar:
+                encoded = encode(
+                    method,
+                    self.paths,
+                    self.digests,
+                    want,
+                    self.cache_dir,
+                    self.workers,
+                    progress=bar,
+                    budget_s=per_image * len(self.paths),
+                )
         except OverBudget as over:
             return self.over_budget(
                 base, f"{over} (from its first batch), over experiment.max_encode_s_per_image={per_image:g}"
@@ -257,13 +260,15 @@ class Field:
         }
 
     def save(self, rows: list[dict], name: str, edits: list[dict], curve: dict | None) -> None:
-        """Companions first, the field row last: a row in field.csv always has its edits and curve."""
+        """The old field row out first, companions next, the new row last: a row in field.csv always
+        has its own edits and curve, whatever point a kill hits."""
+        drop_rows(self.out_dir / "field.csv", [name])
         # The backbone too: the edits heatmap names a CNN's row with it, as every other figure does.
         stamp = {"dataset": self.dataset.name, "method": name, "backbone": rows[0].get("backbone", "") if rows else ""}
         if edits:
             upsert_rows(self.out_dir / "edits.csv", [{**stamp, **row} for row in edits], order=method_order)
         else:
-            drop_rows(self.out_dir / "edits.csv", name)
+            drop_rows(self.out_dir / "edits.csv", [name])
         if curve is not None:
             points = thinned(curve)
             frame = [
@@ -272,12 +277,6 @@ class Field:
             ]
             upsert_rows(self.out_dir / "curves.csv", frame, order=method_order)
         upsert_rows(self.out_dir / "field.csv", rows, order=method_order)
-
-
-def drop_rows(path: Path, name: str) -> None:
-    frame = read_csv_or_empty(path)
-    if not frame.empty and (frame["method"] == name).any():
-        atomic_write_csv(path, frame[frame["method"] != name])
 
 
 def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame:

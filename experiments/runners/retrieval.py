@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from dupbench.methods import DupbenchError, Method
 from dupbench.methods.base import loop_prepare_many, loop_score_matrix
 from dupbench.methods.tensors import load_torchvision
+from dupbench.progress import progress
 from experiments.data import Dataset
 from experiments.data.feature_cache import prepare_cached
 from experiments.data.images import ImageCache
@@ -40,7 +40,7 @@ from experiments.reporting.labels import method_label
 from experiments.reporting.render import render_retrieval, render_thresholds
 from experiments.reporting.sections import Section
 from experiments.runners.common import method_order, preflight, resize_label, write_skipped
-from experiments.tables import read_csv_or_empty, update_json, upsert_rows
+from experiments.tables import drop_rows, read_csv_or_empty, update_json, upsert_rows
 
 log = logging.getLogger("dupbench.retrieval")
 
@@ -55,9 +55,7 @@ def time_article_loop(
     seconds = []
     column_of = {ref: c for c, ref in enumerate(references)}
     pairs = article_pairs(n, references) if pairs is None else pairs
-    for row, ref in tqdm(
-        pairs, desc=f"{method.name} (article loop)", unit="pair", leave=False, disable=None
-    ):  # no bar off a terminal
+    for row, ref in progress(pairs, f"{method.name} (article loop)", "pair"):
         a_image, b_image = images.pair(row, ref)
         start = time.perf_counter()
         score = method.score(method.prepare(a_image), method.prepare(b_image))
@@ -361,9 +359,11 @@ def save_method(
     thresholds: dict[str, Any],
     curve: pd.DataFrame,
 ) -> None:
-    """Every output of one method, the table row last: a run stopped in between leaves a row-less
-    method (redone next time), never a row without its queries, thresholds, curve or meta entry."""
+    """Every output of one method: its old table row out first, the new row last. A run stopped in
+    between leaves a row-less method (redone next time), never a row without its queries, thresholds,
+    curve or meta entry, nor (on a redo) an old row beside the new run's companions."""
     run_id = row["run_id"]
+    drop_rows(out_dir / "table.csv", [method.name])
     upsert_rows(out_dir / "queries.csv", [{**q, "run_id": run_id} for q in queries], order=method_order)
     upsert_rows(out_dir / "thresholds.csv", [{**thresholds, "run_id": run_id}], order=method_order)
     upsert_rows(out_dir / "pr_curve.csv", curve.assign(run_id=run_id).to_dict("records"), order=method_order)

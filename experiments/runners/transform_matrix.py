@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from PIL import Image
-from tqdm.auto import tqdm
 
 from dupbench.methods import Method
+from dupbench.progress import progress
 from experiments.data import Dataset
 from experiments.data.images import ImageCache
 from experiments.data.transforms import apply
@@ -88,7 +88,7 @@ def evaluate(
     prepared = method.prepare_many([images.resized(i, images.target(i)) for i in bases])
     base_scores = method.score_matrix(prepared, prepared, same=True)
     rows = []
-    for family, spec, severity in tqdm(families(cfg), desc=method.name, unit="severity", leave=False, disable=None):
+    for family, spec, severity in progress(families(cfg), method.name, "severity"):
         start = time.perf_counter()
         variant_scores = method.score_matrix(prepared, method.prepare_many(cells[(family, severity)]))
         recall, margin = recall_and_margin(method, base_scores, variant_scores)
