@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import sys
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -70,12 +71,14 @@ def versions() -> dict[str, str]:
 
 
 def threads() -> dict[str, Any]:
-    import torch
+    """Thread pools in use. torch's only once something imported it (a hash-only run never does: its
+    import costs ~2 s); None otherwise."""
     from threadpoolctl import threadpool_info
 
+    torch = sys.modules.get("torch")
     return {
-        "torch_num_threads": torch.get_num_threads(),
-        "torch_num_interop_threads": torch.get_num_interop_threads(),
+        "torch_num_threads": torch.get_num_threads() if torch else None,
+        "torch_num_interop_threads": torch.get_num_interop_threads() if torch else None,
         "threadpools": [
             {k: pool.get(k) for k in ("user_api", "internal_api", "num_threads", "version", "filepath")}
             for pool in threadpool_info()

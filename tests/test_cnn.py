@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import skimage.data
 import torch
@@ -17,6 +19,7 @@ from dupbench.methods.backbones import (
     lite0_default_path,
     load_backbone,
     resolve_weights,
+    torch_hub_dir,
 )
 
 LITE0_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"  # ../shared/models/README.md
@@ -26,7 +29,11 @@ IMAGENET_CATS = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian 
 @pytest.fixture(autouse=True)
 def empty_torch_hub(tmp_path, monkeypatch):
     """No B0 file in the hub cache unless a test puts one there, so `auto` resolves predictably."""
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # torch.hub.get_dir() is $TORCH_HOME/hub
+
+
+def test_the_hub_folder_is_torchs_own():
+    assert torch_hub_dir() == Path(torch.hub.get_dir())
 
 
 def test_lite0_weights_load_strictly_with_every_key_matched():
@@ -107,7 +114,7 @@ def test_a_corrupt_weights_file_is_one_clear_error(tmp_path):
     bad = tmp_path / "broken.pth"
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(DupbenchError, match=f"cannot load {B0} weights from {bad}"):
-        load_backbone(B0, str(bad))
+        _ = load_backbone(B0, str(bad)).model  # loaded on first use
 
 
 def test_unknown_backbone_lists_the_valid_ones():

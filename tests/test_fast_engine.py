@@ -3,6 +3,8 @@ same rankings, on the real Fruits-360 subset for every method; the feature cache
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,7 @@ from experiments.data.feature_cache import prepare_cached
 from experiments.data.images import ImageCache
 from experiments.evaluation.metric_table import tolerance
 from experiments.evaluation.protocol import article_accuracy
+from experiments.paths import REPO_ROOT
 from experiments.tools.regress import BASELINES, METRICS, deterministic
 
 # Largest score difference allowed between the engines: what each method declares
@@ -84,7 +87,13 @@ def check_agreement(method, dataset, images) -> None:
         assert all(np.array_equal(a, b) for a, b in zip(loop_got, fast_got))
 
 
-@pytest.mark.parametrize("name", method_names())
+# The ones whose article loop takes seconds here run with the slow tests (make test stays under 2 minutes).
+SLOW_LOOPS = {"crop_resistant_hash", "cnn_pooled_cosine", "sscd"}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_LOOPS else n for n in method_names()]
+)
 def test_engines_agree_on_the_embedded_set(name, embedded_small):
     check_agreement(create_method(name), *embedded_small)
 
@@ -129,6 +138,7 @@ def test_feature_cache_hits_on_rerun_and_misses_on_another_size(tmp_path, astron
     assert hits == 0 and stored_rows(tmp_path) == 4  # methods without cache_identity: no cache
 
 
+@pytest.mark.slow  # every method end to end; make regress checks the same baseline in CI
 def test_engine_fast_end_to_end_matches_the_committed_article_baseline(tmp_path):
     code, err = run_in_process(tmp_path, "dataset=embedded", "engine=fast")
     assert code == 0, err[-2000:]
@@ -151,3 +161,37 @@ def test_engine_fast_end_to_end_matches_the_committed_article_baseline(tmp_path)
 def test_unknown_engine_is_one_line(tmp_path):
     code, err = run_in_process(tmp_path, "dataset=embedded", "engine=warp", "method.names=[ahash]")
     assert code == 2 and "engine='warp' is not allowed: one of article, fast" in err
+
+
+WARM_RUN = """
+import runpy, sys
+sys.argv = ["run.py", *{argv!r}]
+try:
+    runpy.run_path({run!r}, run_name="__main__")
+except SystemExit as done:
+    assert not done.code, done.code
+heavy = [name for name in ("torch", "torchvision", "matplotlib", "scipy.spatial") if name in sys.modules]
+print("heavy:", ",".join(heavy))
+"""
+
+
+@pytest.mark.slow  # two whole processes
+def test_a_warm_fast_run_that_keeps_every_row_imports_no_torch_scipy_or_matplotlib(tmp_path):
+    """What makes `make exp1 engine=fast` a 2-3 s command when nothing is recomputed (the import of
+    torch alone is ~2.5 s here): methods are created unloaded, and loaded only when computed."""
+    argv = [
+        f"results_root={tmp_path}",
+        "dataset=embedded",
+        "dataset.resize.width=48",
+        "dataset.resize.height=48",
+        "engine=fast",
+        "method.names=[euclidean_scipy,cosine,ahash,cnn_cosine]",
+    ]
+    script = WARM_RUN.format(argv=argv, run=str(REPO_ROOT / "experiments" / "run.py"))
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300) for _ in "12"]
+    for done in runs:
+        assert done.returncode == 0, done.stderr[-2000:]
+    first, second = (done.stdout.strip().splitlines()[-1] for done in runs)
+    assert "torch" in first and "scipy.spatial" in first, first  # the first run computed: it loaded them
+    assert second == "heavy:", second
+    assert (runs[1].stdout + runs[1].stderr).count("already in") == 4

@@ -99,6 +99,7 @@ def test_splits_halve_the_groups_and_alternate_the_distractors():
     assert len(set(codes[calibrate]) & {4, 5, 6, 7}) == 2
 
 
+@pytest.mark.slow  # every method and plot of the field, end to end
 def test_field_on_a_small_edits_set_writes_every_table_row_and_plot(tmp_path):
     code, err = run_in_process(tmp_path, *tiny_edits(tmp_path), "method.names=[ahash,phash,cosine,sscd_distilled]")
     assert code == 0, err
@@ -213,6 +214,7 @@ def test_a_peer_is_scored_from_its_groups_and_one_without_an_environment_is_a_sk
     assert json.loads(json.dumps(float(fake["peak_rss_mib"]))) > 0
 
 
+@pytest.mark.slow  # the field and dupbench find, each on the same folder
 def test_the_fields_finder_rows_are_what_dupbench_find_groups_on_the_same_folder(tmp_path):
     """One code path: the field's finder rows (`groups_p99`, fitted on the calibration half, and
     `shipped`, the rule `dupbench find` ships) count the pairs inside the groups that `dupbench find`

@@ -6,6 +6,7 @@ import re
 import shutil
 
 import pandas as pd
+import pytest
 
 from experiments.paths import BASELINES
 from experiments.reporting.labels import with_labels
@@ -16,6 +17,7 @@ def images_of(text: str) -> list[str]:
     return re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
 
 
+@pytest.mark.slow  # the whole report drawn from every committed baseline
 def test_without_run_outputs_the_committed_baselines_stand_in(tmp_path):
     out = tmp_path / "REPORT.md"
     seen = report.build(tmp_path, out)

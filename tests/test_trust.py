@@ -94,6 +94,7 @@ def test_every_cnn_figure_in_the_readme_names_its_backbone():
     assert all("(Lite0)" in line or "(B0)" in line for line in cnn_lines), cnn_lines
 
 
+@pytest.mark.slow  # the whole report drawn from every committed baseline
 def test_the_report_names_the_backbone_beside_every_cnn_figure(tmp_path):
     from experiments.tools import report
 

@@ -6,17 +6,18 @@
 - efficientnet-b0: the article's model; its weights file must be at `weights_path` or in the torch
   hub cache, where `EfficientNet.from_pretrained` leaves it on a machine with internet.
 - auto: B0 where its file is found, else Lite0. The result rows say which.
+
+torch and efficientnet_pytorch are imported, and the weights loaded, when the model is first used:
+a run whose CNN rows are all kept (same weights file, same images) never pays for them.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
-from efficientnet_pytorch import EfficientNet
-from efficientnet_pytorch.utils import BlockDecoder, get_model_params
+from typing import Any
 
 from dupbench.errors import DupbenchError
 from dupbench.files import sha256_of
@@ -43,13 +44,26 @@ class Backbone:
     name: str
     weights_path: Path
     weights_sha256: str
-    model: torch.nn.Module
+    build: Callable[[], Any] = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def model(self) -> Any:
+        """The network in eval mode (a torch.nn.Module), built on first use."""
+        return self.build()
 
 
 def b0_candidates(weights_path: str | None) -> list[Path]:
     places = [Path(weights_path).expanduser()] if weights_path else []
-    places.append(Path(torch.hub.get_dir()) / "checkpoints" / B0_FILE)
+    places.append(torch_hub_dir() / "checkpoints" / B0_FILE)
     return places
+
+
+def torch_hub_dir() -> Path:
+    """torch.hub.get_dir() without importing torch: $TORCH_HOME/hub, else $XDG_CACHE_HOME/torch/hub."""
+    import os
+
+    home = os.environ.get("TORCH_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "torch")
+    return Path(home).expanduser() / "hub"
 
 
 def lite0_default_path() -> Path:
@@ -89,7 +103,11 @@ def resolve_weights(backbone: str, weights_path: str | None) -> tuple[str, Path]
     return LITE0, path
 
 
-def build_lite0() -> EfficientNet:
+def build_lite0() -> Any:
+    import torch
+    from efficientnet_pytorch import EfficientNet
+    from efficientnet_pytorch.utils import BlockDecoder, get_model_params
+
     _, global_params = get_model_params("efficientnet-b0", {})
     model = EfficientNet(BlockDecoder.decode(_LITE0_BLOCKS), global_params)
     model._swish = torch.nn.ReLU6()
@@ -98,24 +116,31 @@ def build_lite0() -> EfficientNet:
     return model
 
 
-def build_b0() -> EfficientNet:
+def build_b0() -> Any:
+    from efficientnet_pytorch import EfficientNet
+
     return EfficientNet.from_name(B0)
 
 
 @functools.lru_cache(maxsize=4)
 def load_backbone(backbone: str = "auto", weights_path: str | None = None) -> Backbone:
-    """The pretrained model in eval mode, loaded once per (backbone, file) and shared by methods."""
+    """The pretrained model (built and loaded on first use), once per (backbone, file), shared by methods."""
     name, path = resolve_weights(backbone, weights_path)
-    model = build_lite0() if name == LITE0 else build_b0()
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state, strict=True)
-    except Exception as exc:  # a corrupt or foreign file: say which, not where torch failed
-        raise DupbenchError(
-            f"cannot load {name} weights from {path}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-        ) from None
-    model.eval()
-    return Backbone(name=name, weights_path=path, weights_sha256=sha256_of(path), model=model)
+
+    def build() -> Any:
+        import torch
+
+        model = build_lite0() if name == LITE0 else build_b0()
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            model.load_state_dict(state, strict=True)
+        except Exception as exc:  # a corrupt or foreign file: say which, not where torch failed
+            raise DupbenchError(
+                f"cannot load {name} weights from {path}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+            ) from None
+        return model.eval()
+
+    return Backbone(name=name, weights_path=path, weights_sha256=sha256_of(path), build=build)
 
 
 RANDOM_WEIGHTS = "random-init (timing only)"
@@ -126,7 +151,11 @@ def random_backbone(name: str) -> Backbone:
     measured where its pretrained file is absent (result rows say `weights_sha256=random-init ...`)."""
     if name not in BACKBONES:
         raise DupbenchError(f"unknown backbone {name!r}; valid: {', '.join(BACKBONES)}")
-    torch.manual_seed(0)
-    model = build_lite0() if name == LITE0 else build_b0()
-    model.eval()
-    return Backbone(name=name, weights_path=Path(), weights_sha256=RANDOM_WEIGHTS, model=model)
+
+    def build() -> Any:
+        import torch
+
+        torch.manual_seed(0)
+        return (build_lite0() if name == LITE0 else build_b0()).eval()
+
+    return Backbone(name=name, weights_path=Path(), weights_sha256=RANDOM_WEIGHTS, build=build)

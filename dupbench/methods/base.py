@@ -103,6 +103,11 @@ class Method:
         it in its fingerprint, so an edited method is rerun, never reused."""
         return code_digest(cls)
 
+    def load(self) -> None:
+        """Import and load what the method's calls need (torch, a network's weights, scipy), so no
+        timed call pays for it. create_method calls it; a run that may keep every row creates
+        methods with load=False and loads only those it computes."""
+
     def describe(self) -> dict[str, Any]:
         """Extra facts that belong in every result row (a CNN adds its backbone and weights)."""
         return {"backbone": "", "weights_sha256": ""}

@@ -8,11 +8,11 @@ graph it records is part of what the article timed. The fast engine's `prepare_m
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from PIL import Image
 
 from dupbench.errors import DupbenchError
@@ -22,7 +22,21 @@ from dupbench.methods.gram import cosine_all_pairs, euclidean_all_pairs
 from dupbench.methods.registry import register
 from dupbench.methods.tensors import article_to_tensor, batch_to_tensor
 
-_cosine = torch.nn.CosineSimilarity(dim=0)
+if TYPE_CHECKING:
+    import torch
+
+
+@functools.cache
+def _torch():
+    """torch on first use (~2 s to import here): a run whose CNN rows are all kept needs none of it."""
+    import torch
+
+    return torch
+
+
+@functools.cache
+def _cosine():
+    return _torch().nn.CosineSimilarity(dim=0)
 
 
 class _CnnFeatures(Method):
@@ -52,6 +66,10 @@ class _CnnFeatures(Method):
         # No no_grad / inference_mode here on purpose: the article ran with autograd on.
         return self.backbone.model.extract_features(article_to_tensor(image).unsqueeze(0))
 
+    def load(self) -> None:
+        _cosine()  # torchvision: the article engine loads it (the batched path needs none)
+        _ = self.backbone.model  # built and its weights loaded (a corrupt file is one line here)
+
     def describe(self) -> dict[str, Any]:
         return {"backbone": self.backbone.name, "weights_sha256": self.backbone.weights_sha256}
 
@@ -63,7 +81,7 @@ class _CnnFeatures(Method):
         batches = [batch_to_tensor(images[i : i + self.batch_size]) for i in range(0, len(images), self.batch_size)]
 
         def forward() -> np.ndarray:
-            with torch.inference_mode():
+            with _torch().inference_mode():
                 return np.concatenate([self.backbone.model.extract_features(b).flatten(1).numpy() for b in batches])
 
         return forward
@@ -82,7 +100,7 @@ class _CnnFeatures(Method):
         for image in images:
             self.check_size(image)
         rows = []
-        with torch.inference_mode():
+        with _torch().inference_mode():
             for start in range(0, len(images), self.batch_size):
                 batch = batch_to_tensor(images[start : start + self.batch_size])
                 rows.append(self.backbone.model.extract_features(batch).flatten(1).numpy())
@@ -114,14 +132,14 @@ class CnnCosine(_CnnFeatures):
     summary = "EfficientNet extract_features, CosineSimilarity of flattened features, 4 decimals (article)"
 
     def score(self, a: torch.Tensor, b: torch.Tensor) -> float:
-        return round(_cosine(a.flatten(), b.flatten()).item(), 4)
+        return round(_cosine()(a.flatten(), b.flatten()).item(), 4)
 
     def score_matrix(self, A: np.ndarray, B: np.ndarray, same: bool = False) -> np.ndarray:
         return np.round(cosine_all_pairs(A, B), 4)
 
 
-IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 POOLED_SIDE = 224
 
 
@@ -142,10 +160,13 @@ class CnnPooledCosine(_CnnFeatures):
 
     def tensors(self, images) -> torch.Tensor:
         square = [image.resize((POOLED_SIDE, POOLED_SIDE), Image.Resampling.BILINEAR) for image in images]
-        return (batch_to_tensor(square) - IMAGENET_MEAN) / IMAGENET_STD
+        torch = _torch()
+        mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+        return (batch_to_tensor(square) - mean) / std
 
     def features(self, batch: torch.Tensor) -> np.ndarray:
-        with torch.inference_mode():
+        with _torch().inference_mode():
             return self.backbone.model.extract_features(batch).mean(dim=(2, 3)).numpy()
 
     def prepare(self, image: Image.Image) -> np.ndarray:

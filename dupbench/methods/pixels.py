@@ -2,17 +2,46 @@
 
 from __future__ import annotations
 
+import functools
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
-import torch
 from PIL import Image
-from scipy.spatial import distance
 
 from dupbench.methods.base import Method, row_blocks
 from dupbench.methods.gram import cosine_all_pairs, euclidean_all_pairs
 from dupbench.methods.registry import register
 from dupbench.methods.tensors import article_to_tensor
 
-_cosine = torch.nn.CosineSimilarity(dim=0)
+if TYPE_CHECKING:
+    import torch
+
+
+@functools.cache
+def _cosine():  # torch on first use: the fast engine and kept rows need none of it
+    import torch
+
+    return torch.nn.CosineSimilarity(dim=0)
+
+
+class _ScipyDistance:
+    """scipy.spatial.distance, imported when a method is loaded (~0.6 s; a run that keeps every row
+    never pays it). load() puts the real module in its place, so the article's timed call is
+    `distance.euclidean(...)` on scipy's own module, as the article made it."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(load_scipy_distance(), name)
+
+
+def load_scipy_distance() -> Any:
+    global distance
+    from scipy.spatial import distance as module
+
+    distance = module
+    return module
+
+
+distance: Any = _ScipyDistance()
 
 
 def pixel_rows(images) -> np.ndarray:
@@ -52,6 +81,9 @@ class EuclideanScipy(_PixelArray):
     library = "scipy"
     summary = "scipy distance.euclidean on flattened uint8 pixels (article; wraps around in uint8)"
 
+    def load(self) -> None:
+        load_scipy_distance()
+
     def score(self, a: np.ndarray, b: np.ndarray) -> float:
         return float(distance.euclidean(a.flatten(), b.flatten()))
 
@@ -82,6 +114,9 @@ class EuclideanScipyFloat(_FloatPixelArray):
     representation = "the h x w x 3 pixels as float64"
     summary = "scipy distance.euclidean on float64 pixels (the true distance)"
 
+    def load(self) -> None:
+        load_scipy_distance()
+
     def score(self, a: np.ndarray, b: np.ndarray) -> float:
         return float(distance.euclidean(a.flatten().astype(np.float64), b.flatten().astype(np.float64)))
 
@@ -107,11 +142,14 @@ class CosinePixels(Method):
     summary = "torch CosineSimilarity of flattened ToTensor pixels (article)"
     index_kind = "cosine"
 
+    def load(self) -> None:
+        _cosine()  # torchvision: the article engine loads it (the batched path needs none)
+
     def prepare(self, image: Image.Image) -> torch.Tensor:
         return article_to_tensor(image).reshape(1, -1).squeeze()
 
     def score(self, a: torch.Tensor, b: torch.Tensor) -> float:
-        return float(_cosine(a, b))
+        return float(_cosine()(a, b))
 
     def prepare_many(self, images) -> np.ndarray:
         # ToTensor's scaling (x / 255) does not change a cosine: the raw bytes as float32 suffice.

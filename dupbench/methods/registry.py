@@ -84,5 +84,8 @@ def method_class(name: str) -> type[Method]:
         raise DupbenchError(f"unknown method {name!r}; valid names: {', '.join(method_names())}") from None
 
 
-def create_method(name: str, options: Mapping[str, Any] | None = None) -> Method:
-    return method_class(name).from_options(options or {})
+def create_method(name: str, options: Mapping[str, Any] | None = None, load: bool = True) -> Method:
+    method = method_class(name).from_options(options or {})
+    if load:
+        method.load()
+    return method

@@ -2,6 +2,7 @@
 
 `article_to_tensor` is torchvision's ToTensor, as the article called it; torchvision is imported on
 first use because its import costs ~1.5 s, more than the whole fast engine needs on Fruits-360.
+torch itself is imported on first use too: a run that only reads its kept rows needs none of it.
 `batch_to_tensor` does the same arithmetic (uint8 HWC -> float32 CHW / 255) on a stack of images.
 """
 
@@ -9,10 +10,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:
+    import torch
 
 
 @functools.cache
@@ -32,5 +36,7 @@ def article_to_tensor(image: Image.Image) -> torch.Tensor:
 
 
 def batch_to_tensor(images: Sequence[Image.Image]) -> torch.Tensor:
+    import torch
+
     pixels = torch.from_numpy(np.stack([np.asarray(image, dtype=np.uint8) for image in images]))
     return pixels.permute(0, 3, 1, 2).contiguous().to(dtype=torch.float32).div(255)

@@ -36,10 +36,11 @@ def method_names_of(cfg: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def preflight(cfg: Mapping[str, Any], dataset: Dataset) -> tuple[list[Method], ImageCache]:
-    """The run's methods and images; use `images.dataset` from here on (it lists the skips)."""
+def preflight(cfg: Mapping[str, Any], dataset: Dataset, load: bool = True) -> tuple[list[Method], ImageCache]:
+    """The run's methods and images; use `images.dataset` from here on (it lists the skips). With
+    load=False the caller loads each method it computes (method.load())."""
     options = {"backbone": cfg["backbone"], "weights_path": cfg["weights_path"]}
-    methods = [create_method(name, options) for name in method_names_of(cfg)]
+    methods = [create_method(name, options, load=load) for name in method_names_of(cfg)]
     images = ImageCache(dataset, cfg.get("max_image_pixels"))
     for method in methods:
         images.check_min_side(method.min_side, method.name)

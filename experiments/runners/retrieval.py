@@ -25,7 +25,6 @@ import pandas as pd
 
 from dupbench.methods import DupbenchError, Method
 from dupbench.methods.base import loop_prepare_many, loop_score_matrix
-from dupbench.methods.tensors import load_torchvision
 from dupbench.progress import progress
 from experiments.data import Dataset
 from experiments.data.feature_cache import prepare_cached
@@ -33,8 +32,7 @@ from experiments.data.images import ImageCache
 from experiments.evaluation.metrics import pair_classification, pair_scores, retrieval_metrics
 from experiments.evaluation.protocol import all_queries_recall, article_accuracy, article_pairs
 from experiments.paths import ENGINES, repo_path
-from experiments.provenance import environment, now_utc
-from experiments.reporting import plots
+from experiments.provenance import environment, now_utc, threads
 from experiments.reporting.findings import retrieval_findings
 from experiments.reporting.labels import method_label
 from experiments.reporting.render import render_retrieval, render_thresholds
@@ -281,13 +279,15 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
     if engine not in ENGINES:
         raise DupbenchError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
     cache_dir = repo_path(cfg["feature_cache"]) if cfg.get("feature_cache") and engine == "fast" else None
-    methods, images = preflight(cfg, dataset)
+    methods, images = preflight(cfg, dataset, load=False)  # loaded below, only those computed
     if engine == "article":
+        from dupbench.methods.tensors import load_torchvision
+
         load_torchvision()  # imported lazily (the fast engine needs none of it): not inside a timed call
     dataset = images.dataset
     write_skipped(dataset, out_dir)
     warn_if_ceiling(dataset, top_k)
-    env = environment()
+    env: dict[str, Any] = {}  # recorded when a method is computed: a run that keeps every row needs none of it
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     log.info(
         "%s on %s: %d images, %d references, %d methods -> %s",
@@ -310,11 +310,15 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
             )
             continue
         try:
+            method.load()  # torch, weights, scipy: imported before any timed call, never for a kept row
             row, queries, thresholds, curve = evaluate(experiment, method, dataset, images, top_k, engine, cache_dir)
+        except DupbenchError:  # a problem the user must fix (a corrupt weights file): one line, now
+            raise
         except Exception:  # one method's crash must not cost the others' results
             log.exception("%s failed; its rows are unchanged, the other methods go on", method.name)
             failed.append(method.name)
             continue
+        env = {**(env or environment()), "threads": threads()}  # threads: torch's, once a method loaded it
         row.update(
             {
                 "n_skipped": len(dataset.skipped),
@@ -371,10 +375,18 @@ def save_method(
     upsert_rows(out_dir / "table.csv", [row], order=method_order)
 
 
+def speed_accuracy_plot(*args: Any, **kwargs: Any) -> Any:
+    from experiments.reporting import plots
+
+    return plots.speed_accuracy(*args, **kwargs)
+
+
 def draw_plots(cfg: Mapping[str, Any], out_dir: Path, table: pd.DataFrame) -> None:
     """Once per run, from the CSVs (an interrupted run's plots: python -m experiments.reporting.plots <table.csv>)."""
     if table.empty:
         return
+    from experiments.reporting import plots  # matplotlib (~1.5 s) only when there is something to draw
+
     plots.speed_accuracy(table, out_dir / cfg["experiment"]["plot"])
     curves = read_csv_or_empty(out_dir / "pr_curve.csv")
     if not curves.empty:
@@ -410,7 +422,7 @@ SECTION = Section(
     render=render_retrieval,
     findings=retrieval_findings,
     plots=(("{plot}", "speed vs accuracy"), ("pr.png", "precision-recall of pairs")),
-    redraw=plots.speed_accuracy,
+    redraw=speed_accuracy_plot,
     engines=ENGINES,
     more=thresholds_part,
 )
