@@ -63,7 +63,10 @@ IMAGEDEDUP = Environment("imagededup", "3.11", ("imagededup==0.3.3.post2",), sha
 IMMACULATE = Environment("immaculate", "3.12", ("immaculate[sscd]==0.3.0",))
 DIFPY = Environment("difpy", "3.11", ("difPy==4.2.1",))
 FASTDUP = Environment("fastdup", "3.11", ("fastdup",), opt_in=True)  # CC BY-NC-ND: never by default
-ENVIRONMENTS = (IMAGEDEDUP, IMMACULATE, DIFPY, FASTDUP)
+# czkawka's Rust similar-images engine through its PyO3 bindings; Thorn's perception (OpenCV hashers).
+CZKAWKA = Environment("czkawka", "3.11", ("czkawka==0.1.2",))
+PERCEPTION = Environment("perception", "3.11", ("perception==0.9.3",))
+ENVIRONMENTS = (IMAGEDEDUP, IMMACULATE, DIFPY, CZKAWKA, PERCEPTION, FASTDUP)
 
 
 def imagededup(method: str, equivalent: str) -> Peer:
@@ -104,5 +107,21 @@ PEERS = (
         "mean squared error 0 on 50x50 grayscale (similarity='duplicates')",
         "",
         "MIT",
+    ),
+    Peer(
+        "czkawka",
+        CZKAWKA,
+        ("{python}", "{adapters}/czkawka_adapter.py", "{folder}"),
+        "its similar-images engine at the bindings' default similarity (a perceptual hash, Hamming distance)",
+        "",
+        "MIT (bindings); czkawka: MIT",
+    ),
+    Peer(
+        "perception PHash",
+        PERCEPTION,
+        ("{python}", "{adapters}/perception_adapter.py", "{folder}"),
+        "PHash hash_size=16, normalised Hamming distance <= 0.2 (its README's deduplication example)",
+        "",
+        "Apache-2.0",
     ),
 )
