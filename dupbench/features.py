@@ -1,9 +1,10 @@
 """The one feature cache of dupbench, used by `dupbench find` and by the benchmark alike.
 
 One SQLite file:
-- files: path -> size, mtime, ctime (ns), inode and the sha256 of its bytes; a file whose four facts
-  are unchanged is not read again to hash it (ctime and inode are what `touch -r` cannot put back,
-  so content changed behind a restored mtime is hashed again);
+- files: path -> size, mtime, ctime (ns), inode, the sha256 of its bytes and the image's size as
+  shown (EXIF rotation applied); a file whose four facts are unchanged is not read again to hash it
+  or to read its header (ctime and inode are what `touch -r` cannot put back, so content changed
+  behind a restored mtime is read again); all rows are read in one query (100,000 files warm);
 - features: (sha256, identity) -> one image's representation in the .npy format (`to_bytes`,
   `from_bytes`: the one codec). `identity` (`feature_identity`) names the method, its code version,
   its model and weights, and the decode: a file moved or copied keeps its features (keyed by
@@ -15,6 +16,7 @@ processes may share one file (SQLite's locking, a generous busy timeout).
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -28,10 +30,10 @@ import numpy as np
 from dupbench.methods.base import Method
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, stamp TEXT, sha256 TEXT);
+CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, stamp TEXT, sha256 TEXT, width INTEGER, height INTEGER);
 CREATE TABLE IF NOT EXISTS features (sha256 TEXT, identity TEXT, data BLOB, PRIMARY KEY (sha256, identity));
 """
-VERSION = 3  # PRAGMA user_version: a cache file of another version is rebuilt, not misread
+VERSION = 4  # PRAGMA user_version: a cache file of another version is rebuilt, not misread
 FILE_NAME = "features.sqlite"  # inside a cache folder (the benchmark's `feature_cache`)
 
 
@@ -42,7 +44,25 @@ def to_bytes(row: np.ndarray) -> bytes:
 
 
 def from_bytes(data: bytes) -> np.ndarray:
+    """The row to_bytes wrote. Rows of one method share their .npy header: it is parsed once, and
+    each row is a view of its bytes (np.load per row cost 0.13 ms: 13 s per 100,000 cached images)."""
+    if data[:6] == b"\x93NUMPY" and data[6] == 1:  # format 1.0: a 2-byte header length at 8
+        end = 10 + int.from_bytes(data[8:10], "little")
+        dtype, shape = npy_header(data[:end])
+        if dtype is not None:
+            return np.frombuffer(data, dtype=dtype, offset=end).reshape(shape)
     return np.load(io.BytesIO(data), allow_pickle=False)
+
+
+@functools.lru_cache(maxsize=64)
+def npy_header(header: bytes) -> tuple[np.dtype | None, tuple[int, ...]]:
+    """(dtype, shape) of a C-ordered .npy header; (None, ()) for anything else (read by np.load)."""
+    stream = io.BytesIO(header)
+    np.lib.format.read_magic(stream)
+    shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+    if fortran or dtype.hasobject:
+        return None, ()
+    return dtype, shape
 
 
 def feature_identity(method: Method, decode: str) -> str:
@@ -65,6 +85,16 @@ def file_stamp(stat: os.stat_result) -> str:
     return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
 
 
+def tuned(db: sqlite3.Connection) -> sqlite3.Connection:
+    """Write-ahead log, synced at checkpoints: a commit per batch no longer waits for the disk (314
+    commits cost 2.5 s of a cold run on 10,000 images). A killed process still keeps every committed
+    batch; only a power cut may lose the last ones, which are encoded again next time."""
+    with contextlib.suppress(sqlite3.OperationalError):  # a file system without shared memory: the default
+        db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
 class FeatureCache:
     def __init__(self, path: Path) -> None:
         path = Path(path)
@@ -84,7 +114,7 @@ class FeatureCache:
                 raise sqlite3.DatabaseError(f"version {version}, not {VERSION}")
             db.executescript(SCHEMA)
             db.execute(f"PRAGMA user_version = {VERSION}")
-            return db
+            return tuned(db)
         except sqlite3.DatabaseError as problem:
             print(f"cache {self.path} could not be used ({problem}): rebuilt", file=sys.stderr)
             with contextlib.suppress(NameError):
@@ -94,7 +124,7 @@ class FeatureCache:
             db = sqlite3.connect(str(self.path), timeout=600)
             db.executescript(SCHEMA)
             db.execute(f"PRAGMA user_version = {VERSION}")
-            return db
+            return tuned(db)
 
     def close(self) -> None:
         self.db.close()
@@ -105,14 +135,15 @@ class FeatureCache:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def known_digest(self, path: Path, stamp: str) -> str | None:
-        # Paths as their bytes on disk: a name that is not UTF-8 is a key like any other.
-        row = self.db.execute("SELECT stamp, sha256 FROM files WHERE path = ?", (os.fsencode(path),)).fetchone()
-        return row[1] if row and row[0] == stamp else None
+    def known_files(self) -> dict[bytes, tuple[str, str, int | None, int | None]]:
+        """Every file's (stamp, sha256, width, height), by its path's bytes (a name that is not UTF-8
+        is a key like any other: os.fsencode). A caller trusts a row only where the stamp still matches."""
+        return {path: (stamp, sha, w, h) for path, stamp, sha, w, h in self.db.execute("SELECT * FROM files")}
 
-    def remember_digests(self, rows: Iterable[tuple[Path, str, str]]) -> None:
-        rows = [(os.fsencode(p), stamp, digest) for p, stamp, digest in rows]
-        self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", rows)
+    def remember_files(self, rows: Iterable[tuple[Path, str, str, int | None, int | None]]) -> None:
+        """(path, stamp, sha256, width, height) of files read this time."""
+        rows = [(os.fsencode(p), stamp, digest, w, h) for p, stamp, digest, w, h in rows]
+        self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
         self.db.commit()
 
     def get(self, digests: Sequence[str], identity: str) -> dict[str, np.ndarray]:

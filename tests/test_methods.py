@@ -8,6 +8,8 @@ from PIL import Image
 
 from dupbench.methods import DupbenchError, create_method, method_class, method_names
 from dupbench.methods.base import Method
+from dupbench.methods.hashing import pack_hashes
+from experiments.paths import REPO_ROOT
 
 # The article's five methods as it named its calls (the spec this suite replicates).
 ARTICLE = ["euclidean_scipy", "euclidean_numpy", "ssim", "ahash", "cosine", "cnn_euclidean", "cnn_cosine"]
@@ -121,3 +123,16 @@ def test_score_matrix_matches_pair_scores(name, astronaut, astronaut_nudged, cof
     expected = np.array([[method.score(a, b) for b in reps] for a in reps])
     # Off the diagonal to 1e-6 relative (float Gram); a self-distance of 0 to 1e-3 absolute.
     np.testing.assert_allclose(matrix, expected, rtol=1e-6, atol=1e-3)
+
+
+def test_the_batched_phash_gives_imagehashs_bits():
+    """PerceptualHash.prepare_many computes imagehash.phash's arithmetic for a whole batch."""
+    rng = np.random.default_rng(3)
+    images = [
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for h, w in [(30, 40), (64, 64), (7, 90)]
+    ]
+    images += [Image.open(p).convert("RGB") for p in sorted((REPO_ROOT / "data" / "embedded").rglob("*.png"))[:12]]
+    method = create_method("phash")
+    expected = pack_hashes([method.compute(image) for image in images])
+    assert np.array_equal(method.prepare_many(images), expected)
+    assert method.prepare_many([]).shape[0] == 0

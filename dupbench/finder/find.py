@@ -32,7 +32,7 @@ from dupbench.features import FeatureCache, file_stamp
 from dupbench.files import sha256_of
 from dupbench.finder.recommend import Choice
 from dupbench.grouping import find_groups
-from dupbench.images.decode import Decode, decode, prepared_batches, usable
+from dupbench.images.decode import Decode, decode, prepared_batches
 from dupbench.images.read import read_rgb
 from dupbench.images.scan import scan
 
@@ -87,16 +87,19 @@ class Found:
     folders: list[Path] = field(default_factory=list)
 
 
-def walk(folder: Path, skipped: list[tuple[str, str]], ignore: set[Path], seen: set[Path]) -> list[Path]:
-    """Image files under `folder`, recursively, in natural order; a folder met twice (a symlink
-    back up) is scanned once."""
+def walk(folder: Path, skipped: list[tuple[str, str]], ignore: set[Path], seen: set[Path]) -> list[tuple[Path, Path]]:
+    """(image file, the file it is on disk) under `folder`, recursively, in natural order; a folder
+    met twice (a symlink back up) is scanned once."""
     real = folder.resolve()
     if real in seen:
         skipped.append((str(folder), "folder already scanned (a symlink to it)"))
         return []
     seen.add(real)
     found = scan(folder, folders_wanted=True)
-    files = [p for p in found.files if p.resolve() not in ignore]
+    # A file's own path under the resolved folder, unless it is a link: one resolve per folder, not
+    # per file (three per file took 4 s of a warm run on 10,000 images).
+    files = [(p, p.resolve() if p.is_symlink() else real / p.name) for p in found.files]
+    files = [(p, on_disk) for p, on_disk in files if on_disk not in ignore]
     skipped += [(str(p), why) for p, why in found.skipped if p.resolve() not in ignore]
     for sub in found.folders:
         if sub.resolve() not in ignore:
@@ -114,18 +117,18 @@ def collect(
     for number, folder in enumerate(folders):
         if not folder.is_dir():
             raise DupbenchError(f"{folder}: no such folder" if not folder.exists() else f"{folder}: not a folder")
-        found += [(number, folder, path) for path in walk(folder, skipped, ignore, seen)]
+        found += [(number, folder, path, on_disk) for path, on_disk in walk(folder, skipped, ignore, seen)]
     # One image per file on disk: symbolic links to a file the scan meets are reported once, not
     # taken for more copies (a move would otherwise move a kept copy's link, or the file behind it).
-    by_file: dict[Path, list[tuple[int, Path, Path]]] = {}
+    by_file: dict[Path, list[tuple[int, Path, Path, Path]]] = {}
     for entry in found:
-        by_file.setdefault(entry[2].resolve(), []).append(entry)
+        by_file.setdefault(entry[3], []).append(entry)
     photos = []
-    for number, folder, path in found:
-        others = by_file[path.resolve()]
-        first = min(others, key=lambda e: (e[2].is_symlink(), e[0], str(e[2])))
+    for number, folder, path, on_disk in found:
+        others = by_file[on_disk]
+        first = others[0] if len(others) == 1 else min(others, key=lambda e: (e[2].is_symlink(), e[0], str(e[2])))
         if first[2] != path:
-            skipped.append((str(path), f"a symbolic link to {path.resolve()}, which is scanned as {first[2]}"))
+            skipped.append((str(path), f"a symbolic link to {on_disk}, which is scanned as {first[2]}"))
             continue
         stat = path.stat()
         photos.append(Photo(path, folder, stat.st_size, file_stamp(stat), folder_rank=number))
@@ -133,23 +136,30 @@ def collect(
     return photos
 
 
-def digest_all(photos: list[Photo], cache: FeatureCache, tick: Callable[[int], None]) -> None:
+def digest_all(photos: list[Photo], cache: FeatureCache, tick: Callable[[int], None]) -> list[Photo]:
+    """Each photo's sha256 (and its size as shown, where the cache knows it): from the cache where the
+    file's stamp is unchanged, else read. The photos whose facts were read this time."""
+    known = cache.known_files()
     fresh = []
     for photo in photos:
-        known = cache.known_digest(photo.path, photo.stamp)
-        if known is None:
-            photo.sha256 = sha256_of(photo.path)  # in chunks: a 2 GiB file never sits in memory
-            fresh.append((photo.path, photo.stamp, photo.sha256))
+        row = known.get(os.fsencode(photo.path))
+        if row is not None and row[0] == photo.stamp:
+            photo.sha256, photo.width, photo.height = row[1], row[2] or 0, row[3] or 0
         else:
-            photo.sha256 = known
+            photo.sha256 = sha256_of(photo.path)  # in chunks: a 2 GiB file never sits in memory
+            fresh.append(photo)
         tick(1)
-    cache.remember_digests(fresh)
+    return fresh
 
 
 def readable(photos: list[Photo], skipped: list[tuple[str, str]]) -> list[Photo]:
-    """Photos whose header Pillow reads (their size is the best-copy rule's); others are skips."""
+    """Photos whose header Pillow reads (their size is the best-copy rule's); others are skips. A
+    size the cache gave is not read again."""
     kept = []
     for photo in photos:
+        if photo.width and photo.height:
+            kept.append(photo)
+            continue
         try:
             with Image.open(photo.path) as image:
                 photo.width, photo.height = image.size
@@ -180,11 +190,9 @@ def encode_all(
     missing = [i for i, sha in enumerate(digests) if sha not in known]
     tick(len(digests) - len(missing))
     want = choice.decode
-    broken = usable([paths[i] for i in missing], workers)  # checked on every core, at 1/8 of the size
-    failed = {missing[k]: why for k, why in broken.items()}
-    good = [i for i in missing if i not in failed]
+    failed: dict[int, str] = {}  # a file that cannot be decoded: recorded as its batch is prepared
     parts: dict[int, Any] = {}
-    for chunk, part in prepared_batches(method, paths, good, want, workers):
+    for chunk, part in prepared_batches(method, paths, missing, want, workers, failed):
         if identity:
             rows = list(part)
             cache.put([(digests[i], row) for i, row in zip(chunk, rows)], identity)
@@ -253,8 +261,10 @@ def find(
     seconds["scan"] = time.perf_counter() - start
     with FeatureCache(cache_path) as cache:
         with tqdm(total=len(photos), desc="hash", unit="file", disable=not progress, leave=False) as bar:
-            digest_all(photos, cache, bar.update)
+            fresh = digest_all(photos, cache, bar.update)
+        read_now = fresh + [p for p in photos if not p.width]  # hashed, or whose header is read below
         photos = readable(photos, skipped)
+        cache.remember_files((p.path, p.stamp, p.sha256, p.width or None, p.height or None) for p in read_now)
         # One image per distinct content: byte copies are found by their sha256, never encoded twice.
         contents = list(dict.fromkeys(p.sha256 for p in photos))
         first = {}
@@ -283,10 +293,15 @@ def find(
     for i, r in enumerate(row_of):
         files_of.setdefault(r, []).append(i)
     # The pairs the search looked at: a group's pairs listed as "near" are these, not all m^2 of a group.
-    neighbour_pairs: set[tuple[int, int]] = set()
+    neighbour_of: dict[int, set[int]] = {}
     if near is not None:
-        for a in range(len(contents)):
-            neighbour_pairs.update((min(a, int(b)), max(a, int(b))) for b in near.indices[a])
+        for rows in near_groups:  # only grouped images' neighbours are ever asked about
+            for r in rows:
+                neighbour_of[r] = set(near.indices[r].tolist())
+
+    def neighbours(a: int, b: int) -> bool:
+        return b in neighbour_of.get(a, ()) or a in neighbour_of.get(b, ())
+
     grouped_rows = {r for g in near_groups for r in g}
     groups_rows = near_groups + [[r] for r in files_of if len(files_of[r]) > 1 and r not in grouped_rows]
     digests: dict[int, str] = {}
@@ -335,7 +350,7 @@ def find(
             for y in range(x + 1, len(members)):
                 a, b = members[x], members[y]
                 both_exact = a in class_of and class_of.get(b) == class_of[a]
-                if both_exact or (min(row_of[a], row_of[b]), max(row_of[a], row_of[b])) in neighbour_pairs:
+                if both_exact or neighbours(row_of[a], row_of[b]):
                     pairs.append((a, b, between(a, b), "exact" if both_exact else "near"))
     groups.sort(key=lambda g: (-len(g.members), str(photos[g.best].path)))
     seconds["search"] = time.perf_counter() - start

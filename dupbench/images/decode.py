@@ -4,15 +4,17 @@ finder and of the benchmark's field (anything that reads full-size photos by the
 Each file is decoded with Pillow's JPEG `draft` (DCT scaling: 1/2, 1/4, 1/8 of the size for almost
 nothing) to the smallest size that still gives the method what it declared (`decode_side`), or the
 run's fixed size for a method that takes the image as the article did; decoding runs on a thread
-pool (Pillow releases the GIL while it decodes), the method's `prepare_many` on each batch.
+pool (Pillow releases the GIL while it decodes), the method's `prepare_many` on each batch; a hash
+(Python work per image) decodes and hashes on a pool of processes when the folder is large.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import multiprocessing
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,35 +89,85 @@ def batches(indices: Sequence[int], size: int = BATCH) -> Iterator[Sequence[int]
         yield indices[start : start + size]
 
 
+# A hash's work per image is Python and Pillow under the GIL: threads do not add a core, processes
+# do. Below this many images a process pool's start-up (~0.5 s) costs more than it saves.
+PROCESSES_FROM = 2000
+
+
+def prepare_batch(
+    method: Method, files: Sequence[tuple[int, Path]], want: Decode, tolerant: bool
+) -> tuple[list[int], Any, dict[int, str]]:
+    """One batch decoded and prepared: (the indices prepared, their prepare_many, files that could
+    not be decoded with the reason). Module-level: a process pool's worker runs it."""
+    images, kept, bad = [], [], {}
+    for i, path in files:
+        try:
+            images.append(decode(path.read_bytes(), want))
+            kept.append(i)
+        except (UnreadableImage, OSError) as exc:
+            if not tolerant:
+                raise
+            bad[i] = f"cannot read image {path}: {exc}"
+    return kept, (method.prepare_many(images) if images else None), bad
+
+
 def prepared_batches(
-    method: Method, paths: Sequence[Path], indices: Sequence[int], want: Decode, workers: int
+    method: Method,
+    paths: Sequence[Path],
+    indices: Sequence[int],
+    want: Decode,
+    workers: int,
+    failed: dict[int, str] | None = None,
 ) -> Iterator[tuple[Sequence[int], Any]]:
     """(batch, its prepare_many) in order. A method that declares `parallel_prepare` decodes and
-    prepares whole batches on every worker (a hash: Python and Pillow work, one core each); any other
-    (a network, already on every core) prepares on this thread while the workers decode the next batch."""
+    prepares whole batches on every worker (a hash: Python and Pillow work, one core each; processes
+    for a large folder); any other (a network, already on every core) prepares on this thread while
+    the workers decode the next batch. With `failed`, a file that cannot be decoded is left out of its
+    batch and recorded there (index -> reason) instead of stopping the run."""
 
-    def decoded(i: int) -> Image.Image:
-        return decode(paths[i].read_bytes(), want)
+    tolerant = failed is not None
+
+    def decoded(i: int) -> Image.Image | UnreadableImage:
+        try:
+            return decode(paths[i].read_bytes(), want)
+        except (UnreadableImage, OSError) as exc:
+            if not tolerant:
+                raise
+            return UnreadableImage(f"cannot read image {paths[i]}: {exc}")
 
     chunks = list(batches(indices, BATCH))
-    pool = ThreadPoolExecutor(workers)
+    processes = method.parallel_prepare and workers > 1 and len(indices) >= PROCESSES_FROM
+    pool: Executor = (
+        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+        if processes
+        else ThreadPoolExecutor(workers)
+    )
     try:
         if method.parallel_prepare:
             # `workers` batches in flight: every core busy, and a budget check after the first batch
             # does not wait for a queue behind it.
-            ahead = [pool.submit(lambda c: method.prepare_many([decoded(i) for i in c]), c) for c in chunks[:workers]]
-            for number, chunk in enumerate(chunks):
-                part = ahead[number].result()
+            def submit(chunk: Sequence[int]) -> Future:
+                return pool.submit(prepare_batch, method, [(i, paths[i]) for i in chunk], want, tolerant)
+
+            ahead = [submit(c) for c in chunks[:workers]]
+            for number in range(len(chunks)):
+                kept, part, bad = ahead[number].result()
                 if number + workers < len(chunks):
-                    following = chunks[number + workers]
-                    ahead.append(pool.submit(lambda c: method.prepare_many([decoded(i) for i in c]), following))
-                yield chunk, part
+                    ahead.append(submit(chunks[number + workers]))
+                if failed is not None:
+                    failed.update(bad)
+                if kept:
+                    yield kept, part
             return
         pending = [pool.submit(decoded, i) for i in chunks[0]] if chunks else []
         for number, chunk in enumerate(chunks):
             images = [future.result() for future in pending]
             pending = [pool.submit(decoded, i) for i in chunks[number + 1]] if number + 1 < len(chunks) else []
-            yield chunk, method.prepare_many(images)
+            kept = [i for i, image in zip(chunk, images) if not isinstance(image, UnreadableImage)]
+            if failed is not None:
+                failed.update((i, str(image)) for i, image in zip(chunk, images) if isinstance(image, UnreadableImage))
+            if kept:
+                yield kept, method.prepare_many([image for image in images if not isinstance(image, UnreadableImage)])
     finally:
         # A consumer that stops early (over budget, Ctrl-C) does not wait for the batches queued ahead.
         pool.shutdown(wait=True, cancel_futures=True)

@@ -75,6 +75,18 @@ class PerceptualHash(_ImageHash):
     def compute(self, image: Image.Image) -> imagehash.ImageHash:
         return imagehash.phash(image)
 
+    def prepare_many(self, images) -> np.ndarray:
+        """imagehash.phash's arithmetic on a whole batch (the same bits, checked by a test): the DCTs
+        of every 32x32 grayscale at once instead of two scipy calls and a median per image."""
+        import scipy.fftpack
+
+        if not images:
+            return np.empty((0, 1), dtype=np.uint64)
+        grays = np.stack([np.asarray(im.convert("L").resize((32, 32), Image.Resampling.LANCZOS)) for im in images])
+        low = scipy.fftpack.dct(scipy.fftpack.dct(grays, axis=1), axis=2)[:, :8, :8].reshape(len(images), -1)
+        bits = low > np.median(low, axis=1, keepdims=True)
+        return np.packbits(bits, axis=1).view(">u8").astype(np.uint64)
+
 
 @register("dhash")
 class DifferenceHash(_ImageHash):

@@ -1,13 +1,15 @@
-"""`make bench-find`: `dupbench find` on 10,000 and 100,000 images, beside `immaculate DIR --json` on the
-same folders (issue 16). A benchmark script writing a CSV, not a test.
+"""`make bench-find`: `dupbench find` on ukbench800's 800 photos and on 10,000 and 100,000 images,
+beside `immaculate DIR --json` on the same folders (issues 16, 24), and czkawka and perception at
+their defaults. A benchmark script writing a CSV, not a test.
 
-Folders: synthetic, seeded, built once under results/find-scale/: crops of ukbench800's photos (a
+Folders: ukbench800 itself; synthetic, seeded, built once under results/find-scale/: crops of ukbench800's photos (a
 ninth of the area at a seeded position, 160x120, JPEG quality 90, as the field's distractors but
 smaller), and for every 100th image a re-encoded copy (JPEG quality 60): near duplicates to find.
 Each tool runs as its own process through the peers' launcher (wall time, peak resident memory of
 the process tree), cold: dupbench with a fresh cache file (a second, warm run is timed too), each
-with a hash method both have (phash) and at 10,000 also with distilled SSCD. Rows: tool, method, N,
-status, wall_s, peak_rss_mib, groups, images in groups.
+with a hash method both have (phash) and up to 10,000 also with distilled SSCD. Rows: tool, method, N,
+status, wall_s, peak_rss_mib, groups, images in groups, and dupbench's wall time over Immaculate's
+(x_immaculate).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import pandas as pd
 from PIL import Image
 
 from experiments.paths import REPO_ROOT
-from experiments.peers.catalog import IMMACULATE
+from experiments.peers.catalog import IMMACULATE, PEERS
 from experiments.peers.run import run_tool
 from experiments.provenance import environment, now_utc
 from experiments.reporting.render import dates, markdown
@@ -33,8 +35,9 @@ from experiments.reporting.sections import Entry, Section
 from experiments.tables import atomic_write_csv
 
 OUT = REPO_ROOT / "results" / "find-scale"
-SIZES = (10_000, 100_000)
+SIZES = (800, 10_000, 100_000)
 COPY_EVERY = 100
+OTHER_PEERS = [p for p in PEERS if p.name in ("czkawka", "perception PHash")]
 
 
 def build_folder(n: int, source: list[Path], folder: Path) -> Path:
@@ -84,18 +87,29 @@ def dupbench_command(folder: Path, method: str, threshold: str, cache: Path) -> 
     return ["sh", "-c", '"$@"; code=$?; [ $code -le 1 ] && exit 0 || exit $code', "sh", *find]
 
 
+def with_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each dupbench row's wall time over Immaculate's for the same method and folder, in the same run."""
+    theirs = {(r["method"], r["n"]): r.get("wall_s") for r in rows if r["tool"] == "immaculate"}
+    for row in rows:
+        base = theirs.get((row["method"], row["n"]))
+        row["x_immaculate"] = row["wall_s"] / base if row["tool"] != "immaculate" and base and "wall_s" in row else None
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="*", type=int, default=list(SIZES))
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args()
 
-    source = sorted((Path(REPO_ROOT / "../shared/datasets/ukbench800")).resolve().glob("*.jpg"))
+    photos = (REPO_ROOT / "../shared/datasets/ukbench800").resolve()
+    source = sorted(photos.glob("*.jpg"))
     env = environment()
     rows: list[dict[str, Any]] = []
     plan = [("phash", "10", "phash")]  # (dupbench method, its threshold, immaculate's method)
     for n in sorted(args.sizes):
-        folder = build_folder(n, source, OUT / f"images-{n}")
+        # 800: ukbench800's own photos (640x480, 200 groups of 4), the folder the field measures.
+        folder = photos if n == len(source) else build_folder(n, source, OUT / f"images-{n}")
         for method, threshold, theirs in plan + (
             [("sscd_distilled", "calibrated", "sscd_distilled")] if n <= 10_000 else []
         ):
@@ -112,8 +126,15 @@ def main() -> None:
                 row = {"status": "skipped: immaculate's environment is not built (make peers)"}
             rows.append({"tool": "immaculate", "method": theirs, "n": n, **row})
             print(f"find-scale: immaculate {theirs} N={n}: {row}", flush=True)
-            stamp = {"machine": env["machine"], "git_commit": env["git_commit"], "finished_at": now_utc()}
-            atomic_write_csv(OUT / "find-scale.csv", pd.DataFrame([{**r, **stamp} for r in rows]))
+        for peer in OTHER_PEERS if n <= 10_000 else OTHER_PEERS[:1]:  # perception compares all pairs in Python
+            if peer.environment.ready.is_file():
+                row = run(peer.command(folder), args.timeout)
+            else:
+                row = {"status": f"skipped: {peer.environment.name}'s environment is not built (make peers)"}
+            rows.append({"tool": peer.name, "method": "its default", "n": n, **row})
+            print(f"find-scale: {peer.name} N={n}: {row}", flush=True)
+        stamp = {"machine": env["machine"], "git_commit": env["git_commit"], "finished_at": now_utc()}
+        atomic_write_csv(OUT / "find-scale.csv", pd.DataFrame([{**r, **stamp} for r in with_ratios(rows)]))
     print(f"find-scale: {OUT / 'find-scale.csv'}")
 
 
@@ -132,17 +153,20 @@ def render_find_scale(table: pd.DataFrame, source: str) -> str:
                 "peak_rss_mib": ".0f",
                 "groups": ".0f",
                 "images_in_groups": ".0f",
+                "x_immaculate": ".2f",
             },
         )
-        + f"\n\nSynthetic folders (crops of ukbench800 at 160x120, every 100th re-encoded as a near copy); each "
-        f"tool a whole process (start-up included), peak resident memory of its process tree. Measured on "
+        + f"\n\nN=800: ukbench800's own photos (640x480); larger: synthetic folders (crops of ukbench800 at 160x120, "
+        f"every 100th re-encoded as a near copy). Each tool a whole process (start-up included), peak resident "
+        f"memory of its process tree; x_immaculate: wall time over Immaculate's, same method and folder, same run. "
+        f"Measured on "
         f"{first['machine']}, {dates(table)}, commit {first['git_commit']}. Source: `{source}`."
     )
 
 
 ENTRY = Entry(
     key="find-scale",
-    title="dupbench find at 10,000 and 100,000 images, beside Immaculate",
+    title="dupbench find on 800, 10,000 and 100,000 images, beside Immaculate, czkawka and perception",
     output="find-scale",
     section=Section(table="find-scale.csv", render=render_find_scale),
     per_dataset=False,
