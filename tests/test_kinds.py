@@ -238,3 +238,31 @@ def test_dupbench_find_help_says_the_default_and_what_it_held_on_each_kind(capsy
     assert f"Default: --method {ships['default']}" in text
     if ships["source"]["table"] == "kinds.csv":
         assert all(kind in text for kind in ("photos", "documents", "charts", "products")) and "precision" in text
+
+
+def test_star_groups_is_the_plain_definition_in_one_pass():
+    """star_groups keeps each member's count of passing pairs up to date; the plain definition (count
+    afresh after every group) gives the same groups."""
+    from dupbench.grouping import star_groups
+
+    def plain(component, passing):
+        left, groups = np.ones(len(component), dtype=bool), []
+        while left.sum() > 1:
+            counts = (passing & left[None, :] & left[:, None]).sum(axis=1)
+            counts[~left] = -1
+            centre = int(np.argmax(counts))
+            if counts[centre] < 2:
+                break
+            members = passing[centre] & left
+            groups.append([component[i] for i in np.flatnonzero(members)])
+            left &= ~members
+        return groups
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        m = int(rng.integers(2, 50))
+        passing = rng.random((m, m)) < rng.random() * 0.5
+        passing |= passing.T
+        np.fill_diagonal(passing, True)
+        component = [int(i) for i in rng.permutation(1000)[:m]]
+        assert star_groups(component, passing) == plain(component, passing)

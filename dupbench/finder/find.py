@@ -142,7 +142,7 @@ def digest_all(photos: list[Photo], cache: FeatureCache, tick: Callable[[int], N
     known = cache.known_files()
     fresh = []
     for photo in photos:
-        row = known.get(os.fsencode(photo.path))
+        row = known.get(os.fsencode(os.path.abspath(photo.path)))  # `find Photos` and `find ~/Photos`: one key
         if row is not None and row[0] == photo.stamp:
             photo.sha256, photo.width, photo.height = row[1], row[2] or 0, row[3] or 0
         else:
@@ -264,7 +264,9 @@ def find(
             fresh = digest_all(photos, cache, bar.update)
         read_now = fresh + [p for p in photos if not p.width]  # hashed, or whose header is read below
         photos = readable(photos, skipped)
-        cache.remember_files((p.path, p.stamp, p.sha256, p.width or None, p.height or None) for p in read_now)
+        cache.remember_files(
+            (os.path.abspath(p.path), p.stamp, p.sha256, p.width or None, p.height or None) for p in read_now
+        )
         # One image per distinct content: byte copies are found by their sha256, never encoded twice.
         contents = list(dict.fromkeys(p.sha256 for p in photos))
         first = {}
