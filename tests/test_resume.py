@@ -21,12 +21,19 @@ from experiments.runners import retrieval
 SMALL = ["dataset=embedded", "dataset.resize.width=64", "dataset.resize.height=64"]
 
 
+def interruptible() -> None:
+    # A shell's background job inherits SIGINT ignored, and Python then installs no Ctrl-C handler:
+    # the run under test gets the disposition a terminal would give it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(out: Path, *overrides: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, str(REPO_ROOT / "experiments" / "run.py"), f"results_root={out}", *SMALL, *overrides],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
 
 
