@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from dupbench.methods.base import Method, row_blocks
-from dupbench.methods.search import top_k
+from dupbench.methods.search import top_k, top_k_within
 
 GROUPINGS = ("components", "star", "complete", "community")
 NORMALISATIONS = ("none", "local")
@@ -82,13 +82,16 @@ def background_of(method: Method, scores: np.ndarray, k: int, prior: float | Non
     return np.where(method.goodness(kth) > method.goodness(prior), kth, prior).astype(np.float64)
 
 
-def neighbours(method: Method, prepared: Any, k: int = NEIGHBOURS) -> Neighbours:
-    """Each image's k nearest others (the background is set per rule: `with_background`)."""
+def neighbours(method: Method, prepared: Any, k: int = NEIGHBOURS, within: float | None = None) -> Neighbours:
+    """Each image's k nearest others (the background is set per rule: `with_background`). `within`: only
+    those passing this threshold are wanted (a rule without a background), the rest are padding (index
+    -1, the worst score); the links are the same, found by a radius search where the method has one."""
     n = method.count(prepared)
     if n < 2:
         empty = np.empty((n, 0))
         return Neighbours(empty.astype(np.int64), empty, np.zeros(n))
-    indices, scores = top_k(method, prepared, min(k, n - 1))
+    k = min(k, n - 1)
+    indices, scores = top_k(method, prepared, k) if within is None else top_k_within(method, prepared, k, within)
     return Neighbours(indices, scores, np.zeros(n))
 
 
@@ -254,6 +257,7 @@ def group(
 
 
 def find_groups(method: Method, prepared: Any, rule: Rule, k: int = NEIGHBOURS) -> tuple[list[list[int]], Neighbours]:
-    """Neighbours, then groups: what `dupbench find` runs on a folder's representations."""
-    near = neighbours(method, prepared, k)
+    """Neighbours, then groups: what `dupbench find` runs on a folder's representations. A rule without
+    a background needs only the neighbours that pass its threshold."""
+    near = neighbours(method, prepared, k, within=rule.threshold if rule.normalise == "none" else None)
     return group(method, prepared, near, rule), near

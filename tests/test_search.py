@@ -70,3 +70,42 @@ def test_drop_self_when_duplicates_push_the_query_out():
 def test_faiss_rejects_an_unknown_kind():
     with pytest.raises(ValueError):
         faiss_top_k("jaccard", np.zeros((3, 2), dtype=np.float32), 1)
+
+
+def clustered_hashes(seed: int = 1, centres: int = 150, size: int = 3000) -> np.ndarray:
+    """64-bit codes in clusters (0 to 12 bits flipped from a centre), a few clusters of equal codes
+    larger than k, and background codes: every case a radius search must agree on."""
+    rng = np.random.default_rng(seed)
+    centre = rng.integers(0, 2**63, size=centres, dtype=np.uint64) * 2 + 1
+    codes = centre[rng.integers(0, centres, size=size)]
+    flips = rng.integers(0, 13, size=size)
+    for i, count in enumerate(flips):
+        for bit in rng.choice(64, size=count, replace=False):
+            codes[i] ^= np.uint64(1) << np.uint64(bit)
+    codes[:40] = codes[0]  # 40 equal codes: more than k
+    codes[-500:] = rng.integers(0, 2**63, size=500, dtype=np.uint64)
+    return codes.reshape(-1, 1)
+
+
+@pytest.mark.parametrize("radius", [0, 3, 10, 20])
+@pytest.mark.parametrize("name", ["phash", "cosine"])
+def test_a_radius_search_links_the_pairs_the_k_nearest_link(name, radius):
+    from dupbench.grouping import Rule, group, links, neighbours
+
+    method = create_method(name)
+    if method.index_kind == "hamming":
+        prepared = clustered_hashes()
+        threshold = float(radius)
+    else:
+        prepared = np.random.default_rng(2).normal(size=(800, 16)).astype(np.float32)
+        prepared[1:30] = prepared[0] + 0.01 * prepared[1:30]
+        threshold = 0.9999 - radius / 100
+    rule = Rule(threshold, grouping="components")
+    knn = neighbours(method, prepared, k=K)
+    within = neighbours(method, prepared, k=K, within=threshold)
+    found = links(method, within, rule)
+    assert found == links(method, knn, rule) and found  # the same pairs, and some pass
+    assert group(method, prepared, within, rule) == group(method, prepared, knn, rule)
+    padding = within.indices == -1
+    assert padding.any() and np.isin(within.scores[padding], [method.worst_score()]).all()
+    assert method.passes(within.scores[~padding], threshold).all()

@@ -9,10 +9,12 @@ dupbench/images/formats.py), files that are not images, and folders where files 
 
 from __future__ import annotations
 
+import os
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from natsort import natsorted
 from PIL import Image, UnidentifiedImageError
 
 from dupbench.errors import DupbenchError
@@ -43,12 +45,28 @@ class Scan:
     files: list[Path] = field(default_factory=list)
     folders: list[Path] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # (path, reason)
+    stats: list[os.stat_result] = field(default_factory=list)  # each used file's stat (links followed)
+    links: set[str] = field(default_factory=set)  # names of used files that are symbolic links
 
 
-def entries(folder: Path) -> list[Path]:
-    """A folder's entries in natural order (2.jpg before 10.jpg); an unreadable folder is one line."""
+DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple:
+    """2.jpg before 10.jpg: text and numbers alternate (natsort's default order, then the name itself so
+    "a01" and "a1" keep one order). Not natsort: its key cost 30 us a name, 3 s on 100,000 files."""
+    parts = DIGITS.split(unicodedata.normalize("NFD", name))  # é sorts beside e, as natsort has it
+    parts[1::2] = [int(d) for d in parts[1::2]]
+    return (parts, name)
+
+
+def entries(folder: Path) -> list[os.DirEntry]:
+    """A folder's entries in natural order (2.jpg before 10.jpg); an unreadable folder is one line.
+    Directory entries, not paths: their type comes with the listing and their stat is taken once (five
+    stat calls per file took 10 s of a warm run over 100,000 images)."""
     try:
-        return natsorted(folder.iterdir(), key=lambda p: p.name)
+        with os.scandir(folder) as listing:
+            return sorted(listing, key=lambda e: natural_key(e.name))
     except PermissionError:
         raise DupbenchError(f"cannot read folder {folder}: permission denied") from None
     except NotADirectoryError:
@@ -65,18 +83,19 @@ def looks_like_image(path: Path) -> bool:
         return False
 
 
-def why_not_used(path: Path) -> str | None:
-    """None for an image file the scan uses, else the reason it does not."""
+def why_not_used(path: Path, entry: os.DirEntry | None = None) -> str | None:
+    """None for an image file the scan uses, else the reason it does not (`entry`: its directory entry,
+    where the caller has one, so its type costs no system call)."""
     if path.name.startswith("."):
         return "hidden (name starts with a dot)"
-    if path.is_symlink():
+    if entry.is_symlink() if entry is not None else path.is_symlink():
         try:
             path.resolve(strict=True)
         except RuntimeError:
             return "symlink loop"
         except OSError:
             return "symlink to nothing (its target does not exist)"
-    if not path.is_file():
+    if not (entry.is_file() if entry is not None else path.is_file()):
         return "not a regular file"
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
@@ -91,18 +110,31 @@ def why_not_used(path: Path) -> str | None:
 def scan(folder: Path, folders_wanted: bool = False) -> Scan:
     """One level of `folder`: image files (and, when `folders_wanted`, sub-folders) in natural order."""
     found = Scan()
-    for path in entries(folder):
-        if path.is_dir():
-            if path.name.startswith("."):
+    for entry in entries(folder):
+        path = folder / entry.name
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if entry.name.startswith("."):
                 found.skipped.append((path, "hidden folder (name starts with a dot)"))
             elif folders_wanted:
                 found.folders.append(path)
             else:
                 found.skipped.append((path, "a folder inside a group: not scanned (groups are one level deep)"))
             continue
-        reason = why_not_used(path)
+        reason = why_not_used(path, entry)
         if reason is None:
+            try:
+                stat = entry.stat()
+            except OSError as exc:  # gone, or unreadable, since the listing
+                found.skipped.append((path, f"cannot stat: {exc.strerror or exc}"))
+                continue
             found.files.append(path)
+            found.stats.append(stat)
+            if entry.is_symlink():
+                found.links.add(entry.name)
         else:
             found.skipped.append((path, reason))
     return found

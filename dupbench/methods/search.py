@@ -6,6 +6,11 @@ Methods declare how their batched representation can be searched (`index_kind`),
 - "l2":      float rows -> faiss IndexFlatL2 (exact squared distances; square roots taken after);
 - None:      the method's own score_matrix in row blocks, keeping each row's k best.
 `brute_force_top_k` is the reference every index is tested against.
+
+`top_k_within`: the k best others among those within a distance, for rules that link only pairs
+within it (no background). Hamming codes are searched by radius (faiss range search, no k-heap: 4 s
+against 13 s for 100,000 pHashes; codes equal to the bit where the radius is zero), which lists the
+same linked pairs as `top_k` does.
 """
 
 from __future__ import annotations
@@ -71,3 +76,54 @@ def top_k(method: Method, prepared: Any, k: int = 10) -> tuple[np.ndarray, np.nd
     """(indices, scores) of each image's k best others, through faiss where the method allows."""
     kind = method.index_kind
     return faiss_top_k(kind, prepared, k) if kind else brute_force_top_k(method, prepared, k)
+
+
+def _padded(n: int, k: int, lims: np.ndarray, dist: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A range search's results as (n, k) arrays: each row's k nearest others by (distance, index),
+    padded with index -1 and an infinite distance."""
+    rows = np.repeat(np.arange(n), np.diff(lims))
+    other = ids != rows
+    rows, dist, ids = rows[other], dist[other], ids[other]
+    order = np.lexsort((ids, dist, rows))
+    rows, dist, ids = rows[order], dist[order], ids[order]
+    position = np.arange(len(rows)) - np.searchsorted(rows, rows)  # rank within its row
+    kept = position < k
+    indices, scores = np.full((n, k), -1, dtype=np.int64), np.full((n, k), np.inf)
+    indices[rows[kept], position[kept]] = ids[kept]
+    scores[rows[kept], position[kept]] = dist[kept]
+    return indices, scores
+
+
+def _equal_codes(codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Range-search results at distance zero, from sorting: each code's first k + 1 equals by index
+    (itself among them), so a thousand identical images make n x (k + 1) results, not a million."""
+    _, label = np.unique(codes, axis=0, return_inverse=True)
+    label = label.reshape(-1)
+    order = np.argsort(label, kind="stable")  # group by group (labels ascending), by index inside
+    sizes = np.bincount(label)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    count = np.minimum(sizes[label], k + 1)
+    lims = np.r_[0, np.cumsum(count)]
+    offsets = np.arange(lims[-1]) - np.repeat(lims[:-1], count)
+    ids = order[np.repeat(starts[label], count) + offsets]
+    return lims, np.zeros(len(ids)), ids
+
+
+def top_k_within(method: Method, prepared: Any, k: int, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k best others among those that pass `radius` (a distance threshold); rows with fewer
+    are padded (index -1, score the method's worst). The passing entries are `top_k`'s passing entries."""
+    if method.index_kind != "hamming":
+        indices, scores = top_k(method, prepared, k)
+        beyond = ~method.passes(scores, radius)
+        return np.where(beyond, -1, indices), np.where(beyond, method.worst_score(), scores)
+    import faiss
+
+    codes = np.ascontiguousarray(prepared).view(np.uint8)
+    n = len(codes)
+    if radius < 1:  # integer distances: only equal codes pass
+        lims, dist, ids = _equal_codes(codes, k)
+    else:
+        index = faiss.IndexBinaryFlat(codes.shape[1] * 8)
+        index.add(codes)
+        lims, dist, ids = index.range_search(codes, int(np.floor(radius)) + 1)  # faiss keeps distance < radius
+    return _padded(n, k, lims.astype(np.int64), dist.astype(np.float64), ids.astype(np.int64))
