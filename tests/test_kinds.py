@@ -136,6 +136,39 @@ def test_fit_keeps_the_loosest_threshold_that_held_and_whole_numbers_for_hamming
     assert threshold == round(threshold) and threshold >= 3  # every copy is 3 bits away
 
 
+@pytest.mark.parametrize("normalise", ["none", "local"])
+@pytest.mark.parametrize("name", ["phash", "cosine"])
+def test_the_one_pass_component_sweep_matches_grouping_at_every_threshold(name, normalise):
+    """The fit's union-find sweep gives, at each threshold it tries, the figures the finder's own
+    grouping gives there: pairs called, true pairs found, images wrongly grouped."""
+    from experiments.evaluation.fit import ComponentSweep, evaluate
+
+    method = create_method(name)
+    rng = np.random.default_rng(5)
+    codes = np.r_[np.repeat(np.arange(60), 3), np.arange(60, 300)]
+    if method.index_kind == "hamming":
+        centre = rng.integers(0, 2**63, size=300, dtype=np.uint64)
+        prepared = centre[codes].copy()
+        for i in range(len(prepared)):
+            for b in rng.choice(64, size=int(rng.integers(0, 16)), replace=False):
+                prepared[i] ^= np.uint64(1) << np.uint64(b)
+        prepared = prepared.reshape(-1, 1)
+    else:
+        centre = rng.normal(size=(300, 12))
+        prepared = (centre[codes] + rng.normal(scale=0.6, size=(len(codes), 12))).astype(np.float32)
+    template = Rule(np.nan, "components", normalise)
+    folder = Folder.of("test", "main", method, prepared, codes, np.arange(len(codes)))
+    sweep = ComponentSweep(method, folder, template)
+    tried = candidates(method, [folder], template)
+    assert len(tried) > 5
+    for threshold in tried:
+        want = evaluate(method, folder, Rule(threshold, "components", normalise))[1]
+        got = sweep.at(threshold)
+        for key in ("pairs_found", "true_found", "images_wrongly_grouped", "true_pairs"):
+            assert got[key] == want[key], (threshold, key)
+    assert got["pairs_found"] > got["true_found"] > 0  # the loosest threshold links wrong pairs too
+
+
 def kinds_baseline() -> pd.DataFrame:
     path = BASELINES / "kinds.csv"
     if not path.is_file():

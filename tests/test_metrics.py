@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dupbench.methods import create_method
 from dupbench.methods.base import Method
 from experiments.evaluation.metrics import pair_classification, pair_scores, retrieval_metrics
 
@@ -124,3 +125,41 @@ def test_one_way_pairs_link_when_either_order_passes():
     d = np.array([[0, 1, 9], [9, 0, 9], [9, 9, 0]], dtype=float)  # only 0 -> 1 passes
     labels = groups_at_threshold(OneWay(), d, 1.0)
     assert labels[0] == labels[1] != labels[2]
+
+
+def argsort_reference(method, scores, positive):
+    """pair_classification as it was: two index sorts (average ranks for AUC, an order for the curve)."""
+    goodness = method.goodness(scores)
+    order = np.argsort(-goodness, kind="stable")
+    values = goodness[np.argsort(goodness, kind="stable")]
+    ranks = np.empty(len(goodness))
+    sort = np.argsort(goodness, kind="stable")
+    starts = np.r_[0, np.flatnonzero(values[1:] != values[:-1]) + 1]
+    ends = np.r_[starts[1:], len(values)]
+    ranks[sort] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    n_pos, n_neg = positive.sum(), (~positive).sum()
+    auc = (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    ordered = goodness[order]
+    cut = np.r_[np.flatnonzero(np.diff(ordered)), len(ordered) - 1]
+    tp = np.cumsum(positive[order])[cut]
+    precision, recall = tp / (cut + 1), tp / n_pos
+    return auc, precision, recall, scores[order][cut]
+
+
+@pytest.mark.parametrize("name", ["ahash", "cosine"])
+def test_one_sort_gives_what_two_index_sorts_gave(name):
+    """Whole scores (many ties) and float ones: AUC, the curve and its thresholds unchanged."""
+    method = create_method(name)
+    rng = np.random.default_rng(3)
+    n = 20000
+    positive = rng.random(n) < 0.05
+    scores = rng.integers(0, 40, n).astype(float) - 15 * positive * (method.direction == "distance")
+    if method.direction == "similarity":
+        scores = np.round(rng.random(n) * 0.5 + 0.5 * positive * rng.random(n), 3)
+    summary, curve = pair_classification(method, scores, positive)
+    auc, precision, recall, thresholds = argsort_reference(method, scores, positive)
+    assert summary["auc"] == pytest.approx(auc, abs=1e-12)
+    np.testing.assert_allclose(curve["precision"], precision, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(curve["recall"], recall, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(curve["threshold"], thresholds)
+    assert 0.5 < summary["auc"] < 1 and len(thresholds) > 10

@@ -38,11 +38,12 @@ def group_scores(groups: Sequence[Sequence[int]], codes: np.ndarray) -> dict[str
     found = labels_of(groups, n)
     _, found_ids = np.unique(found, return_inverse=True)
     _, true_ids = np.unique(codes, return_inverse=True)
-    joint = np.zeros((found_ids.max() + 1 if n else 0, true_ids.max() + 1 if n else 0), dtype=np.int64)
-    np.add.at(joint, (found_ids, true_ids), 1)
-    found_sizes, true_sizes = joint.sum(axis=1), joint.sum(axis=0)
+    # The found x true contingency table, sparse: 8,000 singletons made a dense one of 500 MB.
+    cell, overlap_of_cell = np.unique(found_ids * (int(true_ids.max()) + 1 if n else 1) + true_ids, return_inverse=True)
+    joint = np.bincount(overlap_of_cell.reshape(-1), minlength=len(cell))
+    found_sizes, true_sizes = np.bincount(found_ids), np.bincount(true_ids)
     both, called, real = pairs_in(joint), pairs_in(found_sizes), pairs_in(true_sizes)
-    overlap = joint[found_ids, true_ids]
+    overlap = joint[overlap_of_cell.reshape(-1)]
     b_precision = float(np.mean(overlap / found_sizes[found_ids])) if n else np.nan
     b_recall = float(np.mean(overlap / true_sizes[true_ids])) if n else np.nan
     grouped = found >= 0

@@ -46,18 +46,6 @@ def retrieval_metrics(
     return {name: (total / queries if queries else float("nan")) for name, total in sums.items()}
 
 
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks, tied values sharing their mean rank (scipy.stats.rankdata's 'average', without
-    the 0.7 s import of scipy.stats)."""
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    starts = np.r_[0, np.flatnonzero(ordered[1:] != ordered[:-1]) + 1]
-    ends = np.r_[starts[1:], len(values)]
-    ranks = np.empty(len(values), dtype=np.float64)
-    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
-    return ranks
-
-
 def pair_scores(method: Method, matrix: np.ndarray, groups: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Scores and labels of every pair of distinct images: each unordered pair once for a
     symmetric method, both orders for one that is not."""
@@ -72,6 +60,7 @@ def pair_classification(
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Summary figures and the precision-recall curve (one point per distinct threshold)."""
     goodness = method.goodness(scores)
+    goodness = np.where(np.isnan(goodness), -np.inf, goodness)  # a score that could not be made: the worst
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     if not n_pos or not n_neg:
         nan = float("nan")
@@ -84,18 +73,24 @@ def pair_classification(
             "recall": nan,
             "threshold_at_p99": nan,
         }, {"threshold": np.array([]), "precision": np.array([]), "recall": np.array([])}
-    ranks = average_ranks(goodness)  # average ranks: a tie between a positive and a negative counts half
-    auc = (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-    order = np.argsort(-goodness, kind="stable")
-    sorted_good, sorted_pos = goodness[order], positive[order]
-    last_of_tie = np.r_[np.flatnonzero(np.diff(sorted_good)), len(sorted_good) - 1]  # cut after equal scores
-    tp = np.cumsum(sorted_pos)[last_of_tie]
+    # One sort of the scores, no index sort: at each distinct score (the end of a run of ties), the
+    # pairs at or above it are its position, the positives among them a search in the positives'
+    # own sorted scores (few). Exact on ties; 32 M pairs in ~4 s where two argsorts took 25 s.
+    ordered = np.sort(goodness)[::-1]
+    last_of_tie = np.r_[np.flatnonzero(ordered[1:] != ordered[:-1]), len(ordered) - 1]  # cut after equal scores
+    good_at = ordered[last_of_tie]
+    positives = np.sort(goodness[positive])
+    tp = n_pos - np.searchsorted(positives, good_at, side="left")
     fp = (last_of_tie + 1) - tp
+    # ROC AUC with a tie between a positive and a negative counting half: each run's positives beat
+    # the negatives below the run and tie with the run's own negatives.
+    run_pos, run_neg = np.diff(np.r_[0, tp]), np.diff(np.r_[0, fp])
+    auc = float(np.sum(run_pos * (n_neg - fp) + 0.5 * run_pos * run_neg) / (n_pos * n_neg))
     precision, recall = tp / (tp + fp), tp / n_pos
     ap = float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
     f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-300), 0.0)
     best = int(np.argmax(f1))
-    thresholds = scores[order][last_of_tie]
+    thresholds = method.goodness(good_at)  # goodness is its own inverse: back to the method's scores
     reaching = np.flatnonzero(precision >= 0.99)
     summary = {
         "auc": float(auc),
