@@ -81,6 +81,44 @@ def test_ns_score_map_and_top1_on_a_matrix_worked_by_hand():
     assert per["ap"].tolist() == [0.5, 1.0, 0.5, 1.0]
 
 
+def ranking_by_sorting(method, matrix, codes):
+    """The ranking as it was: each row sorted (stable), the query itself left in its place."""
+    n = len(codes)
+    matrix = matrix.copy()
+    np.fill_diagonal(matrix, method.worst_score())
+    order = np.argsort(-method.goodness(matrix), axis=1, kind="stable")
+    relevant = codes[order] == codes[:, None]
+    relevant[order == np.arange(n)[:, None]] = False
+    mates = np.bincount(codes)[codes] - 1
+    hits = np.cumsum(relevant, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ap = np.where(relevant, hits / np.arange(1, n + 1), 0.0).sum(axis=1) / mates
+    some = mates > 0
+    return {
+        "ns": np.where(some, 1 + relevant[:, :3].sum(axis=1), np.nan),
+        "ap": np.where(some, ap, np.nan),
+        "top1": np.where(some, relevant[:, 0], np.nan),
+    }
+
+
+@pytest.mark.parametrize("whole", [True, False])
+def test_ranking_by_counting_mates_matches_sorting_every_row(whole):
+    """Group-mates' ranks counted (better scores, then equal ones before: a stable order) give the
+    N-S score, AP and top-1 that sorting each row gave, with ties (whole scores) and without."""
+    rng = np.random.default_rng(4)
+    codes = np.r_[np.repeat(np.arange(40), rng.integers(1, 6, 40)), np.arange(40, 140)]
+    rng.shuffle(codes)
+    n = len(codes)
+    matrix = rng.random((n, n)) * 10 - 4 * (codes[:, None] == codes[None, :])
+    matrix = np.round(matrix) if whole else matrix
+    matrix = (matrix + matrix.T) / 2
+    want = ranking_by_sorting(Distance(), matrix, codes)
+    got = ranking(Distance(), matrix.copy(), codes)
+    for key in ("ns", "ap", "top1"):
+        np.testing.assert_allclose(got[key], want[key], rtol=0, atol=1e-12, err_msg=key)
+    assert np.isnan(got["ns"]).any() and 0 < np.nanmean(got["top1"]) < 1
+
+
 def test_recall_at_precision_and_called_pairs():
     curve = {"precision": np.array([1.0, 1.0, 0.995, 0.9]), "recall": np.array([0.1, 0.4, 0.6, 1.0])}
     assert recall_at_precision(curve, 0.99) == 0.6

@@ -30,23 +30,43 @@ def group_codes(groups: Sequence[str]) -> np.ndarray:
 
 def ranking(method: Method, matrix: np.ndarray, codes: np.ndarray) -> dict[str, np.ndarray]:
     """Per query image: N-S score, average precision, top-1 hit; NaN for an image without group-mates.
-    The matrix's diagonal is overwritten (the image itself never retrieves itself)."""
+    The matrix's diagonal is overwritten (the image itself never retrieves itself). Only the ranks of
+    each query's group-mates are needed: each is counted (the images scored better, and the equal
+    ones before it: a stable order), not found by sorting the whole row (6 s of 8,000 images)."""
     n = len(codes)
     np.fill_diagonal(matrix, method.worst_score())
     key = -method.goodness(matrix)
+    order = np.argsort(codes, kind="stable")
+    starts = np.r_[0, np.cumsum(np.bincount(codes))]
     mates = np.bincount(codes)[codes] - 1
     ns, ap, top1 = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    for rows in row_blocks(n, n * 8 * 3):
+    width = int(mates.max()) if n else 0
+    if not width:
+        return {"ns": ns, "ap": ap, "top1": top1}
+    columns = np.arange(n)
+    for rows in row_blocks(n, n * (width + 1) * 2 + n * 8, budget=128 << 20):
         index = np.arange(rows.start, rows.stop)
-        order = np.argsort(key[rows], axis=1, kind="stable")
-        relevant = codes[order] == codes[index, None]
-        relevant[order == index[:, None]] = False  # the image itself, ranked last
-        hits = np.cumsum(relevant, axis=1)
-        precision_at_hits = np.where(relevant, hits / np.arange(1, n + 1), 0.0).sum(axis=1)
+        # Each query's group-mates (itself left out), padded to the widest group with the query itself.
+        members = np.stack(
+            [np.r_[order[starts[c] : starts[c + 1]], np.full(width + 1, -1)][: width + 1] for c in codes[index]]
+        )
+        members = members[members != index[:, None]].reshape(len(index), width)  # drop the query itself
+        present = members >= 0
+        members = np.where(present, members, index[:, None])
+        block = key[rows]
+        at = np.take_along_axis(block, members, axis=1)
+        # (query, mate, image): the reduction runs along contiguous rows.
+        better = np.count_nonzero(block[:, None, :] < at[:, :, None], axis=2)
+        tied = (block[:, None, :] == at[:, :, None]) & (columns[None, None, :] < members[:, :, None])
+        tied_before = np.count_nonzero(tied, axis=2)
+        rank = np.where(present, better + tied_before, n)  # 0-based position in the stable order
+        rank.sort(axis=1)
         some = mates[index] > 0
-        ns[index[some]] = 1 + relevant[some, :3].sum(axis=1)
+        hits = np.arange(1, width + 1)[None, :]
+        precision_at_hits = np.where(rank < n, hits / (rank + 1), 0.0).sum(axis=1)
+        ns[index[some]] = 1 + (rank[some] < 3).sum(axis=1)
         ap[index[some]] = precision_at_hits[some] / mates[index[some]]
-        top1[index[some]] = relevant[some, 0]
+        top1[index[some]] = rank[some, 0] == 0
     return {"ns": ns, "ap": ap, "top1": top1}
 
 

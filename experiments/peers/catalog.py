@@ -65,7 +65,8 @@ DIFPY = Environment("difpy", "3.11", ("difPy==4.2.1",))
 FASTDUP = Environment("fastdup", "3.11", ("fastdup",), opt_in=True)  # CC BY-NC-ND: never by default
 # czkawka's Rust similar-images engine through its PyO3 bindings; Thorn's perception (OpenCV hashers).
 CZKAWKA = Environment("czkawka", "3.11", ("czkawka==0.1.2",))
-PERCEPTION = Environment("perception", "3.11", ("perception==0.9.3",))
+# The extra brings faiss and networkit: its approximate_deduplication groups pairs by strictness.
+PERCEPTION = Environment("perception", "3.11", ("perception[approximate-deduplication]==0.9.3",))
 ENVIRONMENTS = (IMAGEDEDUP, IMMACULATE, DIFPY, CZKAWKA, PERCEPTION, FASTDUP)
 
 
@@ -88,6 +89,21 @@ def immaculate(method: str, default: str, equivalent: str) -> Peer:
         default,
         equivalent,
         "MIT (SSCD weights: MIT)",
+    )
+
+
+def perception(strictness: str) -> Peer:
+    """Thorn's perception: its README's deduplication (pairs, grouped as connected components), or its
+    pairs grouped by its own strictness option (communities, or cliques: every member matched every other)."""
+    grouped = ("--strictness", strictness) if strictness else ()
+    return Peer(
+        f"perception PHash {strictness}".strip(),
+        PERCEPTION,
+        ("{python}", "{adapters}/perception_adapter.py", "{folder}", *grouped),
+        "PHash hash_size=16, normalised Hamming distance <= 0.2 (its README's deduplication example)"
+        + (f"; pairs_to_clusters(strictness={strictness!r})" if strictness else ""),
+        "",
+        "Apache-2.0",
     )
 
 
@@ -116,12 +132,7 @@ PEERS = (
         "",
         "MIT (bindings); czkawka: MIT",
     ),
-    Peer(
-        "perception PHash",
-        PERCEPTION,
-        ("{python}", "{adapters}/perception_adapter.py", "{folder}"),
-        "PHash hash_size=16, normalised Hamming distance <= 0.2 (its README's deduplication example)",
-        "",
-        "Apache-2.0",
-    ),
+    perception(""),
+    perception("community"),
+    perception("clique"),
 )

@@ -34,8 +34,8 @@ def find_python(version: str) -> str | None:
 
 def build(env: Environment) -> str:
     """Build one environment; the outcome in a few words."""
-    if env.ready.is_file():
-        return "ready (already built)"
+    if env.ready.is_file() and env.ready.read_text().split() == list(env.packages):
+        return "ready (already built)"  # with the packages it lists now: a changed pin rebuilds it
     python = find_python(env.python)
     if python is None:
         return fail(env, f"no Python {env.python} on this machine (pyenv install {env.python})")

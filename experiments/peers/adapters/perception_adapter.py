@@ -2,7 +2,10 @@
 "version", "groups": [[path, path], ...]} on stdout, paths relative to FOLDER: Thorn's perception,
 `tools.deduplicate` with the hasher and threshold of its README's deduplication example (PHash with
 hash_size=16, normalised Hamming distance <= 0.2) over every image file under FOLDER. Its answer is
-duplicate pairs; each pair is a group (the harness merges groups that share an image). Standalone."""
+duplicate pairs; each pair is a group (the harness merges groups that share an image: connected
+components). `--strictness community|clique`: the pairs grouped by its own
+`approximate_deduplication.pairs_to_clusters` instead (communities inside components, or maximal
+cliques inside those: every member matched every other). Standalone."""
 
 import json
 import os
@@ -14,6 +17,7 @@ SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", "
 
 def main() -> None:
     folder = os.path.abspath(sys.argv[1])
+    strictness = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--strictness" else None
     from perception import hashers, tools
 
     files = sorted(
@@ -23,7 +27,15 @@ def main() -> None:
         if name.lower().endswith(SUFFIXES) and not name.startswith(".")
     )
     pairs = tools.deduplicate(files=files, hashers=[(hashers.PHash(hash_size=16), 0.2)])
-    groups = [sorted(os.path.relpath(p, folder) for p in pair) for pair in pairs]
+    if strictness:
+        from perception.approximate_deduplication import pairs_to_clusters
+
+        clusters: dict[int, list[str]] = {}
+        for row in pairs_to_clusters(files, pairs, strictness=strictness):
+            clusters.setdefault(row["cluster"], []).append(row["id"])
+        groups = [sorted(os.path.relpath(p, folder) for p in c) for c in clusters.values() if len(c) > 1]
+    else:
+        groups = [sorted(os.path.relpath(p, folder) for p in pair) for pair in pairs]
     print(json.dumps({"tool": "perception", "version": metadata.version("perception"), "groups": groups}))
 
 
