@@ -222,6 +222,21 @@ def identical_scores(choice: Choice, scores: np.ndarray) -> np.ndarray:
     return np.abs(scores - choice.method.perfect_score()) <= 1e-6
 
 
+class GroupScores:
+    """Every score inside a group from one matrix call (not one call per pair: a group of a thousand
+    burst shots would make half a million), read by photo."""
+
+    def __init__(self, method: Any, prepared: Any, distinct: list[int], row_of: list[int]) -> None:
+        self.where = {r: k for k, r in enumerate(distinct)}
+        part = method.subset(prepared, np.asarray(distinct))
+        self.block = np.asarray(method.score_matrix(part, part), dtype=np.float64)
+        np.fill_diagonal(self.block, method.perfect_score())
+        self.row_of = row_of
+
+    def between(self, a: int, b: int) -> float:
+        return float(self.block[self.where[self.row_of[a]], self.where[self.row_of[b]]])
+
+
 KEEP_RULES = ("first-folder", "most-pixels")
 
 
@@ -319,21 +334,12 @@ def find(
         return digests[i]
 
     groups, pairs = [], []
-    perfect = method.perfect_score()
     for rows in groups_rows:
         members = sorted(i for r in rows for i in files_of[r])
         best, why = best_of(photos, members, keep)
-        # Every score inside the group from one matrix call (not one call per pair: a group of a
-        # thousand burst shots would make half a million).
         distinct = sorted({row_of[i] for i in members})
-        where = {r: k for k, r in enumerate(distinct)}
-        part = method.subset(prepared, np.asarray(distinct))
-        block = np.asarray(method.score_matrix(part, part), dtype=np.float64)
-        np.fill_diagonal(block, perfect)
-
-        def between(a: int, b: int, block: np.ndarray = block, where: dict[int, int] = where) -> float:
-            return float(block[where[row_of[a]], where[row_of[b]]])
-
+        inside = GroupScores(method, prepared, distinct, row_of)
+        block, where, between = inside.block, inside.where, inside.between
         scores = {i: between(best, i) for i in members if i != best}
         # Identical pixels: the same bytes, or a perfect score, the same size and the same decoded pixels.
         sizes = np.array([next((photos[i].width, photos[i].height) for i in files_of[r]) for r in distinct])

@@ -39,11 +39,28 @@ def shipped_rule(name: str) -> Rule | None:
     return Rule(float(entry["threshold"]), entry["grouping"], entry["normalise"], k, entry.get("prior"))
 
 
-def finder_pairs(method: Method, prepared: Any, codes: np.ndarray, rows: np.ndarray, rule: Rule) -> dict[str, float]:
-    """The rule's groups on `rows` as a folder, scored as the pairs inside them."""
+class Folders:
+    """Each half (and the whole set) as a folder, made once per method: its neighbours searched once,
+    its all-pairs scores read from the field's matrix, never scored again."""
+
+    def __init__(self, method: Method, matrix: np.ndarray, prepared: Any, codes: np.ndarray) -> None:
+        self.method, self.matrix, self.prepared, self.codes = method, matrix, prepared, codes
+        self.made: dict[bytes, Folder] = {}
+
+    def of(self, rows: np.ndarray) -> Folder:
+        key = np.asarray(rows).tobytes()
+        if key not in self.made:
+            whole = len(rows) == len(self.codes)  # all of it: the matrix itself, not a 32 M-pair copy
+            scores = self.matrix if whole else self.matrix[np.ix_(rows, rows)]
+            self.made[key] = Folder.of("", "main", self.method, self.prepared, self.codes, rows, scores)
+        return self.made[key]
+
+
+def finder_pairs(method: Method, folder: Folder, rule: Rule) -> dict[str, float]:
+    """The rule's groups on a folder, scored as the pairs inside them."""
     if np.isnan(rule.threshold):
         return {"pairs_found": np.nan, "true_pairs": np.nan, "precision": np.nan, "recall": np.nan}
-    _, figures = evaluate(method, Folder.of("", "main", method, prepared, codes, rows), rule)
+    _, figures = evaluate(method, folder, rule)
     return {k: figures[k] for k in ("pairs_found", "true_pairs", "precision", "recall")}
 
 
@@ -65,11 +82,12 @@ def field_figures(
     _, calibrated, _ = summary_of_pairs(method, cal_scores, cal_positive)
     del cal_scores, cal_positive
     scored_scores, scored_positive = pair_arrays(method, matrix, codes, scored)
+    folders = Folders(method, matrix, prepared, codes)
     thresholds = {
         "default": method.default_threshold,
         "best_f1": calibrated["threshold_at_best_f1"],
         "p99": calibrated["threshold_at_p99"],
-        "groups_p99": fit(method, [Folder.of("", "main", method, prepared, codes, calibrate)], GROUPS_P99),
+        "groups_p99": fit(method, [folders.of(calibrate)], GROUPS_P99),
     }
     finder_rules = {"groups_p99": replace(GROUPS_P99, threshold=thresholds["groups_p99"])}
     shipped = shipped_rule(method.name)
@@ -93,8 +111,8 @@ def field_figures(
         if rule == "default" and threshold is None:
             continue
         if rule in finder_rules:  # what `dupbench find` runs: its groups on the half as a folder
-            on_scored = finder_pairs(method, prepared, codes, scored, finder_rules[rule])
-            on_all = finder_pairs(method, prepared, codes, np.arange(len(codes)), finder_rules[rule])
+            on_scored = finder_pairs(method, folders.of(scored), finder_rules[rule])
+            on_all = finder_pairs(method, folders.of(np.arange(len(codes))), finder_rules[rule])
         else:
             on_scored = called_pairs(method, scored_scores, scored_positive, threshold)
             on_all = called_pairs(method, all_scores, all_positive, threshold)

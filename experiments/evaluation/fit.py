@@ -37,9 +37,21 @@ class Folder:
     scores: np.ndarray | None = None  # all pairs, scored once: a fit groups the folder at many thresholds
 
     @classmethod
-    def of(cls, kind: str, role: str, method: Method, prepared: Any, codes: np.ndarray, rows: np.ndarray) -> Folder:
+    def of(
+        cls,
+        kind: str,
+        role: str,
+        method: Method,
+        prepared: Any,
+        codes: np.ndarray,
+        rows: np.ndarray,
+        scores: np.ndarray | None = None,
+    ) -> Folder:
+        """`scores`: the folder's all-pairs scores where the caller has them (the field's matrix);
+        else scored here up to MAX_SCORED images."""
         sub = method.subset(prepared, rows)
-        scores = method.score_matrix(sub, sub, same=True) if len(rows) <= MAX_SCORED else None
+        if scores is None and len(rows) <= MAX_SCORED:
+            scores = method.score_matrix(sub, sub, same=True)
         return cls(kind, role, codes[rows], sub, neighbours(method, sub), scores)
 
 
