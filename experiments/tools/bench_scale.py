@@ -14,11 +14,12 @@ image's top 10 (methods.search: faiss flat indexes, or blocked score matrices), 
 process so its peak resident memory is its own. A cell predicted (from the previous N, scaling as
 N for preparing, N^2 for the search) to take longer than `--budget` seconds (default 240) is
 recorded as skipped with the prediction, not run.
-Part 3 (`--parts ann`, issue 17): approximate search at 1,000,000 synthetic 512-d unit vectors (the
+Part 3 (`--parts ann`, issues 17, 25): approximate search at 1,000,000 synthetic 512-d unit vectors (the
 size of an SSCD descriptor; clustered, so that neighbours are near as real near-duplicates are):
-faiss IVF (IVF1024,Flat and IVF1024,PQ64, nprobe 16) against the exact flat index, for 1,000
-queries: build time, search time, recall@10 against flat, memory per vector. Rows of the same part
-replace the old ones; the other parts' rows are kept.
+faiss IVF (IVF1024 with Flat, SQ8 and PQ64 lists) and HNSW (32 links) against the exact flat index,
+each in its own process: the knob (nprobe, efSearch) chosen on 1,000 queries as the smallest reaching
+recall@10 0.95, then build time, search time, recall@10 and bytes per vector reported on 1,000 others.
+Rows of the same part replace the old ones; the other parts' rows are kept.
 """
 
 from __future__ import annotations
@@ -160,63 +161,107 @@ def clustered_vectors(n: int, d: int = 512, clusters: int = 100_000, seed: int =
     return vectors
 
 
-def cell_ann(n: int, k: int = 10, queries: int = 1000, nprobe: int = 16) -> list[dict[str, Any]]:
+# What each approximate index is, and the knob that trades its speed for recall: (name, factory spec,
+# knob, values tried in order). IVF's nprobe = lists visited per query (1,024 is all of them: exact for
+# IVF,Flat); HNSW's efSearch = candidates kept while walking the graph.
+ANN_INDEXES = (
+    ("IVF1024,Flat", "IVF1024,Flat", "nprobe", (8, 16, 32, 64, 128, 256, 512, 1024)),
+    ("IVF1024,SQ8", "IVF1024,SQ8", "nprobe", (8, 16, 32, 64, 128, 256, 512, 1024)),
+    ("IVF1024,PQ64", "IVF1024,PQ64", "nprobe", (8, 16, 32, 64, 128, 256, 512, 1024)),
+    ("HNSW32", "HNSW32,Flat", "efSearch", (16, 32, 64, 128, 256, 512, 1024)),
+)
+ANN_TARGET = 0.95
+
+
+def recall_at(found: np.ndarray, truth: np.ndarray) -> float:
+    k = truth.shape[1]
+    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, truth)]))
+
+
+def set_knob(index, knob: str, value: int) -> None:
     import faiss
 
-    vectors = clustered_vectors(n)
+    if knob == "nprobe":
+        faiss.extract_index_ivf(index).nprobe = value
+    else:
+        faiss.downcast_index(index).hnsw.efSearch = value
+
+
+def cell_ann(
+    name: str, n: int, k: int = 10, queries: int = 1000, d: int = 512, target: float = ANN_TARGET
+) -> dict[str, Any]:
+    """One index at n vectors, in its own process (its peak memory is its own). The knob is chosen on
+    one set of queries (the smallest value whose recall@10 reaches `target`, else the best tried) and
+    the row reports recall and time on a second, disjoint set: a setting fitted on some queries is
+    measured on others."""
+    import faiss
+
+    vectors = clustered_vectors(n, d=d, clusters=max(1, n // 10))
     rng = np.random.default_rng(1)
-    asked = vectors[rng.choice(n, size=queries, replace=False)]
+    chosen = rng.choice(n, size=2 * queries, replace=False)
+    tune, report = vectors[chosen[:queries]], vectors[chosen[queries:]]
     start = time.perf_counter()
-    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat = faiss.IndexFlatIP(d)
     flat.add(vectors)
     flat_build = time.perf_counter() - start
     start = time.perf_counter()
-    _, truth = flat.search(asked, k)
+    _, truth_report = flat.search(report, k)
     flat_search = time.perf_counter() - start
-    rows = [
-        {
-            "part": "ann",
-            "method": "synthetic 512-d (cosine)",
+    row: dict[str, Any] = {
+        "part": "ann",
+        "method": f"synthetic {d}-d (cosine)",
+        "n": n,
+        "k": k,
+        "queries": queries,
+        "target_recall": target,
+    }
+    if name == "Flat":
+        return {
+            **row,
             "index": "Flat (exact)",
-            "n": n,
-            "k": k,
-            "queries": queries,
             "build_s": flat_build,
             "search_s": flat_search,
             "recall_at_10": 1.0,
-            "bytes_per_vector": vectors.shape[1] * 4,
+            "reaches_target": True,
+            "bytes_per_vector": d * 4,
         }
-    ]
+    _, truth_tune = flat.search(tune, k)
     del flat
-    for spec in ("IVF1024,Flat", "IVF1024,PQ64"):
-        start = time.perf_counter()
-        index = faiss.index_factory(vectors.shape[1], spec, faiss.METRIC_INNER_PRODUCT)
+    label, spec, knob, values = next(entry for entry in ANN_INDEXES if entry[0] == name)
+    start = time.perf_counter()
+    index = faiss.index_factory(d, spec, faiss.METRIC_INNER_PRODUCT)
+    if not index.is_trained:
         index.train(vectors[rng.choice(n, size=min(n, 60_000), replace=False)])
-        index.add(vectors)
-        build = time.perf_counter() - start
-        faiss.extract_index_ivf(index).nprobe = nprobe
-        start = time.perf_counter()
-        _, found = index.search(asked, k)
-        search = time.perf_counter() - start
-        recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, truth)]))
-        per_vector = vectors.shape[1] * 4 if spec.endswith("Flat") else 64
-        rows.append(
-            {
-                "part": "ann",
-                "method": "synthetic 512-d (cosine)",
-                "index": f"{spec} nprobe={nprobe}",
-                "n": n,
-                "k": k,
-                "queries": queries,
-                "build_s": build,
-                "search_s": search,
-                "recall_at_10": recall,
-                "bytes_per_vector": per_vector,
-                "speedup_vs_flat": flat_search / search,
-            }
-        )
-        del index
-    return rows
+    index.add(vectors)
+    build = time.perf_counter() - start
+    tried = []
+    for value in values:
+        set_knob(index, knob, value)
+        _, found = index.search(tune, k)
+        tried.append((recall_at(found, truth_tune), value))
+        if tried[-1][0] >= target:
+            break
+    tuned_recall, value = next(((r, v) for r, v in tried if r >= target), max(tried))
+    set_knob(index, knob, value)
+    index.search(report[:10], k)  # untimed: the first call's thread start-up is not the index's cost
+    start = time.perf_counter()
+    _, found = index.search(report, k)
+    search = time.perf_counter() - start
+    recall = recall_at(found, truth_report)
+    return {
+        **row,
+        "index": f"{label} {knob}={value}",
+        "knob": knob,
+        "knob_value": value,
+        "knobs_tried": " ".join(f"{v}:{r:.3f}" for r, v in tried),
+        "tuned_recall_at_10": tuned_recall,
+        "build_s": build,
+        "search_s": search,
+        "recall_at_10": recall,
+        "reaches_target": recall >= target,
+        "bytes_per_vector": faiss.serialize_index(index).nbytes / n,
+        "speedup_vs_flat": flat_search / search,
+    }
 
 
 def child(*args: str, timeout: float) -> dict[str, Any]:
@@ -244,10 +289,9 @@ def main() -> None:
     if args.cell:
         kind, name, value = args.cell
         if kind == "ann":
-            rows = cell_ann(int(value))
-            print(json.dumps([{**row, "peak_rss_mib": peak_rss_mib()} for row in rows]))
-            return
-        row = cell_small(name, int(value)) if kind == "small" else cell_scale(name, int(value))
+            row = cell_ann(name, int(value))
+        else:
+            row = cell_small(name, int(value)) if kind == "small" else cell_scale(name, int(value))
         print(json.dumps({**row, "peak_rss_mib": peak_rss_mib()}))
         return
 
@@ -272,19 +316,17 @@ def main() -> None:
             plots.scale(table, out / "scale.png")
 
     if "ann" in args.parts:
-        command = [sys.executable, "-m", "experiments.tools.bench_scale", "--cell", "ann", "-", str(args.ann_n)]
-        done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, timeout=3600)
-        if done.returncode:
-            rows.append({"part": "ann", "n": args.ann_n, "status": f"failed: {done.stderr.strip()[-300:]}", **stamp})
-        else:
-            for row in json.loads(done.stdout.strip().splitlines()[-1]):
-                rows.append({**row, "status": "ok", **stamp})
-                print(
-                    f"bench-scale: ann {row['index']} N={row['n']}: build {row['build_s']:.1f} s, "
-                    f"search {row['search_s']:.2f} s for {row['queries']} queries, recall@10 {row['recall_at_10']:.3f}",
-                    flush=True,
-                )
-        save()
+        for name in ("Flat", *(entry[0] for entry in ANN_INDEXES)):
+            row = {**child("ann", name, str(args.ann_n), timeout=3600), **stamp}
+            rows.append({"part": "ann", "n": args.ann_n, "index": name, **row})
+            nan = float("nan")
+            print(
+                f"bench-scale: ann {rows[-1]['index']} N={args.ann_n}: build {row.get('build_s', nan):.1f} s, "
+                f"search {row.get('search_s', nan):.2f} s, recall@10 {row.get('recall_at_10', nan):.3f} "
+                f"({row['status']})",
+                flush=True,
+            )
+            save()
     for name in (args.methods or method_names()) if "methods" in args.parts else []:
         rows.append({**child("small", name, str(args.article_pairs), timeout=1800), **stamp})
         print(
