@@ -107,19 +107,47 @@ def adjust(scores: np.ndarray, background_a: np.ndarray, background_b: np.ndarra
     return scores - (background_a + background_b) / 2
 
 
-def links(method: Method, near: Neighbours, rule: Rule) -> list[tuple[int, int, float]]:
-    """Neighbour pairs whose adjusted score passes the threshold: (a, b, raw score), a < b, each once."""
+@dataclass(frozen=True)
+class ScoredLinks:
+    """Every neighbour pair once (a < b), at the better of its two directions: its raw score and
+    that score adjusted by the two images' background (what the threshold is compared with)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    raw: np.ndarray
+    adjusted: np.ndarray
+
+
+def scored_links(method: Method, near: Neighbours, rule: Rule) -> ScoredLinks:
+    """The one place neighbour rows become pairs: `links` keeps those that pass a threshold, the
+    benchmark's threshold sweep (experiments/evaluation/fit.py) sorts them all."""
     n, k = near.indices.shape
-    if not k:
-        return []
     rows = np.repeat(np.arange(n), k)
     cols = near.indices.reshape(-1)
-    raw = near.scores.reshape(-1)
-    passing = method.passes(adjust(raw, near.background[rows], near.background[cols], rule), rule.threshold)
-    pairs: dict[tuple[int, int], float] = {}
-    for a, b, score in zip(rows[passing], cols[passing], raw[passing]):
-        pairs[(min(int(a), int(b)), max(int(a), int(b)))] = float(score)
-    return [(a, b, s) for (a, b), s in sorted(pairs.items())]
+    real = cols >= 0  # a radius search pads its rows with -1
+    rows, cols, raw = rows[real], cols[real], near.scores.reshape(-1)[real]
+    adjusted = adjust(raw, near.background[rows], near.background[cols], rule)
+    good = np.asarray(method.goodness(adjusted), dtype=np.float64)
+    # A pair is linked when either direction passes: keep the better direction of each.
+    a, b = np.minimum(rows, cols), np.maximum(rows, cols)
+    order = np.lexsort((-good, b, a))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (a[order][1:] != a[order][:-1]) | (b[order][1:] != b[order][:-1])
+    keep = order[first]
+    return ScoredLinks(a[keep], b[keep], np.asarray(raw)[keep], np.asarray(adjusted)[keep])
+
+
+def links(method: Method, near: Neighbours, rule: Rule) -> list[tuple[int, int, float]]:
+    """Neighbour pairs whose adjusted score passes the threshold: (a, b, raw score), a < b, each once,
+    in (a, b) order."""
+    return passing_links(method, scored_links(method, near, rule), rule)[0]
+
+
+def passing_links(method: Method, scored: ScoredLinks, rule: Rule) -> tuple[list[tuple[int, int, float]], np.ndarray]:
+    """The scored links that pass the rule's threshold, as (a, b, raw score), and their adjusted scores."""
+    passing = method.passes(scored.adjusted, rule.threshold)
+    pairs = zip(scored.a[passing].tolist(), scored.b[passing].tolist(), scored.raw[passing].tolist())
+    return list(pairs), scored.adjusted[passing]
 
 
 def components(n: int, pairs: Sequence[tuple[int, int, float]]) -> list[list[int]]:
@@ -233,12 +261,9 @@ def group(
         raise ValueError(f"normalise {rule.normalise!r}: one of {', '.join(NORMALISATIONS)}")
     n = method.count(prepared)
     near = with_background(method, near, rule)
-    pairs = links(method, near, rule)
+    pairs, adjusted = passing_links(method, scored_links(method, near, rule), rule)
     found = components(n, pairs)
     if rule.grouping == "community" and pairs:
-        a = np.array([p[0] for p in pairs])
-        b = np.array([p[1] for p in pairs])
-        adjusted = adjust(np.array([p[2] for p in pairs]), near.background[a], near.background[b], rule)
         weights = method.goodness(adjusted) - method.goodness(rule.threshold) + 1e-3
         found = community_groups(pairs, weights)
     elif rule.grouping in ("star", "complete"):

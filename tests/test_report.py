@@ -32,6 +32,7 @@ def test_without_run_outputs_the_committed_baselines_stand_in(tmp_path):
         assert f"| {name} |" in text
 
 
+@pytest.mark.slow  # a whole Experiment 1 run, then its report with plots and calibration (6 s)
 def test_run_outputs_with_thresholds_plots_and_calibration(tmp_path):
     run_dir = tmp_path / "exp1" / "embedded"
     run_dir.mkdir(parents=True)

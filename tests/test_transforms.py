@@ -112,6 +112,7 @@ def test_a_tie_with_a_wrong_image_is_not_a_hit():
     assert recall_and_margin(Dist(), np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[1.0, 5.0], [5.0, 0.5]]))[0] == 0.5
 
 
+@pytest.mark.slow  # every method over the transform matrix end to end (6 s); the quick suite keeps the per-edit tests
 def test_matrix_end_to_end_identity_is_found_by_every_method(tmp_path):
     import pandas as pd
 

@@ -217,24 +217,28 @@ def pixel_digest(path: Path) -> str:
     return hashlib.sha256(f"{image.size}".encode() + image.tobytes()).hexdigest()
 
 
-def identical_scores(choice: Choice, scores: np.ndarray) -> np.ndarray:
-    """Scores no two different images can have: the candidates for an identical-pixels check."""
-    return np.abs(scores - choice.method.perfect_score()) <= 1e-6
-
-
 class GroupScores:
     """Every score inside a group from one matrix call (not one call per pair: a group of a thousand
-    burst shots would make half a million), read by photo."""
+    burst shots would make half a million), read by photo; and which photos score perfectly against
+    another image of their size: the only ones whose pixels are worth decoding to call them identical."""
 
-    def __init__(self, method: Any, prepared: Any, distinct: list[int], row_of: list[int]) -> None:
+    def __init__(self, method: Any, prepared: Any, distinct: list[int], row_of: list[int], sizes: np.ndarray) -> None:
         self.where = {r: k for k, r in enumerate(distinct)}
         part = method.subset(prepared, np.asarray(distinct))
         self.block = np.asarray(method.score_matrix(part, part), dtype=np.float64)
         np.fill_diagonal(self.block, method.perfect_score())
         self.row_of = row_of
+        # A score no two different images can have, between two images of the same size.
+        same_size = (sizes[:, None, :] == sizes[None, :, :]).all(axis=2)
+        twins = (np.abs(self.block - method.perfect_score()) <= 1e-6) & same_size
+        np.fill_diagonal(twins, False)
+        self.perfect_twin = twins.any(axis=1)
 
     def between(self, a: int, b: int) -> float:
         return float(self.block[self.where[self.row_of[a]], self.where[self.row_of[b]]])
+
+    def has_perfect_twin(self, i: int) -> bool:
+        return bool(self.perfect_twin[self.where[self.row_of[i]]])
 
 
 KEEP_RULES = ("first-folder", "most-pixels")
@@ -338,19 +342,14 @@ def find(
         members = sorted(i for r in rows for i in files_of[r])
         best, why = best_of(photos, members, keep)
         distinct = sorted({row_of[i] for i in members})
-        inside = GroupScores(method, prepared, distinct, row_of)
-        block, where, between = inside.block, inside.where, inside.between
-        scores = {i: between(best, i) for i in members if i != best}
-        # Identical pixels: the same bytes, or a perfect score, the same size and the same decoded pixels.
         sizes = np.array([next((photos[i].width, photos[i].height) for i in files_of[r]) for r in distinct])
-        same_size = (sizes[:, None, :] == sizes[None, :, :]).all(axis=2)
-        candidates = identical_scores(choice, block) & same_size
-        np.fill_diagonal(candidates, False)
-        perfect_somewhere = candidates.any(axis=1)
+        inside = GroupScores(method, prepared, distinct, row_of, sizes)
+        scores = {i: inside.between(best, i) for i in members if i != best}
+        # Identical pixels: the same bytes, or a perfect score, the same size and the same decoded pixels.
         same_pixels: dict[str, list[int]] = {}
         for i in members:
             twins = len(files_of[row_of[i]]) > 1
-            perfect_pair = bool(perfect_somewhere[where[row_of[i]]])
+            perfect_pair = inside.has_perfect_twin(i)
             key = f"bytes:{photos[i].sha256}" if not perfect_pair else f"pixels:{pixels_of(i)}"
             if twins or perfect_pair:
                 same_pixels.setdefault(key, []).append(i)
@@ -364,7 +363,7 @@ def find(
                 a, b = members[x], members[y]
                 both_exact = a in class_of and class_of.get(b) == class_of[a]
                 if both_exact or neighbours(row_of[a], row_of[b]):
-                    pairs.append((a, b, between(a, b), "exact" if both_exact else "near"))
+                    pairs.append((a, b, inside.between(a, b), "exact" if both_exact else "near"))
     groups.sort(key=lambda g: (-len(g.members), str(photos[g.best].path)))
     seconds["search"] = time.perf_counter() - start
     encoded = len(contents) + len(failed) - hits

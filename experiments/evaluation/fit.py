@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from dupbench.grouping import Neighbours, Rule, adjust, group, neighbours, with_background
+from dupbench.grouping import Neighbours, Rule, adjust, group, neighbours, scored_links, with_background
 from dupbench.methods import Method
 from experiments.evaluation.group_metrics import group_scores, pairs_in
 
@@ -94,23 +94,12 @@ class ComponentSweep:
     follow each merge. `at(threshold)` gives what `group_scores` gives for `group` at that threshold."""
 
     def __init__(self, method: Method, folder: Folder, template: Rule) -> None:
-        self.method, self.template = method, template
+        self.method = method
         n = len(folder.codes)
-        near = with_background(method, folder.near, template)
-        rows = np.repeat(np.arange(n), near.indices.shape[1])
-        cols = near.indices.reshape(-1)
-        real = cols >= 0
-        rows, cols = rows[real], cols[real]
-        adjusted = adjust(near.scores.reshape(-1)[real], near.background[rows], near.background[cols], template)
-        good = np.asarray(method.goodness(adjusted), dtype=np.float64)
-        # Each pair once, at the better of its two directions (linked when either passes).
-        a, b = np.minimum(rows, cols), np.maximum(rows, cols)
-        order = np.lexsort((-good, b, a))
-        a, b, good = a[order], b[order], good[order]
-        first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
-        a, b, good = a[first], b[first], good[first]
+        scored = scored_links(method, with_background(method, folder.near, template), template)
+        good = np.asarray(method.goodness(scored.adjusted), dtype=np.float64)
         best_first = np.argsort(-good, kind="stable")
-        self.a, self.b, self.good = a[best_first], b[best_first], good[best_first]
+        self.a, self.b, self.good = scored.a[best_first], scored.b[best_first], good[best_first]
         self.next = 0
         self.parent = np.arange(n)
         self.counts: list[dict[int, int]] = [{int(c): 1} for c in folder.codes]
