@@ -44,6 +44,7 @@ def one_of(*choices: str) -> tuple[Check, str]:
 
 POSITIVE = (lambda v: is_number(v) and v > 0), "a number > 0"
 BOOLEAN = (lambda v: isinstance(v, bool)), "true or false"
+EDIT_SET_NAMES = ("standard", "hard")  # experiments/data/edits.py's EDIT_SETS
 SAFE = (
     (lambda v: isinstance(v, str) and bool(SAFE_NAME.match(v))),
     "a plain name (letters, digits, '.', '_', '-'; no '/' or '..'): it becomes a folder under results_root",
@@ -89,7 +90,10 @@ RULES: dict[str, tuple[Check, str]] = {
     "dataset.distractors": int_at_least(0),
     "results_root": RESULTS_ROOT,
     "dataset.resize": RESIZE,
-    "dataset.edits": BOOLEAN,
+    "dataset.edits": (
+        (lambda v: isinstance(v, bool) or v in EDIT_SET_NAMES),
+        f"true, false or one of {', '.join(EDIT_SET_NAMES)}",
+    ),
 }
 FIXED_SIZE = {"dataset.resize.width": int_at_least(1), "dataset.resize.height": int_at_least(1)}
 # A factor that is finite and at most 16 (a larger one makes an 8 MP photo a 2 GP one); one that shrinks

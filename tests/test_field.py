@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from dupbench.finder.recommend import shipped
 from dupbench.methods import Method
-from experiments.data.edits import EDITS, build
+from experiments.data.edits import EDITS, HARD_EDITS, build, ensure_built
 from experiments.data.embedded import ensure_embedded
 from experiments.data.loader import read_manifest
-from experiments.evaluation.field_metrics import called_pairs, ranking, recall_at_precision, splits
+from experiments.evaluation.field_metrics import called_pairs, micro_ap, ranking, recall_at_precision, splits
 from experiments.paths import REPO_ROOT
 from tests.conftest import run_in_process
 
@@ -55,6 +56,53 @@ def test_the_edits_set_has_every_edit_of_every_original_and_rebuilds_to_the_same
     c = pd.read_csv(tmp_path / "c" / "MANIFEST.csv")
     crops = lambda m: set(m[m["edit"] == "crop25"]["sha256"])  # noqa: E731
     assert crops(a) != crops(c)  # another seed crops elsewhere
+
+
+def test_the_hard_tier_has_every_hard_edit_and_its_exif_turn_is_undone_by_a_reader(tmp_path):
+    from dupbench.images.read import read_rgb
+
+    ensure_embedded(EMBEDDED)
+    source = read_manifest(REPO_ROOT / "data/manifests/embedded.csv", EMBEDDED)
+    build(tmp_path / "a", source, seed=0, edits="hard")
+    build(tmp_path / "b", source, seed=0, edits="hard")
+    a = pd.read_csv(tmp_path / "a" / "MANIFEST.csv")
+    assert (a["sha256"] == pd.read_csv(tmp_path / "b" / "MANIFEST.csv")["sha256"]).all()  # seeded
+    edited = a[~a["edit"].isin(["original", "view"])]
+    assert len(edited) == 8 * len(HARD_EDITS) and edited.groupby("group")["edit"].nunique().eq(len(HARD_EDITS)).all()
+    original = a[a["edit"] == "original"].iloc[0]
+    stem = Path(original["path"]).with_suffix("")
+    upright = np.asarray(read_rgb(tmp_path / "a" / original["path"]), dtype=float)
+    turned = tmp_path / "a" / f"{stem}_exif_rot90.jpg"
+    with Image.open(turned) as stored:
+        assert stored.size == upright.shape[:2]  # the pixels are stored a quarter turn round...
+    shown = np.asarray(read_rgb(turned), dtype=float)
+    assert shown.shape == upright.shape and np.abs(shown - upright).mean() < 8  # ...and read back upright
+    # The overlay belongs to the pasted photo's group; its backdrop is another group's photo.
+    overlay = a[a["edit"] == "overlay"].iloc[0]
+    pasted = overlay["path"][: -len("_overlay.jpg")]
+    originals = a[a["edit"] == "original"]
+    assert (
+        overlay["group"]
+        == originals[originals["path"].map(lambda p: str(Path(p).with_suffix(""))) == pasted]["group"].iloc[0]
+    )
+    with pytest.raises(ValueError, match="edits: 'harder'"):
+        ensure_built(tmp_path / "c", source, edits="harder")
+
+
+class Similarity(Method):
+    direction, symmetric = "similarity", True
+
+
+def test_micro_ap_pools_every_copy_against_every_original_worked_by_hand():
+    # Images: original 0 (group 0), original 1 (group 1), copy 2 of group 0, copy 3 of group 1, a view 4.
+    matrix = np.zeros((5, 5))
+    matrix[2, [0, 1]] = [0.9, 0.95]  # copy 2 resembles the other group's original more
+    matrix[3, [0, 1]] = [0.2, 0.8]
+    codes = np.array([0, 1, 0, 1, 0])
+    edits = np.array(["original", "original", "crop50", "rot90", "view"])
+    # Pooled ranking: 0.95 (wrong), 0.9 (hit), 0.8 (hit), 0.2 (wrong): AP = (1/2 + 2/3) / 2.
+    assert micro_ap(Similarity(), matrix, codes, edits) == pytest.approx((1 / 2 + 2 / 3) / 2)
+    assert np.isnan(micro_ap(Similarity(), matrix, codes, np.array(["original", "view"] * 2 + ["view"])))
 
 
 def test_committed_edits_manifest_matches_the_generator_on_ukbench800():
@@ -278,3 +326,9 @@ def test_the_fields_finder_rows_are_what_dupbench_find_groups_on_the_same_folder
         pairs = sum(len(g["members"]) * (len(g["members"]) - 1) // 2 for g in groups)
         assert rows.at[rule, "pairs_found_all"] == pairs, rule
     assert rows.at["groups_p99", "pairs_found_all"] > 0
+
+
+def test_committed_hard_manifest_has_eleven_edits_of_each_original():
+    manifest = pd.read_csv(REPO_ROOT / "data/manifests/ukbench800-hard.csv")
+    assert len(manifest) == 800 + 200 * len(HARD_EDITS) and manifest["group"].nunique() == 200
+    assert set(manifest["edit"]) - {"original", "view"} == set(HARD_EDITS)

@@ -1,8 +1,9 @@
 """The field's figures for one method from its all-pairs score matrix: ranking (N-S, mAP, top-1), pair
-classification, and per threshold rule the pairs found, precision and recall on the scored half and
-on all images; per edit, the share of edited copies found. The finder's rules (`groups_p99`, fitted on
-the calibration half, and `shipped`, the rule `dupbench find` ships for the method) run the finder's
-own grouping (dupbench.grouping) on the half as on a folder: one code path."""
+classification, DISC21's micro-AP of edited copies against the originals, and per threshold rule
+the pairs found, precision and recall on the scored half and on all images; per edit, the share of
+edited copies found. The finder's rules (`groups_p99`, fitted on the calibration half, and `shipped`,
+the rule `dupbench find` ships for the method) run the finder's own grouping (dupbench.grouping) on
+the half as on a folder: one code path."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from dupbench.errors import DupbenchError
 from dupbench.finder.recommend import shipped
 from dupbench.grouping import Rule
 from dupbench.methods import Method
-from experiments.evaluation.field_metrics import called_pairs, pair_arrays, ranking, summary_of_pairs
+from experiments.evaluation.field_metrics import called_pairs, micro_ap, pair_arrays, ranking, summary_of_pairs
 from experiments.evaluation.fit import Folder, evaluate, fit
 from experiments.evaluation.metrics import duplicate_mask
 
@@ -94,6 +95,7 @@ def field_figures(
     if shipped is not None:
         thresholds["shipped"], finder_rules["shipped"] = shipped.threshold, shipped
     edits = edit_recall(method, matrix, thresholds, codes, scored, edit_names)
+    micro = micro_ap(method, matrix, codes, edit_names)
     per_query = ranking(method, matrix, codes)  # last: it overwrites the diagonal
     queries = ~np.isnan(per_query["ns"])
     ranked = {
@@ -101,6 +103,7 @@ def field_figures(
         "map": float(np.mean(per_query["ap"][queries])),
         "top1": float(np.mean(per_query["top1"][queries])),
         "queries": int(queries.sum()),
+        "micro_ap": micro,
     }
     for row in edits:
         picked = queries & (edit_names == row["edit"])

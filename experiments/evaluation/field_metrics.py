@@ -47,9 +47,8 @@ def ranking(method: Method, matrix: np.ndarray, codes: np.ndarray) -> dict[str, 
     for rows in row_blocks(n, n * (width + 1) * 2 + n * 8, budget=128 << 20):
         index = np.arange(rows.start, rows.stop)
         # Each query's group-mates (itself left out), padded to the widest group with the query itself.
-        members = np.stack(
-            [np.r_[order[starts[c] : starts[c + 1]], np.full(width + 1, -1)][: width + 1] for c in codes[index]]
-        )
+        slots = starts[codes[index]][:, None] + np.arange(width + 1)
+        members = np.where(slots < starts[codes[index] + 1][:, None], order[np.minimum(slots, n - 1)], -1)
         members = members[members != index[:, None]].reshape(len(index), width)  # drop the query itself
         present = members >= 0
         members = np.where(present, members, index[:, None])
@@ -120,6 +119,23 @@ def summary_of_pairs(method: Method, scores: np.ndarray, positive: np.ndarray):
     for p in PRECISIONS:
         figures[f"recall_at_p{str(p)[2:]}"] = recall_at_precision(curve, p)
     return figures, summary, curve
+
+
+NOT_EDITS = ("original", "view", "distractor", "")
+
+
+def micro_ap(method: Method, matrix: np.ndarray, codes: np.ndarray, edit_names: np.ndarray) -> float:
+    """DISC21's micro-AP: every edited copy queried against the originals (the references), all
+    (copy, original) scores pooled and ranked as one list, a hit where the original is the copy's
+    own; NaN for a set without originals and edits. The copy is the query: for a one-way score the
+    copy-to-original direction, as DISC21 scores a query against its references."""
+    originals = np.flatnonzero(edit_names == "original")
+    copies = np.flatnonzero(~np.isin(edit_names, NOT_EDITS))
+    if not originals.size or not copies.size:
+        return float("nan")
+    scores = matrix[np.ix_(copies, originals)].reshape(-1)
+    positive = (codes[copies][:, None] == codes[originals][None, :]).reshape(-1)
+    return float(summary_of_pairs(method, scores, positive)[0]["pair_ap"])
 
 
 def thinned(curve: dict[str, np.ndarray], points: int = 200) -> dict[str, np.ndarray]:

@@ -328,6 +328,7 @@ def render_field(table: pd.DataFrame, source: str) -> str:
                 "ns_score": row["ns_score"],
                 "map": row["map"],
                 "pair_ap": row["pair_ap"],
+                "micro_ap": row.get("micro_ap", float("nan")),
                 "recall_at_p99": row["recall_at_p99"],
                 "total_s": f"{row['total_s']:.1f}" + (" (cached)" if row.get("cache_hits", 0) > 0 else ""),
                 "images_per_s": row["images_per_s"],
@@ -357,11 +358,15 @@ def render_field(table: pd.DataFrame, source: str) -> str:
             }
         )
     frame = pd.DataFrame(rows)
+    micro = "micro_ap" in frame and not frame["micro_ap"].isna().all()
+    if not micro and "micro_ap" in frame:  # a set without edited copies
+        frame = frame.drop(columns="micro_ap")
     formats = {
         "method": "",
         "ns_score": ".2f",
         "map": ".3f",
         "pair_ap": ".3f",
+        "micro_ap": ".3f",
         "recall_at_p99": ".3f",
         "total_s": "",
         "images_per_s": ".0f",
@@ -374,6 +379,7 @@ def render_field(table: pd.DataFrame, source: str) -> str:
         "ns_score": "N-S",
         "map": "mAP",
         "pair_ap": "pair AP",
+        "micro_ap": "µAP (edits)",
         "recall_at_p99": "R@P0.99",
         "total_s": "total s",
         "images_per_s": "img/s",
@@ -389,7 +395,9 @@ def render_field(table: pd.DataFrame, source: str) -> str:
         markdown(frame, {c: f for c, f in formats.items() if c in frame}, headings)
         + (f"\n\nSpeed targets (issue 15), from this table: {targets}." if targets else "")
         + f"\n\n{int(first['n_images'])} images of {first['dataset']} ({int(first['n_groups'])} groups), all pairs; "
-        "N-S: group-mates in an image's top 4, itself included (max 4); R@P0.99: recall at precision 0.99 over "
+        "N-S: group-mates in an image's top 4, itself included (max 4); "
+        + ("µAP: DISC21's micro-AP, every edited copy against the originals, one pooled ranking; " if micro else "")
+        + "R@P0.99: recall at precision 0.99 over "
         "all pairs. Thresholds are scored on the second half of the groups: the method's shipped default; "
         "p99, the loosest threshold reaching 99 % precision on the first half's pairs; finder, the loosest whose "
         "groups (connected components, as `dupbench find` forms them) kept 99 % there, counted as the pairs "

@@ -16,6 +16,7 @@ from experiments.paths import repo_path
 def items(cfg: Mapping[str, Any], root: Path) -> tuple[tuple[Item, ...], tuple[Skip, ...]]:
     origin = cfg["source"]
     source = manifest_items(origin, repo_path(origin["root"]), repo_path(origin["manifest"]))
-    seed, distractors, edits = int(cfg.get("seed", 0)), int(cfg.get("distractors", 0)), bool(cfg.get("edits", True))
+    seed, distractors = int(cfg.get("seed", 0)), int(cfg.get("distractors", 0))
+    edits = cfg.get("edits", True)  # true, false or an edit set's name ("hard")
     ensure_built(root, source, seed, distractors, edits)
     return manifest_items(cfg, root, root / "MANIFEST.csv"), ()
