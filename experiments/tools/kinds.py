@@ -21,7 +21,8 @@ pairs to support 99 % at all (300, the rule of three).
 Per method one rule is `chosen`: the best mean recall over the kinds among the rules whose
 threshold held 99 % on every kind's scored half (and the no-duplicate limit); `make thresholds`
 ships the chosen rows to `dupbench find`. Peers run once per scored half, at their defaults.
-Outputs: results/kinds/kinds.csv, meta.json.
+Outputs: results/kinds/kinds.csv, meta.json; `--methods A B` / `--peers X Y` rerun only those and keep
+the other rows of the table there.
 """
 
 from __future__ import annotations
@@ -347,7 +348,7 @@ def describe(row: dict, verdict: dict) -> str:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--methods", nargs="*", default=None, help="method names (default: every one)")
+    parser.add_argument("--methods", nargs="*", default=None, help="method names (default: every one; none: --methods)")
     parser.add_argument("--peers", nargs="*", default=None, help="peer names (default: every one; none: --peers)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--cache", type=Path, default=REPO_ROOT / "results" / "cache" / "features")
@@ -357,12 +358,17 @@ def main() -> None:
         kinds = Kinds(args.cache)
     except DupbenchError as problem:
         raise SystemExit(f"error: {problem}") from None
-    rows: list[dict] = []
-    for name in args.methods or method_names():
+    # A run of some methods or peers replaces their rows only: the rows of the others in the table
+    # already there are kept (as bench-scale keeps the parts it did not run).
+    methods = method_names() if args.methods is None else args.methods
+    peers = [p.name for p in PEERS] if args.peers is None else args.peers
+    old = pd.read_csv(args.out / "kinds.csv") if (args.out / "kinds.csv").is_file() else pd.DataFrame()
+    rows: list[dict] = [] if old.empty else old[~old["method"].isin([*methods, *peers])].to_dict("records")
+    for name in methods:
         rows += kinds.run_method(name)
         atomic_write_csv(args.out / "kinds.csv", pd.DataFrame(rows))  # every finished method kept
-    if args.peers is None or args.peers:
-        rows += kinds.run_peers(args.peers or None)
+    if peers:
+        rows += kinds.run_peers(peers)
     atomic_write_csv(args.out / "kinds.csv", pd.DataFrame(rows))
     meta = {"wall_s": time.perf_counter() - start, "environment": kinds.env, "kinds": KINDS, "finished_at": now_utc()}
     (args.out / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
