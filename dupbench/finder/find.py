@@ -303,11 +303,10 @@ def find(
             )
         seconds["encode"] = time.perf_counter() - start
     if failed:
-        bad = {contents[i] for i in failed}
-        skipped += [(str(p.path), f"cannot read image {p.path}: {failed[contents.index(p.sha256)].split(': ', 1)[-1]}")
-                    for p in photos if p.sha256 in bad]  # fmt: skip
-        photos = [p for p in photos if p.sha256 not in bad]
-        contents = [sha for sha in contents if sha not in bad]
+        why = {contents[i]: reason.split(": ", 1)[-1] for i, reason in failed.items()}  # by content: O(N), not N x bad
+        skipped += [(str(p.path), f"cannot read image {p.path}: {why[p.sha256]}") for p in photos if p.sha256 in why]
+        photos = [p for p in photos if p.sha256 not in why]
+        contents = [sha for sha in contents if sha not in why]
     row = {sha: i for i, sha in enumerate(contents)}
     row_of = [row[p.sha256] for p in photos]
     start = time.perf_counter()
