@@ -17,7 +17,14 @@ from dupbench.errors import DupbenchError
 from dupbench.finder.recommend import shipped
 from dupbench.grouping import Rule
 from dupbench.methods import Method
-from experiments.evaluation.field_metrics import called_pairs, micro_ap, pair_arrays, ranking, summary_of_pairs
+from experiments.evaluation.field_metrics import (
+    NOT_COPIES,
+    called_pairs,
+    micro_ap,
+    pair_arrays,
+    ranking,
+    summary_of_pairs,
+)
 from experiments.evaluation.fit import Folder, evaluate, fit
 from experiments.evaluation.metrics import duplicate_mask
 
@@ -152,7 +159,7 @@ def edit_recall(
     scored[scored_rows] = True
     original_of = {codes[i]: i for i in np.flatnonzero(edit_names == "original")}
     rows = []
-    for edit in dict.fromkeys(e for e in edit_names if e not in ("original", "distractor", "")):
+    for edit in dict.fromkeys(e for e in edit_names if e not in NOT_COPIES):
         copies = np.flatnonzero((edit_names == edit) & scored)
         copies = np.array([i for i in copies if codes[i] in original_of], dtype=int)
         if not copies.size:

@@ -121,7 +121,11 @@ def summary_of_pairs(method: Method, scores: np.ndarray, positive: np.ndarray):
     return figures, summary, curve
 
 
-NOT_EDITS = ("original", "view", "distractor", "")
+# Rows that are no copy of their group's original: the original itself, distractors, unlabelled rows.
+# The per-edit table lists every other label (views included, as the reference row of how the data
+# set's own photos are found); µAP leaves the views out as well, as DISC21 scores edited copies only.
+NOT_COPIES = ("original", "distractor", "")
+VIEW = "view"
 
 
 def micro_ap(method: Method, matrix: np.ndarray, codes: np.ndarray, edit_names: np.ndarray) -> float:
@@ -130,12 +134,12 @@ def micro_ap(method: Method, matrix: np.ndarray, codes: np.ndarray, edit_names: 
     own; NaN for a set without originals and edits. The copy is the query: for a one-way score the
     copy-to-original direction, as DISC21 scores a query against its references."""
     originals = np.flatnonzero(edit_names == "original")
-    copies = np.flatnonzero(~np.isin(edit_names, NOT_EDITS))
+    copies = np.flatnonzero(~np.isin(edit_names, (*NOT_COPIES, VIEW)))
     if not originals.size or not copies.size:
         return float("nan")
     scores = matrix[np.ix_(copies, originals)].reshape(-1)
     positive = (codes[copies][:, None] == codes[originals][None, :]).reshape(-1)
-    return float(summary_of_pairs(method, scores, positive)[0]["pair_ap"])
+    return float(pair_classification(method, scores, positive)[0]["ap"])
 
 
 def thinned(curve: dict[str, np.ndarray], points: int = 200) -> dict[str, np.ndarray]:
