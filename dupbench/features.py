@@ -38,9 +38,21 @@ FILE_NAME = "features.sqlite"  # inside a cache folder (the benchmark's `feature
 
 
 def to_bytes(row: np.ndarray) -> bytes:
+    """The row in the .npy format: its header (shared by a method's rows, built once) and its bytes
+    (np.save per row cost 0.09 ms: 0.9 s of a cold run on 10,000 images)."""
+    row = np.ascontiguousarray(row)
+    if row.dtype.hasobject:
+        out = io.BytesIO()
+        np.save(out, row, allow_pickle=False)  # refuses it with numpy's own message
+        return out.getvalue()
+    return npy_prefix(row.dtype.str, row.shape) + row.tobytes()
+
+
+@functools.lru_cache(maxsize=64)
+def npy_prefix(dtype: str, shape: tuple[int, ...]) -> bytes:
     out = io.BytesIO()
-    np.save(out, np.ascontiguousarray(row), allow_pickle=False)
-    return out.getvalue()
+    np.save(out, np.zeros(shape, dtype=np.dtype(dtype)), allow_pickle=False)
+    return out.getvalue()[: len(out.getvalue()) - int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize]
 
 
 def from_bytes(data: bytes) -> np.ndarray:
@@ -157,6 +169,12 @@ class FeatureCache:
             ):
                 found[sha] = from_bytes(data)
         return found
+
+    def contents(self, identity: str) -> frozenset[str]:
+        """The sha256 of every content with features for `identity`."""
+        return frozenset(
+            sha for (sha,) in self.db.execute("SELECT sha256 FROM features WHERE identity = ?", (identity,))
+        )
 
     def put(self, rows: Iterable[tuple[str, np.ndarray]], identity: str) -> None:
         self.db.executemany(

@@ -272,7 +272,7 @@ def test_progress_bars_name_each_stage(photos, capsys):
 
     find([photos], choose("phash", "12"), progress=True)
     err = capsys.readouterr().err
-    assert all(f"{stage}:" in err for stage in ("scan", "hash", "encode", "search")), err[-300:]
+    assert all(f"{stage}:" in err for stage in ("scan", "read", "encode", "search")), err[-300:]
 
 
 def test_a_read_only_folder_works_and_nothing_is_written_into_it(photos, tmp_path):

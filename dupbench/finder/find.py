@@ -25,14 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from dupbench.errors import DupbenchError
 from dupbench.features import FeatureCache, file_stamp
-from dupbench.files import sha256_of
 from dupbench.finder.recommend import Choice
 from dupbench.grouping import find_groups
 from dupbench.images.decode import Decode, decode, prepared_batches
+from dupbench.images.ingest import read_new
 from dupbench.images.read import read_rgb
 from dupbench.images.scan import scan
 
@@ -141,41 +140,51 @@ def collect(
     return photos
 
 
-def digest_all(photos: list[Photo], cache: FeatureCache, tick: Callable[[int], None]) -> list[Photo]:
-    """Each photo's sha256 (and its size as shown, where the cache knows it): from the cache where the
-    file's stamp is unchanged, else read. The photos whose facts were read this time."""
+def known_facts(photos: list[Photo], cache: FeatureCache) -> list[Photo]:
+    """Each photo's sha256 and size as shown from the cache where the file's stamp is unchanged; the
+    photos whose facts must be read (new or changed files, and any whose header could not be read)."""
     known = cache.known_files()
     fresh = []
     for photo in photos:
         row = known.get(os.fsencode(os.path.abspath(photo.path)))  # `find Photos` and `find ~/Photos`: one key
-        if row is not None and row[0] == photo.stamp:
-            photo.sha256, photo.width, photo.height = row[1], row[2] or 0, row[3] or 0
+        if row is not None and row[0] == photo.stamp and row[2] and row[3]:
+            photo.sha256, photo.width, photo.height = row[1], row[2], row[3]
         else:
-            photo.sha256 = sha256_of(photo.path)  # in chunks: a 2 GiB file never sits in memory
             fresh.append(photo)
-        tick(1)
     return fresh
 
 
-def readable(photos: list[Photo], skipped: list[tuple[str, str]]) -> list[Photo]:
-    """Photos whose header Pillow reads (their size is the best-copy rule's); others are skips. A
-    size the cache gave is not read again."""
-    kept = []
-    for photo in photos:
-        if photo.width and photo.height:
-            kept.append(photo)
-            continue
-        try:
-            with Image.open(photo.path) as image:
-                photo.width, photo.height = image.size
-                if image.format == "JPEG":
-                    orientation = image.getexif().get(0x0112, 1)
-                    if orientation in (5, 6, 7, 8):
-                        photo.width, photo.height = photo.height, photo.width
-            kept.append(photo)
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-            skipped.append((str(photo.path), f"cannot read image: {type(exc).__name__}: {exc}"))
-    return kept
+def read_facts(
+    choice: Choice,
+    fresh: list[Photo],
+    cache: FeatureCache,
+    workers: int,
+    skipped: list[tuple[str, str]],
+    tick: Callable[[int], None],
+) -> tuple[set[int], dict[str, Any]]:
+    """The fresh photos' facts, each file read once (dupbench/images/ingest.py); a method that prepares
+    on its workers (a hash) gets the features of new contents from the same read, stored in the cache
+    as each batch is done. (ids of the photos whose header cannot be read, the features by content)."""
+    method, identity = choice.method, choice.identity
+    prepare = bool(identity) and method.parallel_prepare
+    cached = cache.contents(identity) if prepare else frozenset()
+    unreadable: set[int] = set()
+    features: dict[str, Any] = {}
+    for batch in read_new(method, [p.path for p in fresh], choice.decode, workers, cached, prepare, tick):
+        for i, facts in batch.facts.items():
+            fresh[i].sha256, fresh[i].width, fresh[i].height = facts.sha256, facts.width, facts.height
+        for i, (sha, why) in batch.unreadable.items():
+            fresh[i].sha256 = sha
+            unreadable.add(id(fresh[i]))
+            skipped.append((str(fresh[i].path), why))
+        if batch.prepared:
+            rows = [(fresh[i].sha256, row) for i, row in zip(batch.prepared, batch.part)]
+            cache.put(rows, identity)
+            features.update(rows)
+    cache.remember_files(
+        (os.path.abspath(p.path), p.stamp, p.sha256, p.width or None, p.height or None) for p in fresh if p.sha256
+    )
+    return unreadable, features
 
 
 def encode_all(
@@ -185,13 +194,17 @@ def encode_all(
     cache: FeatureCache,
     workers: int,
     tick: Callable[[int], None],
+    made: dict[str, Any] | None = None,
 ) -> tuple[Any, int, dict[int, str]]:
-    """The representation of every distinct content (cached rows loaded, the rest encoded in batches
-    and stored as each batch finishes); the cache-hit count; contents that failed to decode, by index
-    (left out by the caller)."""
+    """The representation of every distinct content (`made`: encoded and stored this run already;
+    cached rows loaded, the rest encoded in batches and stored as each batch finishes); the count
+    of contents found in the cache; contents that failed to decode, by index (left out by the caller)."""
     method = choice.method
     identity = choice.identity
-    known = cache.get(digests, identity) if identity else {}
+    made = made or {}
+    known = cache.get([d for d in digests if d not in made], identity) if identity else {}
+    hits = len(known)
+    known.update(made)
     missing = [i for i, sha in enumerate(digests) if sha not in known]
     tick(len(digests) - len(missing))
     want = choice.decode
@@ -208,7 +221,7 @@ def encode_all(
     if identity:
         kept = [i for i in range(len(digests)) if i not in failed]
         prepared = np.stack([known[digests[i]] for i in kept]) if kept else np.empty((0, 0))
-        return prepared, len(digests) - len(missing), failed
+        return prepared, hits, failed
     return (method.join([parts[k] for k in sorted(parts)]) if parts else []), 0, failed
 
 
@@ -284,22 +297,19 @@ def find(
         photos = collect(folders, ignored, skipped, bar.update)
     seconds["scan"] = time.perf_counter() - start
     with FeatureCache(cache_path) as cache:
-        with tqdm(total=len(photos), desc="hash", unit="file", disable=not progress, leave=False) as bar:
-            fresh = digest_all(photos, cache, bar.update)
-        read_now = fresh + [p for p in photos if not p.width]  # hashed, or whose header is read below
-        photos = readable(photos, skipped)
-        cache.remember_files(
-            (os.path.abspath(p.path), p.stamp, p.sha256, p.width or None, p.height or None) for p in read_now
-        )
+        start = time.perf_counter()
+        fresh = known_facts(photos, cache)
+        with tqdm(total=len(fresh), desc="read", unit="file", disable=not progress, leave=False) as bar:
+            unreadable, made = read_facts(choice, fresh, cache, workers, skipped, bar.update)
+        photos = [p for p in photos if id(p) not in unreadable]
         # One image per distinct content: byte copies are found by their sha256, never encoded twice.
         contents = list(dict.fromkeys(p.sha256 for p in photos))
         first = {}
         for photo in photos:
             first.setdefault(photo.sha256, photo.path)
-        start = time.perf_counter()
         with tqdm(total=len(contents), desc="encode", unit="img", disable=not progress, leave=False) as bar:
             prepared, hits, failed = encode_all(
-                choice, [first[sha] for sha in contents], contents, cache, workers, bar.update
+                choice, [first[sha] for sha in contents], contents, cache, workers, bar.update, made
             )
         seconds["encode"] = time.perf_counter() - start
     if failed:

@@ -10,10 +10,11 @@ pool (Pillow releases the GIL while it decodes), the method's `prepare_many` on 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import multiprocessing
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,19 +58,30 @@ class Decode:
         return cls(size=(int(width), int(height)))
 
 
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+
+
 def decode(data: bytes, want: Decode, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
     """RGB at the wanted size from a file's bytes; UnreadableImage when it cannot be used."""
     try:
         previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, max_pixels
         try:
             with Image.open(io.BytesIO(data)) as image:
-                low = want.side or min(want.size)  # type: ignore[arg-type]
-                image.draft("RGB", (low, low))  # both sides at least `low`: EXIF rotation cannot undercut it
-                image.load()
-                rgb = to_rgb(ImageOps.exif_transpose(image))
+                return decode_opened(image, want)
         finally:
             Image.MAX_IMAGE_PIXELS = previous
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except DECODE_ERRORS as exc:
+        raise UnreadableImage(f"{type(exc).__name__}: {exc}") from None
+
+
+def decode_opened(image: Image.Image, want: Decode) -> Image.Image:
+    """decode() of an image whose header is read (Pillow's open checked its pixel count)."""
+    try:
+        low = want.side or min(want.size)  # type: ignore[arg-type]
+        image.draft("RGB", (low, low))  # both sides at least `low`: EXIF rotation cannot undercut it
+        image.load()
+        rgb = to_rgb(ImageOps.exif_transpose(image))
+    except DECODE_ERRORS as exc:
         raise UnreadableImage(f"{type(exc).__name__}: {exc}") from None
     if want.size and rgb.size != want.size:
         rgb = rgb.resize(want.size, Image.Resampling.BILINEAR)
@@ -137,12 +149,7 @@ def prepared_batches(
 
     chunks = list(batches(indices, BATCH))
     processes = method.parallel_prepare and workers > 1 and len(indices) >= PROCESSES_FROM
-    pool: Executor = (
-        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
-        if processes
-        else ThreadPoolExecutor(workers)
-    )
-    try:
+    with worker_pool(workers, processes) as pool:
         if method.parallel_prepare:
             # `workers` batches in flight: every core busy, and a budget check after the first batch
             # does not wait for a queue behind it.
@@ -168,8 +175,24 @@ def prepared_batches(
                 failed.update((i, str(image)) for i, image in zip(chunk, images) if isinstance(image, UnreadableImage))
             if kept:
                 yield kept, method.prepare_many([image for image in images if not isinstance(image, UnreadableImage)])
+
+
+@contextlib.contextmanager
+def worker_pool(
+    workers: int, processes: bool, initializer: Callable[..., None] | None = None, initargs: tuple = ()
+) -> Iterator[Executor]:
+    """Processes (forkserver: no copy of a parent holding a model) or threads; a consumer that stops
+    early (over budget, Ctrl-C) does not wait for the batches queued ahead."""
+    pool: Executor = (
+        ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("forkserver"), initializer=initializer, initargs=initargs
+        )
+        if processes
+        else ThreadPoolExecutor(workers, initializer=initializer, initargs=initargs)
+    )
+    try:
+        yield pool
     finally:
-        # A consumer that stops early (over budget, Ctrl-C) does not wait for the batches queued ahead.
         pool.shutdown(wait=True, cancel_futures=True)
 
 
