@@ -2,10 +2,12 @@
 benchmark recommends.
 
 1. Scan every folder recursively (dupbench/images/scan.py: what is not used is recorded with why).
-2. Hash each file's bytes (skipped when the cache knows its size and mtime); files with the same
-   bytes are one image from here on. Encode the images the cache has no features for
-   (dupbench/images/decode.py: reduced JPEG decodes, batches, threads), storing each batch in the
-   cache (dupbench/features.py) as it is done.
+2. Read each file the cache has no facts for once (skipped when its size, mtime, ctime and inode
+   are unchanged; dupbench/images/ingest.py): its sha256, its size as shown and, for a hash, its
+   features on the workers from the same bytes. Files with the same bytes are one image from here
+   on. Encode the images the cache still has no features for (dupbench/images/decode.py: reduced
+   JPEG decodes, batches, threads or processes), storing each batch in the cache
+   (dupbench/features.py) as it is done.
 3. Groups (dupbench/grouping.py, the code the benchmark calibrates): each image's nearest others,
    scores against the folder's own background where the rule says so, links that pass the
    threshold, and groups that cannot chain (the rule's grouping). Memory grows with N x k, never N^2.
