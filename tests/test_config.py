@@ -63,3 +63,24 @@ def test_unknown_group_choices_are_refused_with_the_valid_list():
     check_group_choices(["dataset=ukbench", "method=ahash,cosine", "backbone=auto"])
     with pytest.raises(DupbenchError, match="unknown method 'bogus'; valid: ahash, all"):
         check_group_choices(["method=ahash,bogus"])
+
+
+def test_many_skips_of_one_reason_are_one_log_line_and_every_one_is_in_skipped_csv(tmp_path, caplog):
+    import logging
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from experiments.data.dataset import Skip
+    from experiments.runners.common import SKIPS_NAMED, write_skipped
+
+    alone = [Skip(f"d{n:04d}.jpg", "the only image of its group", "query") for n in range(SKIPS_NAMED + 5)]
+    broken = [Skip("bad.jpg", "cannot read image", "read")]
+    dataset = SimpleNamespace(name="toy", all_skips=lambda: alone + broken)
+    with caplog.at_level(logging.WARNING, logger="dupbench.run"):
+        write_skipped(dataset, tmp_path)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2
+    assert lines[0].startswith(f"skipped {SKIPS_NAMED + 5} files (query): the only image of its group")
+    assert lines[1] == "skipped bad.jpg (read): cannot read image"
+    assert len(pd.read_csv(tmp_path / "skipped.csv")) == SKIPS_NAMED + 6

@@ -58,9 +58,28 @@ def method_order(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values("method", key=lambda s: s.map(lambda m: rank.get(m, len(rank))), kind="stable")
 
 
+SKIPS_NAMED = 10  # skips of one reason named one per line in the log; more are counted
+
+
 def write_skipped(dataset: Dataset, out_dir: Path) -> None:
     skips = dataset.all_skips()
     rows = [{"dataset": dataset.name, "path": s.key, "stage": s.stage, "reason": s.reason} for s in skips]
     atomic_write_csv(out_dir / "skipped.csv", pd.DataFrame(rows, columns=["dataset", "path", "stage", "reason"]))
+    # One line per file up to a few, then one per reason: 7,200 distractors (each alone in its group)
+    # were 7,200 lines before the first result; every skip is in skipped.csv.
+    by_reason: dict[tuple[str, str], list[str]] = {}
     for skip in skips:
-        log.warning("skipped %s (%s): %s", skip.key, skip.stage, skip.reason)
+        by_reason.setdefault((skip.stage, skip.reason), []).append(skip.key)
+    for (stage, reason), keys in by_reason.items():
+        if len(keys) <= SKIPS_NAMED:
+            for key in keys:
+                log.warning("skipped %s (%s): %s", key, stage, reason)
+        else:
+            log.warning(
+                "skipped %d files (%s): %s; e.g. %s (all in %s)",
+                len(keys),
+                stage,
+                reason,
+                ", ".join(keys[:3]),
+                out_dir / "skipped.csv",
+            )
