@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from dupbench.methods.base import Method, row_blocks
-from dupbench.methods.search import top_k, top_k_within
+from dupbench.methods.search import top_k, top_k_of_matrix, top_k_within
 
 GROUPINGS = ("components", "star", "complete", "community")
 NORMALISATIONS = ("none", "local")
@@ -82,16 +82,29 @@ def background_of(method: Method, scores: np.ndarray, k: int, prior: float | Non
     return np.where(method.goodness(kth) > method.goodness(prior), kth, prior).astype(np.float64)
 
 
-def neighbours(method: Method, prepared: Any, k: int = NEIGHBOURS, within: float | None = None) -> Neighbours:
+def neighbours(
+    method: Method,
+    prepared: Any,
+    k: int = NEIGHBOURS,
+    within: float | None = None,
+    matrix: np.ndarray | None = None,
+) -> Neighbours:
     """Each image's k nearest others (the background is set per rule: `with_background`). `within`: only
     those passing this threshold are wanted (a rule without a background), the rest are padding (index
-    -1, the worst score); the links are the same, found by a radius search where the method has one."""
+    -1, the worst score); the links are the same, found by a radius search where the method has one.
+    `matrix`: the all-pairs scores, where the caller has them: a method without an index reads its
+    neighbours from them instead of scoring every pair again."""
     n = method.count(prepared)
     if n < 2:
         empty = np.empty((n, 0))
         return Neighbours(empty.astype(np.int64), empty, np.zeros(n))
     k = min(k, n - 1)
-    indices, scores = top_k(method, prepared, k) if within is None else top_k_within(method, prepared, k, within)
+    if within is not None:
+        indices, scores = top_k_within(method, prepared, k, within)
+    elif matrix is not None and not method.index_kind:
+        indices, scores = top_k_of_matrix(method, matrix, k)
+    else:
+        indices, scores = top_k(method, prepared, k)
     return Neighbours(indices, scores, np.zeros(n))
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dupbench.methods import create_method
-from dupbench.methods.search import _drop_self, brute_force_top_k, faiss_top_k, top_k
+from dupbench.methods.search import _drop_self, brute_force_top_k, faiss_top_k, top_k, top_k_of_matrix
 
 K = 10
 
@@ -58,6 +58,27 @@ def test_blocked_search_matches_the_full_matrix(name, astronaut, coffee):
     prepared = method.prepare_many(images)
     got = brute_force_top_k(method, prepared, 5, budget=4000)  # tiny budget: many row blocks
     assert_same_results(method, prepared, got, full_matrix_top_k(method, prepared, 5), atol=1e-12)
+
+
+def test_neighbours_from_a_matrix_the_caller_has_are_brute_forces_without_scoring_again(astronaut, coffee):
+    from PIL import Image
+
+    from dupbench.grouping import neighbours
+
+    rng = np.random.default_rng(3)
+    images = [astronaut.resize((21, 21)), coffee.resize((21, 21))]
+    images += [Image.fromarray(rng.integers(0, 256, (21, 21, 3), dtype=np.uint8)) for _ in range(40)]
+    method = create_method("euclidean_numpy")  # no index: its neighbours are a brute-force search
+    prepared = method.prepare_many(images)
+    matrix = method.score_matrix(prepared, prepared, same=True)
+    expected = brute_force_top_k(method, prepared, 5)
+    calls = []
+    scoring = method.score_matrix
+    method.score_matrix = lambda *a, **kw: calls.append(1) or scoring(*a, **kw)
+    got = neighbours(method, prepared, 5, matrix=matrix)
+    assert not calls
+    assert_same_results(method, prepared, (got.indices, got.scores), expected, atol=1e-12)
+    assert top_k_of_matrix(method, matrix, 5, budget=4000)[1].tolist() == expected[1].tolist()  # many row blocks
 
 
 def test_drop_self_when_duplicates_push_the_query_out():

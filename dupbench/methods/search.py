@@ -40,13 +40,30 @@ def brute_force_top_k(method: Method, prepared: Any, k: int, budget: int = 256 <
     indices, scores = np.empty((n, k), dtype=np.int64), np.empty((n, k))
     for rows in row_blocks(n, n * 8 * 3, budget):
         block = method.score_matrix(method.subset(prepared, rows), prepared)
-        key = -method.goodness(block)
-        key[np.arange(rows.stop - rows.start), np.arange(rows.start, rows.stop)] = np.inf  # never itself
-        part = np.argpartition(key, k - 1, axis=1)[:, :k]
-        order = np.take_along_axis(key, part, axis=1).argsort(axis=1, kind="stable")
-        indices[rows] = np.take_along_axis(part, order, axis=1)
-        scores[rows] = np.take_along_axis(block, indices[rows], axis=1)
+        indices[rows], scores[rows] = best_in_block(method, block, rows.start, k)
     return indices, scores
+
+
+def top_k_of_matrix(
+    method: Method, matrix: np.ndarray, k: int, budget: int = 256 << 20
+) -> tuple[np.ndarray, np.ndarray]:
+    """brute_force_top_k from all-pairs scores a caller already has (the field's matrix): a method
+    without an index is not scored a second time (the article's uint8 Euclidean took minutes per half)."""
+    n = len(matrix)
+    indices, scores = np.empty((n, k), dtype=np.int64), np.empty((n, k))
+    for rows in row_blocks(n, n * 8 * 3, budget):
+        indices[rows], scores[rows] = best_in_block(method, matrix[rows], rows.start, k)
+    return indices, scores
+
+
+def best_in_block(method: Method, block: np.ndarray, first: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k best columns, best first; row r of the block is image first + r (never its own best)."""
+    key = -method.goodness(block)
+    key[np.arange(len(block)), np.arange(first, first + len(block))] = np.inf
+    part = np.argpartition(key, k - 1, axis=1)[:, :k]
+    order = np.take_along_axis(key, part, axis=1).argsort(axis=1, kind="stable")
+    indices = np.take_along_axis(part, order, axis=1)
+    return indices, np.take_along_axis(block, indices, axis=1)
 
 
 def faiss_top_k(kind: str, prepared: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

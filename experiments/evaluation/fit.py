@@ -52,7 +52,7 @@ class Folder:
         sub = method.subset(prepared, rows)
         if scores is None and len(rows) <= MAX_SCORED:
             scores = method.score_matrix(sub, sub, same=True)
-        return cls(kind, role, codes[rows], sub, neighbours(method, sub), scores)
+        return cls(kind, role, codes[rows], sub, neighbours(method, sub, matrix=scores), scores)
 
 
 def evaluate(method: Method, folder: Folder, rule: Rule) -> tuple[list[list[int]], dict[str, float]]:
