@@ -187,7 +187,11 @@ def test_splits_halve_the_groups_and_alternate_the_distractors():
 
 @pytest.mark.slow  # every method and plot of the field, end to end
 def test_field_on_a_small_edits_set_writes_every_table_row_and_plot(tmp_path):
-    code, err = run_in_process(tmp_path, *tiny_edits(tmp_path), "method.names=[ahash,phash,cosine,sscd_distilled]")
+    # Budgets far off: a shared machine's slow first batch must not turn a row into a skip (it once did).
+    budgets = ("experiment.max_encode_s_per_image=100", "experiment.budget_s=100000")
+    code, err = run_in_process(
+        tmp_path, *tiny_edits(tmp_path), "method.names=[ahash,phash,cosine,sscd_distilled]", *budgets
+    )
     assert code == 0, err
     out = tmp_path / "field" / "tiny-edits"
     table = pd.read_csv(out / "field.csv")
@@ -222,7 +226,7 @@ def test_field_on_a_small_edits_set_writes_every_table_row_and_plot(tmp_path):
     for plot in ("field.png", "pr.png", "edits.png"):
         assert (out / plot).stat().st_size > 1000
     # A second run keeps every row (same code, files and decode) and the network's features are cached.
-    code, err = run_in_process(tmp_path, *tiny_edits(tmp_path), "method.names=[sscd_distilled]", "force=true")
+    code, err = run_in_process(tmp_path, *tiny_edits(tmp_path), "method.names=[sscd_distilled]", "force=true", *budgets)
     assert code == 0, err
     again = pd.read_csv(out / "field.csv")
     assert again[again["method"] == "sscd_distilled"]["cache_hits"].eq(128).all()
