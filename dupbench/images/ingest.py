@@ -20,10 +20,17 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from dupbench.errors import UnreadableImage
-from dupbench.images.decode import BATCH, PROCESSES_FROM, Decode, batches, decode_opened, worker_pool
+from dupbench.images.decode import (
+    BATCH,
+    DECODE_ERRORS,
+    PROCESSES_FROM,
+    Decode,
+    batches,
+    decode_opened,
+    worker_pool,
+)
 from dupbench.methods.base import Method
 
-HEADER_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 EXIF_ORIENTATION = 0x0112
 
 
@@ -68,29 +75,30 @@ def read_batch(method: Method, files: Sequence[tuple[int, Path]], want: Decode, 
         try:
             data = path.read_bytes()
         except OSError as exc:
-            out.unreadable[i] = ("", f"cannot read image: {type(exc).__name__}: {exc}")
+            out.unreadable[i] = ("", unreadable_because(exc, path))
             continue
         sha = hashlib.sha256(data).hexdigest()
+        new = prepare and sha not in _cached and sha not in met
         try:
             with Image.open(io.BytesIO(data)) as image:
                 out.facts[i] = Facts(sha, *shown_size(image))
-                if prepare and sha not in _cached and sha not in met:
+                if new:
                     met.add(sha)
-                    try:
-                        images.append(decode_opened(image, want))
-                        out.prepared.append(i)
-                    except UnreadableImage:
-                        pass
-        except UnidentifiedImageError:  # Pillow's message would name the in-memory buffer, not the file
-            out.unreadable[i] = (
-                sha,
-                f"cannot read image: UnidentifiedImageError: cannot identify image file {str(path)!r}",
-            )
-        except HEADER_ERRORS as exc:
-            out.unreadable[i] = (sha, f"cannot read image: {type(exc).__name__}: {exc}")
+                    images.append(decode_opened(image, want))
+                    out.prepared.append(i)
+        except UnreadableImage:  # its header read, its pixels did not: left to the caller's encoding
+            pass
+        except DECODE_ERRORS as exc:
+            out.unreadable[i] = (sha, unreadable_because(exc, path))
     if images:
         out.part = method.prepare_many(images)
     return out
+
+
+def unreadable_because(exc: BaseException, path: Path) -> str:
+    if isinstance(exc, UnidentifiedImageError):  # Pillow's message names the in-memory buffer, not the file
+        return f"cannot read image: UnidentifiedImageError: cannot identify image file {str(path)!r}"
+    return f"cannot read image: {type(exc).__name__}: {exc}"
 
 
 def read_new(
