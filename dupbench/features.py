@@ -5,6 +5,8 @@ One SQLite file:
   shown (EXIF rotation applied); a file whose four facts are unchanged is not read again to hash it
   or to read its header (ctime and inode are what `touch -r` cannot put back, so content changed
   behind a restored mtime is read again); all rows are read in one query (100,000 files warm);
+- pixels: (sha256, decoder) -> the digest of the decoded pixels, for the few images that score
+  perfectly against another of their size (deciding "identical pixels" decodes them in full);
 - features: (sha256, identity) -> one image's representation in the .npy format (`to_bytes`,
   `from_bytes`: the one codec). `identity` (`feature_identity`) names the method, its code version,
   its model and weights, and the decode: a file moved or copied keeps its features (keyed by
@@ -32,6 +34,7 @@ from dupbench.methods.base import Method
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, stamp TEXT, sha256 TEXT, width INTEGER, height INTEGER);
 CREATE TABLE IF NOT EXISTS features (sha256 TEXT, identity TEXT, data BLOB, PRIMARY KEY (sha256, identity));
+CREATE TABLE IF NOT EXISTS pixels (sha256 TEXT, decoder TEXT, digest TEXT, PRIMARY KEY (sha256, decoder));
 """
 VERSION = 4  # PRAGMA user_version: a cache file of another version is rebuilt, not misread
 FILE_NAME = "features.sqlite"  # inside a cache folder (the benchmark's `feature_cache`)
@@ -152,7 +155,7 @@ class FeatureCache:
         is a key like any other: os.fsencode). A caller trusts a row only where the stamp still matches."""
         return {path: (stamp, sha, w, h) for path, stamp, sha, w, h in self.db.execute("SELECT * FROM files")}
 
-    def remember_files(self, rows: Iterable[tuple[Path, str, str, int | None, int | None]]) -> None:
+    def remember_files(self, rows: Iterable[tuple[Path | bytes, str, str, int | None, int | None]]) -> None:
         """(path, stamp, sha256, width, height) of files read this time."""
         rows = [(os.fsencode(p), stamp, digest, w, h) for p, stamp, digest, w, h in rows]
         self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
@@ -161,6 +164,11 @@ class FeatureCache:
     def get(self, digests: Sequence[str], identity: str) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         wanted = sorted(set(digests))
+        # Most of a folder: one pass over the method's rows beats lookups (0.5 s, not 1 s, for 100,000).
+        if len(wanted) > 5000:
+            want = set(wanted)
+            rows = self.db.execute("SELECT sha256, data FROM features WHERE identity = ?", (identity,))
+            return {sha: from_bytes(data) for sha, data in rows if sha in want}
         for start in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
@@ -175,6 +183,14 @@ class FeatureCache:
         return frozenset(
             sha for (sha,) in self.db.execute("SELECT sha256 FROM features WHERE identity = ?", (identity,))
         )
+
+    def pixel_digests(self, decoder: str) -> dict[str, str]:
+        return dict(self.db.execute("SELECT sha256, digest FROM pixels WHERE decoder = ?", (decoder,)))
+
+    def remember_pixel_digests(self, digests: dict[str, str], decoder: str) -> None:
+        rows = [(sha, decoder, digest) for sha, digest in digests.items()]
+        self.db.executemany("INSERT OR REPLACE INTO pixels VALUES (?, ?, ?)", rows)
+        self.db.commit()
 
     def put(self, rows: Iterable[tuple[str, np.ndarray]], identity: str) -> None:
         self.db.executemany(

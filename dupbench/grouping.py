@@ -170,14 +170,17 @@ def components(n: int, pairs: Sequence[tuple[int, int, float]]) -> list[list[int
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    a = np.array([p[0] for p in pairs])
-    b = np.array([p[1] for p in pairs])
+    a = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
+    b = np.fromiter((p[1] for p in pairs), dtype=np.int64, count=len(pairs))
     graph = coo_matrix((np.ones(len(pairs)), (a, b)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
-    members: dict[int, list[int]] = {}
-    for i in np.unique(np.concatenate([a, b])):
-        members.setdefault(int(labels[i]), []).append(int(i))
-    return [sorted(m) for m in members.values() if len(m) > 1]
+    # Linked images by component, in index order inside each (array operations: 28,000 linked images
+    # of a 100,000-image folder, one Python step per component, not per image).
+    linked = np.unique(np.concatenate([a, b]))
+    order = np.argsort(labels[linked], kind="stable")
+    linked, label = linked[order], labels[linked][order]
+    cuts = np.flatnonzero(np.diff(label)) + 1
+    return [part.tolist() for part in np.split(linked, cuts) if len(part) > 1]
 
 
 PassMatrix = Callable[[list[int]], np.ndarray]
@@ -281,9 +284,14 @@ def group(
         found = community_groups(pairs, weights)
     elif rule.grouping in ("star", "complete"):
         check = pass_matrix(method, prepared, near.background, rule, scores)
-        best_first = sorted(pairs, key=lambda p: -float(method.goodness(p[2])))
+        if rule.grouping == "complete":
+            goodness = np.asarray(method.goodness(np.array([p[2] for p in pairs], dtype=np.float64)))
+            best_first = [pairs[i] for i in np.argsort(-goodness, kind="stable")]
         split = []
         for component in found:
+            if len(component) == 2:  # its one link passed: both kinds of grouping keep the pair
+                split.append(component)
+                continue
             passing = check(component)
             if rule.grouping == "star":
                 split += star_groups(component, passing)

@@ -87,6 +87,20 @@ def test_groups_exact_copies_best_copy_and_skips(photos, tmp_path):
     assert [Path(s["path"]).name for s in answer["skipped"]] == ["notes.jpg"]
 
 
+def test_identical_pixels_are_decoded_once_then_read_from_the_cache(photos, tmp_path, monkeypatch):
+    import dupbench.finder.find as finder
+
+    cache = tmp_path / "cache.sqlite"
+    decoded = []
+    real = finder.pixel_digest
+    monkeypatch.setattr(finder, "pixel_digest", lambda path: decoded.append(path.name) or real(path))
+    _, first = found_json(tmp_path, str(photos), *PHASH, "--cache", str(cache))
+    assert "same-pixels.png" in decoded  # scores perfectly against 0_original.png: its pixels were compared
+    decoded.clear()
+    _, again = found_json(tmp_path, str(photos), *PHASH, "--cache", str(cache))
+    assert decoded == [] and again["pairs"] == first["pairs"]
+
+
 def test_no_duplicates_exits_0_and_a_missing_folder_is_one_line_and_exit_2(tmp_path):
     ensure_embedded(EMBEDDED)
     lone = tmp_path / "lone"

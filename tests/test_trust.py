@@ -543,6 +543,18 @@ def test_a_folder_scan_records_every_file_it_does_not_use(tmp_path):
     assert all(s.stage == "scan" for s in dataset.skipped)
 
 
+def test_a_scan_lists_paths_as_joined_in_natural_order_with_suffixes_read_from_names(tmp_path):
+    from dupbench.images.scan import scan, suffix_of
+
+    names = ["10.jpg", "2.JPG", "é 1.png", "b.tar.PNG", "Z.", "noext"]
+    for name in names:
+        noise(3).save(tmp_path / name, format="PNG")
+    found = scan(tmp_path)
+    assert found.files == [tmp_path / n for n in ["2.JPG", "10.jpg", "Z.", "b.tar.PNG", "é 1.png", "noext"]]
+    assert [str(p) for p in found.files] == [str(tmp_path / p.name) for p in found.files]
+    assert all(suffix_of(n) == Path(n).suffix for n in [*names, ".hidden", "a.b.", "..x", "x"])
+
+
 def test_skipped_csv_holds_the_scan_skips_with_readable_reasons(tmp_path):
     data = make_groups(tmp_path / "data")
     (data / "g0" / "broken.jpg").write_text("not a jpeg")

@@ -11,6 +11,7 @@ import io
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from dupbench.errors import DupbenchError
 from dupbench.files import atomic_write_text
@@ -160,6 +161,18 @@ def as_json(found, queries: list | None) -> dict:
     }
 
 
+def json_text(answer: dict) -> str:
+    """The answer as JSON, one group, pair or skip per line: readable, and written by json's C encoder
+    (indent makes json encode in Python: 0.8 s for 11,000 groups)."""
+
+    def value(item: Any) -> str:
+        if isinstance(item, list) and item:
+            return "[\n  " + ",\n  ".join(json.dumps(entry) for entry in item) + "\n ]"
+        return json.dumps(item)
+
+    return "{\n" + ",\n".join(f" {json.dumps(key)}: {value(item)}" for key, item in answer.items()) + "\n}"
+
+
 def write_csvs(answer: dict, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     groups = io.StringIO()
@@ -253,7 +266,7 @@ def run_find(args) -> int:
                 file=out,
             )
     if args.json:
-        text = json.dumps(answer, indent=1)
+        text = json_text(answer)
         if to_stdout:
             print(text)
         else:

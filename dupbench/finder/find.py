@@ -18,6 +18,7 @@ benchmark recommends.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import os
 import time
@@ -53,6 +54,7 @@ class Photo:
     root: Path  # the folder it was found under (moves keep the path relative to it)
     size: int
     stamp: str  # size, mtime, ctime and inode: what must be unchanged for a cached sha256 to be trusted
+    key: bytes = b""  # its absolute path as scanned, not resolved: the cache's key (`find Photos`, `find ~/Photos`)
     sha256: str = ""
     width: int = 0
     height: int = 0
@@ -90,10 +92,10 @@ class Found:
 
 def walk(
     folder: Path, skipped: list[tuple[str, str]], ignore: set[str], seen: set[Path]
-) -> list[tuple[Path, str, os.stat_result]]:
-    """(image file, the file it is on disk, its stat) under `folder`, recursively, in natural order; a
-    folder met twice (a symlink back up) is scanned once. Files on disk and `ignore` are strings: a
-    Path's hash is computed in Python, 100,000 of them took seconds."""
+) -> list[tuple[Path, str, os.stat_result, bytes]]:
+    """(image file, the file it is on disk, its stat, its cache key) under `folder`, recursively, in
+    natural order; a folder met twice (a symlink back up) is scanned once. Files on disk and `ignore`
+    are strings: a Path's hash is computed in Python, 100,000 of them took seconds."""
     real = folder.resolve()
     if real in seen:
         skipped.append((str(folder), "folder already scanned (a symlink to it)"))
@@ -102,10 +104,11 @@ def walk(
     found = scan(folder, folders_wanted=True)
     # A file's own path under the resolved folder, unless it is a link: one resolve per folder, not
     # per file (three per file took 4 s of a warm run on 10,000 images).
-    inside = str(real)
+    inside, given = str(real), os.fsencode(os.path.join(os.path.abspath(folder), ""))
     files = [
-        (p, str(p.resolve()) if p.name in found.links else os.path.join(inside, p.name), stat)
+        (p, str(p.resolve()) if name in found.links else os.path.join(inside, name), stat, given + os.fsencode(name))
         for p, stat in zip(found.files, found.stats)
+        for name in (p.name,)
     ]
     files = [entry for entry in files if entry[1] not in ignore]
     skipped += [(str(p), why) for p, why in found.skipped if str(p.resolve()) not in ignore]
@@ -128,16 +131,18 @@ def collect(
         found += [(number, folder, *entry) for entry in walk(folder, skipped, ignored, seen)]
     # One image per file on disk: symbolic links to a file the scan meets are reported once, not
     # taken for more copies (a move would otherwise move a kept copy's link, or the file behind it).
+    repeated = {on_disk for on_disk, count in collections.Counter(e[3] for e in found).items() if count > 1}
     by_file: dict[str, list[tuple]] = {}
     for entry in found:
-        by_file.setdefault(entry[3], []).append(entry)
+        if entry[3] in repeated:
+            by_file.setdefault(entry[3], []).append(entry)
     photos = []
-    for number, folder, path, on_disk, stat in found:
-        others = by_file[on_disk]
+    for number, folder, path, on_disk, stat, key in found:
+        others = by_file.get(on_disk, ())
         if len(others) > 1 and (first := min(others, key=lambda e: (e[2].is_symlink(), e[0], str(e[2]))))[2] != path:
             skipped.append((str(path), f"a symbolic link to {on_disk}, which is scanned as {first[2]}"))
             continue
-        photos.append(Photo(path, folder, stat.st_size, file_stamp(stat), folder_rank=number))
+        photos.append(Photo(path, folder, stat.st_size, file_stamp(stat), key, folder_rank=number))
         tick(1)
     return photos
 
@@ -148,7 +153,7 @@ def known_facts(photos: list[Photo], cache: FeatureCache) -> list[Photo]:
     known = cache.known_files()
     fresh = []
     for photo in photos:
-        row = known.get(os.fsencode(os.path.abspath(photo.path)))  # `find Photos` and `find ~/Photos`: one key
+        row = known.get(photo.key)
         if row is not None and row[0] == photo.stamp and row[2] and row[3]:
             photo.sha256, photo.width, photo.height = row[1], row[2], row[3]
         else:
@@ -183,9 +188,7 @@ def read_facts(
             rows = [(fresh[i].sha256, row) for i, row in zip(batch.prepared, batch.part)]
             cache.put(rows, identity)
             features.update(rows)
-    cache.remember_files(
-        (os.path.abspath(p.path), p.stamp, p.sha256, p.width or None, p.height or None) for p in fresh if p.sha256
-    )
+    cache.remember_files((p.key, p.stamp, p.sha256, p.width or None, p.height or None) for p in fresh if p.sha256)
     return unreadable, features
 
 
@@ -232,6 +235,13 @@ def pixel_digest(path: Path) -> str:
     return hashlib.sha256(f"{image.size}".encode() + image.tobytes()).hexdigest()
 
 
+def pixel_decoder() -> str:
+    """What a cached pixel digest depends on besides the bytes: the decoder that made the pixels."""
+    import PIL
+
+    return f"pillow {PIL.__version__}, read_rgb 1"
+
+
 class GroupScores:
     """Every score inside a group from one matrix call (not one call per pair: a group of a thousand
     burst shots would make half a million), read by photo; and which photos score perfectly against
@@ -264,15 +274,19 @@ def best_of(photos: list[Photo], members: Sequence[int], keep: str = "first-fold
     ~/Backup` keeps the library's copy), then the most pixels, then the largest file, then the first path."""
 
     def quality(i: int) -> tuple:
-        return (-photos[i].pixels, -photos[i].size, str(photos[i].path))
+        return (-photos[i].pixels, -photos[i].size)
+
+    def first(key: Callable[[int], tuple]) -> int:
+        # The path breaks ties only among equals: a path's string is built for few members.
+        top = min(map(key, members))
+        return min((i for i in members if key(i) == top), key=lambda i: str(photos[i].path))
 
     if keep == "first-folder":
-        best = min(members, key=lambda i: (photos[i].folder_rank, *quality(i)))
-        ranks = {photos[i].folder_rank for i in members}
-        if len(ranks) > 1:
+        best = first(lambda i: (photos[i].folder_rank, *quality(i)))
+        if any(photos[i].folder_rank != photos[best].folder_rank for i in members):
             return best, f"in the first folder given ({photos[best].root})"
     else:
-        best = min(members, key=quality)
+        best = first(quality)
     return best, f"most pixels ({photos[best].width}x{photos[best].height}), then the largest file"
 
 
@@ -314,6 +328,7 @@ def find(
                 choice, [first[sha] for sha in contents], contents, cache, workers, bar.update, made
             )
         seconds["encode"] = time.perf_counter() - start
+        known_pixels = cache.pixel_digests(pixel_decoder())
     if failed:
         why = {contents[i]: reason.split(": ", 1)[-1] for i, reason in failed.items()}  # by content: O(N), not N x bad
         skipped += [(str(p.path), f"cannot read image {p.path}: {why[p.sha256]}") for p in photos if p.sha256 in why]
@@ -341,12 +356,13 @@ def find(
 
     grouped_rows = {r for g in near_groups for r in g}
     groups_rows = near_groups + [[r] for r in files_of if len(files_of[r]) > 1 and r not in grouped_rows]
-    digests: dict[int, str] = {}
+    new_pixels: dict[str, str] = {}  # by sha256: decoded in full once, then kept in the cache
 
     def pixels_of(i: int) -> str:
-        if i not in digests:
-            digests[i] = pixel_digest(photos[i].path)
-        return digests[i]
+        sha = photos[i].sha256
+        if sha not in known_pixels:
+            known_pixels[sha] = new_pixels[sha] = pixel_digest(photos[i].path)
+        return known_pixels[sha]
 
     groups, pairs = [], []
     for rows in groups_rows:
@@ -376,6 +392,9 @@ def find(
                 if both_exact or neighbours(row_of[a], row_of[b]):
                     pairs.append((a, b, inside.between(a, b), "exact" if both_exact else "near"))
     groups.sort(key=lambda g: (-len(g.members), str(photos[g.best].path)))
+    if new_pixels:
+        with FeatureCache(cache_path) as cache:
+            cache.remember_pixel_digests(new_pixels, pixel_decoder())
     seconds["search"] = time.perf_counter() - start
     encoded = len(contents) + len(failed) - hits
     return Found(photos, skipped, groups, sorted(pairs), choice, encoded, hits, seconds, prepared, row_of, folders)

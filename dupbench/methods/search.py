@@ -8,9 +8,9 @@ Methods declare how their batched representation can be searched (`index_kind`),
 `brute_force_top_k` is the reference every index is tested against.
 
 `top_k_within`: the k best others among those within a distance, for rules that link only pairs
-within it (no background). Hamming codes are searched by radius (faiss range search, no k-heap: 4 s
-against 13 s for 100,000 pHashes; codes equal to the bit where the radius is zero), which lists the
-same linked pairs as `top_k` does.
+within it (no background). Hamming codes are searched by radius (faiss range search, no k-heap, each
+pair once: 1.7 s against 13 s for 100,000 pHashes; codes equal to the bit where the radius is zero),
+which lists the same linked pairs as `top_k` does.
 """
 
 from __future__ import annotations
@@ -95,10 +95,9 @@ def top_k(method: Method, prepared: Any, k: int = 10) -> tuple[np.ndarray, np.nd
     return faiss_top_k(kind, prepared, k) if kind else brute_force_top_k(method, prepared, k)
 
 
-def _padded(n: int, k: int, lims: np.ndarray, dist: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A range search's results as (n, k) arrays: each row's k nearest others by (distance, index),
-    padded with index -1 and an infinite distance."""
-    rows = np.repeat(np.arange(n), np.diff(lims))
+def _padded(n: int, k: int, rows: np.ndarray, dist: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A range search's results (row, distance, other) as (n, k) arrays: each row's k nearest others by
+    (distance, index), padded with index -1 and an infinite distance."""
     other = ids != rows
     rows, dist, ids = rows[other], dist[other], ids[other]
     order = np.lexsort((ids, dist, rows))
@@ -139,8 +138,31 @@ def top_k_within(method: Method, prepared: Any, k: int, radius: float) -> tuple[
     n = len(codes)
     if radius < 1:  # integer distances: only equal codes pass
         lims, dist, ids = _equal_codes(codes, k)
+        rows = np.repeat(np.arange(n), np.diff(lims.astype(np.int64)))
     else:
+        rows, ids, dist = _pairs_within(faiss, codes, int(np.floor(radius)) + 1)  # faiss keeps distance < radius
+    return _padded(n, k, rows, dist.astype(np.float64), ids.astype(np.int64))
+
+
+def _pairs_within(faiss: Any, codes: np.ndarray, below: int, blocks: int = 8) -> tuple[np.ndarray, ...]:
+    """Every pair of different codes at a Hamming distance below `below`, listed both ways (row, other,
+    distance), each pair's popcount done once: the codes of one block are searched against their own
+    block and those after it (0.56 of the n^2 a search of all against all does; 1.7 s against 3.4 s
+    for 100,000 pHashes on two cores)."""
+    n = len(codes)
+    bounds = np.linspace(0, n, min(blocks, n) + 1).astype(np.int64)
+    rows, others, distances = [], [], []
+    for start, end in zip(bounds[:-1], bounds[1:]):
+        if start == end:
+            continue
         index = faiss.IndexBinaryFlat(codes.shape[1] * 8)
-        index.add(codes)
-        lims, dist, ids = index.range_search(codes, int(np.floor(radius)) + 1)  # faiss keeps distance < radius
-    return _padded(n, k, lims.astype(np.int64), dist.astype(np.float64), ids.astype(np.int64))
+        index.add(codes[start:])
+        lims, dist, ids = index.range_search(codes[start:end], below)
+        query = np.repeat(np.arange(start, end), np.diff(lims.astype(np.int64)))
+        other = ids.astype(np.int64) + start
+        later = other > query
+        rows.append(query[later])
+        others.append(other[later])
+        distances.append(dist[later])
+    a, b, d = (np.concatenate(parts) for parts in (rows, others, distances))
+    return np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([d, d])
