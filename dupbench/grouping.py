@@ -163,17 +163,32 @@ def passing_links(method: Method, scored: ScoredLinks, rule: Rule) -> tuple[list
     return list(pairs), scored.adjusted[passing]
 
 
+def component_roots(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each image's component, named by its smallest member, from the links (a, b): roots hooked under
+    the smaller root across each link, then paths halved until every image points at its root, until
+    no link joins two roots (numpy alone: scipy.sparse's import was 0.35 s of every `dupbench find`)."""
+    parent = np.arange(n)
+    while True:
+        ra, rb = parent[a], parent[b]
+        apart = ra != rb
+        if not apart.any():
+            return parent
+        low, high = np.minimum(ra[apart], rb[apart]), np.maximum(ra[apart], rb[apart])
+        np.minimum.at(parent, high, low)  # parent[i] <= i always: no cycles
+        while True:
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            parent = grand
+
+
 def components(n: int, pairs: Sequence[tuple[int, int, float]]) -> list[list[int]]:
     """Connected components with at least two members, each in index order."""
     if not pairs:
         return []
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     a = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
     b = np.fromiter((p[1] for p in pairs), dtype=np.int64, count=len(pairs))
-    graph = coo_matrix((np.ones(len(pairs)), (a, b)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
+    labels = component_roots(n, a, b)
     # Linked images by component, in index order inside each (array operations: 28,000 linked images
     # of a 100,000-image folder, one Python step per component, not per image).
     linked = np.unique(np.concatenate([a, b]))

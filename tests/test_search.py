@@ -130,3 +130,29 @@ def test_a_radius_search_links_the_pairs_the_k_nearest_link(name, radius):
     padding = within.indices == -1
     assert padding.any() and np.isin(within.scores[padding], [method.worst_score()]).all()
     assert method.passes(within.scores[~padding], threshold).all()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_components_are_scipys_connected_components(seed):
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from dupbench.grouping import component_roots, components
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 3000))
+    links = int(rng.integers(1, 3 * n))
+    a, b = rng.integers(0, n, links), rng.integers(0, n, links)
+    if seed == 0:  # one long chain, linked from its far end: many rounds
+        a, b = np.arange(n - 1)[::-1], np.arange(1, n)[::-1]
+    _, labels = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)
+    roots = component_roots(n, a, b)
+    first = {}
+    for i, label in enumerate(labels):
+        first.setdefault(label, i)
+    assert np.array_equal(roots, [first[label] for label in labels])
+    pairs = [(int(x), int(y), 0.0) for x, y in zip(a, b) if x != y]
+    expected = {}
+    for i in np.unique(np.concatenate([a[a != b], b[a != b]])):
+        expected.setdefault(labels[i], []).append(int(i))
+    assert sorted(components(n, pairs)) == sorted(m for m in expected.values() if len(m) > 1)

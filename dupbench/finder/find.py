@@ -33,7 +33,7 @@ from dupbench.errors import DupbenchError
 from dupbench.features import FeatureCache, file_stamp
 from dupbench.finder.recommend import Choice
 from dupbench.grouping import find_groups
-from dupbench.images.decode import Decode, decode, prepared_batches
+from dupbench.images.decode import PROCESSES_FROM, Decode, decode, prepared_batches, start_workers_early
 from dupbench.images.ingest import read_new
 from dupbench.images.read import read_rgb
 from dupbench.images.scan import scan
@@ -310,7 +310,13 @@ def find(
     skipped: list[tuple[str, str]] = []
     start = time.perf_counter()
     with tqdm(desc="scan", unit="file", disable=not progress, leave=False) as bar:
-        photos = collect(folders, ignored, skipped, bar.update)
+
+        def scanned(count: int) -> None:
+            bar.update(count)
+            if bar.n == PROCESSES_FROM and workers > 1:  # enough files that new ones are read on processes
+                start_workers_early(choice.method)
+
+        photos = collect(folders, ignored, skipped, scanned)
     seconds["scan"] = time.perf_counter() - start
     with FeatureCache(cache_path) as cache:
         start = time.perf_counter()

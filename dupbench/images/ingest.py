@@ -20,12 +20,14 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from dupbench.errors import UnreadableImage
+from dupbench.images import fastjpeg
 from dupbench.images.decode import (
     BATCH,
     DECODE_ERRORS,
     PROCESSES_FROM,
     Decode,
     batches,
+    decode_jpeg,
     decode_opened,
     worker_pool,
 )
@@ -79,6 +81,14 @@ def read_batch(method: Method, files: Sequence[tuple[int, Path]], want: Decode, 
             continue
         sha = hashlib.sha256(data).hexdigest()
         new = prepare and sha not in _cached and sha not in met
+        head = fastjpeg.header(data)  # a plain JPEG: its facts and pixels without Pillow's Python parsing
+        if head is not None and (not new or (fast := decode_jpeg(data, head, want)) is not None):
+            out.facts[i] = Facts(sha, *head.shown)
+            if new:
+                met.add(sha)
+                images.append(fast)
+                out.prepared.append(i)
+            continue
         try:
             with Image.open(io.BytesIO(data)) as image:
                 out.facts[i] = Facts(sha, *shown_size(image))
@@ -110,19 +120,22 @@ def read_new(
     prepare: bool,
     tick: Callable[[int], None] = lambda n: None,
 ) -> Iterator[ReadBatch]:
-    """Every file's ReadBatch in order, `workers` batches in flight; features only with `prepare`
+    """Every file's ReadBatch in order, two batches per worker in flight; features only with `prepare`
     (a method that prepares on its workers), and only of contents not in `cached`."""
     chunks = list(batches(range(len(paths)), BATCH))
     processes = workers > 1 and len(paths) >= PROCESSES_FROM
+    # Two batches per worker in flight: a worker finishing one starts the next at once, not after its
+    # result has crossed to this process and the next batch has crossed back.
+    flight = 2 * workers
     with worker_pool(workers, processes, initializer=remember_cached, initargs=(cached,)) as pool:
 
         def submit(chunk: Sequence[int]) -> Future:
             return pool.submit(read_batch, method, [(i, paths[i]) for i in chunk], want, prepare)
 
-        ahead = [submit(c) for c in chunks[:workers]]
+        ahead = [submit(c) for c in chunks[:flight]]
         for number in range(len(chunks)):
             done = ahead[number].result()
-            if number + workers < len(chunks):
-                ahead.append(submit(chunks[number + workers]))
+            if number + flight < len(chunks):
+                ahead.append(submit(chunks[number + flight]))
             tick(len(chunks[number]))
             yield done

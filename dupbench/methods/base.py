@@ -56,6 +56,9 @@ class Method:
     # prepare_many may run on several threads at once (pure Python/Pillow/numpy work, nothing shared);
     # False for a method that already uses every core itself (a network) or keeps state.
     parallel_prepare: ClassVar[bool] = False
+    # Modules its prepare_many imports when first called: a worker process gets them loaded before it
+    # starts (dupbench/images/decode.py: the forkserver imports them once).
+    worker_modules: ClassVar[tuple[str, ...]] = ()
     # The threshold the method's authors or its usual tool ship (None where there is none), and whose.
     default_threshold: ClassVar[float | None] = None
     default_threshold_source: ClassVar[str] = ""

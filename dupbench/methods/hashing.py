@@ -71,19 +71,21 @@ class PerceptualHash(_ImageHash):
     decode_side = 32  # imagehash shrinks it to its own grid (32x32 at most): an 80x60 JPEG draft is plenty
     default_threshold = 10.0
     default_threshold_source = "imagededup find_duplicates' max_distance_threshold"
+    worker_modules = ("scipy.fft",)
 
     def compute(self, image: Image.Image) -> imagehash.ImageHash:
         return imagehash.phash(image)
 
     def prepare_many(self, images) -> np.ndarray:
         """imagehash.phash's arithmetic on a whole batch (the same bits, checked by a test): the DCTs
-        of every 32x32 grayscale at once instead of two scipy calls and a median per image."""
-        import scipy.fftpack
+        of every 32x32 grayscale at once instead of two scipy calls and a median per image. scipy.fft's
+        dct is the function scipy.fftpack's calls (pocketfft), at half its import time (0.4 s a worker)."""
+        import scipy.fft
 
         if not images:
             return np.empty((0, 1), dtype=np.uint64)
         grays = np.stack([np.asarray(im.convert("L").resize((32, 32), Image.Resampling.LANCZOS)) for im in images])
-        low = scipy.fftpack.dct(scipy.fftpack.dct(grays, axis=1), axis=2)[:, :8, :8].reshape(len(images), -1)
+        low = scipy.fft.dct(scipy.fft.dct(grays, axis=1), axis=2)[:, :8, :8].reshape(len(images), -1)
         bits = low > np.median(low, axis=1, keepdims=True)
         return np.packbits(bits, axis=1).view(">u8").astype(np.uint64)
 
