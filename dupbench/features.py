@@ -178,12 +178,12 @@ class FeatureCache:
 
     def get(self, digests: Sequence[str], identity: str) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
-        wanted = sorted(set(digests))
+        want = set(digests)
         # Most of a folder: one pass over the method's rows beats lookups (0.5 s, not 1 s, for 100,000).
-        if len(wanted) > 5000:
-            want = set(wanted)
+        if len(want) > 5000:
             rows = self.db.execute("SELECT sha256, data FROM features WHERE identity = ?", (identity,))
             return {sha: from_bytes(data) for sha, data in rows if sha in want}
+        wanted = sorted(want)
         for start in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))

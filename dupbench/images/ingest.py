@@ -82,9 +82,10 @@ def read_batch(method: Method, files: Sequence[tuple[int, Path]], want: Decode, 
         sha = hashlib.sha256(data).hexdigest()
         new = prepare and sha not in _cached and sha not in met
         head = fastjpeg.header(data)  # a plain JPEG: its facts and pixels without Pillow's Python parsing
-        if head is not None and (not new or (fast := decode_jpeg(data, head, want)) is not None):
+        fast = decode_jpeg(data, head, want) if head is not None and new else None
+        if head is not None and (fast is not None or not new):
             out.facts[i] = Facts(sha, *head.shown)
-            if new:
+            if fast is not None:
                 met.add(sha)
                 images.append(fast)
                 out.prepared.append(i)
