@@ -539,3 +539,16 @@ def test_a_file_name_that_is_not_utf8_is_handled_not_an_error(tmp_path):
     assert "\udce9" not in text and "caf\\udce9" in text  # escaped on the terminal
     assert json.loads((tmp_path / "a.json").read_text())["groups"]
     assert b"caf\xe9-\xff.png" in (out / "groups.csv").read_bytes()  # the name's own bytes
+
+
+def test_the_worker_fork_server_starts_during_the_scan_with_progress_bars_off(photos, tmp_path, monkeypatch):
+    """--quiet and --json turn the bars off: the scan's own count must still start the workers' fork
+    server once it passes the size that is read on processes (it never did with the bars off)."""
+    import dupbench.finder.find as finder
+
+    started = []
+    monkeypatch.setattr(finder, "PROCESSES_FROM", 3)
+    monkeypatch.setattr(finder, "start_workers_early", lambda method: started.append(method.name))
+    code = main(["find", str(photos), *PHASH, "--cache", str(tmp_path / "c.sqlite"), "--json", "-"])
+    assert code == 1
+    assert started == ["phash"]

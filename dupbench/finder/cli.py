@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from dupbench.errors import DupbenchError
-from dupbench.files import atomic_write_text
-from dupbench.finder.find import KEEP_RULES
-from dupbench.grouping import GROUPINGS, NORMALISATIONS
+
+# Nothing heavier at the top: a hash run's worker processes import this module (it is their __main__)
+# in the fork server, and the finder's own modules (numpy, faiss, sqlite) are no use to them.
 
 FOUND, NONE, ERROR = 1, 0, 2
 
@@ -66,6 +66,9 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
+    from dupbench.finder.find import KEEP_RULES
+    from dupbench.grouping import GROUPINGS, NORMALISATIONS
+
     top = OneLineParser(prog="dupbench", description="Find duplicate and near-duplicate images.")
     commands = top.add_subparsers(dest="command", required=True)
     find = commands.add_parser(
@@ -174,6 +177,8 @@ def json_text(answer: dict) -> str:
 
 
 def write_csvs(answer: dict, folder: Path) -> None:
+    from dupbench.files import atomic_write_text
+
     folder.mkdir(parents=True, exist_ok=True)
     groups = io.StringIO()
     writer = csv.writer(groups, lineterminator="\n")
@@ -232,6 +237,7 @@ def check_outputs(args) -> None:
 
 
 def run_find(args) -> int:
+    from dupbench.files import atomic_write_text
     from dupbench.finder.find import default_workers, find, query
     from dupbench.finder.recommend import choose
 
@@ -305,7 +311,10 @@ def main(argv: list[str] | None = None) -> int:
             for line in problems:
                 print(f"not restored: {line}", file=sys.stderr)
             return ERROR if problems else NONE
-        return run_find(args)
+        from dupbench.finder.find import cycle_collector_paused
+
+        # Paused to the end: the answer's 100,000s of dicts would set the collector going over everything.
+        return cycle_collector_paused(run_find)(args)
     except DupbenchError as problem:
         print(f"error: {problem}", file=sys.stderr)
         return ERROR

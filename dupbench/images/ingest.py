@@ -68,14 +68,15 @@ def remember_cached(contents: frozenset[str]) -> None:
     _cached = contents
 
 
-def read_batch(method: Method, files: Sequence[tuple[int, Path]], want: Decode, prepare: bool) -> ReadBatch:
+def read_batch(method: Method, files: Sequence[tuple[int, str | Path]], want: Decode, prepare: bool) -> ReadBatch:
     """One batch read (module-level: a process pool's worker runs it). A file whose content cannot be
     decoded is left out of `prepared`: the caller's encoding meets it again and records why."""
     out = ReadBatch({}, {}, [], None)
     images, met = [], set()
     for i, path in files:
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as file:
+                data = file.read()
         except OSError as exc:
             out.unreadable[i] = ("", unreadable_because(exc, path))
             continue
@@ -106,7 +107,7 @@ def read_batch(method: Method, files: Sequence[tuple[int, Path]], want: Decode, 
     return out
 
 
-def unreadable_because(exc: BaseException, path: Path) -> str:
+def unreadable_because(exc: BaseException, path: str | Path) -> str:
     if isinstance(exc, UnidentifiedImageError):  # Pillow's message names the in-memory buffer, not the file
         return f"cannot read image: UnidentifiedImageError: cannot identify image file {str(path)!r}"
     return f"cannot read image: {type(exc).__name__}: {exc}"
@@ -131,7 +132,8 @@ def read_new(
     with worker_pool(workers, processes, initializer=remember_cached, initargs=(cached,)) as pool:
 
         def submit(chunk: Sequence[int]) -> Future:
-            return pool.submit(read_batch, method, [(i, paths[i]) for i in chunk], want, prepare)
+            # Paths as strings: a Path is parsed again on the worker (a fifth of a batch's hand-over).
+            return pool.submit(read_batch, method, [(i, str(paths[i])) for i in chunk], want, prepare)
 
         ahead = [submit(c) for c in chunks[:flight]]
         for number in range(len(chunks)):

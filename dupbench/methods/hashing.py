@@ -71,23 +71,26 @@ class PerceptualHash(_ImageHash):
     decode_side = 32  # imagehash shrinks it to its own grid (32x32 at most): an 80x60 JPEG draft is plenty
     default_threshold = 10.0
     default_threshold_source = "imagededup find_duplicates' max_distance_threshold"
-    worker_modules = ("scipy.fft",)
 
     def compute(self, image: Image.Image) -> imagehash.ImageHash:
         return imagehash.phash(image)
 
     def prepare_many(self, images) -> np.ndarray:
-        """imagehash.phash's arithmetic on a whole batch (the same bits, checked by a test): the DCTs
-        of every 32x32 grayscale at once instead of two scipy calls and a median per image. scipy.fft's
-        dct is the function scipy.fftpack's calls (pocketfft), at half its import time (0.4 s a worker)."""
-        import scipy.fft
-
+        """imagehash.phash's arithmetic on a whole batch (the same bits, checked by a test): the 8x8
+        low frequencies of scipy's unnormalised DCT-II as two products with an 8x32 cosine matrix,
+        which leaves scipy (0.4 s of imports) out of the worker processes. Rounded to 1e-5: where
+        scipy's coefficients are exactly 0 (a flat or one-way image) a product's are 1e-10 noise that
+        would decide the bits; real photos' coefficients never differ by so little (3,966 checked)."""
         if not images:
             return np.empty((0, 1), dtype=np.uint64)
         grays = np.stack([np.asarray(im.convert("L").resize((32, 32), Image.Resampling.LANCZOS)) for im in images])
-        low = scipy.fft.dct(scipy.fft.dct(grays, axis=1), axis=2)[:, :8, :8].reshape(len(images), -1)
+        low = np.round(_DCT8 @ grays.astype(np.float64) @ _DCT8.T, 5).reshape(len(images), -1)
         bits = low > np.median(low, axis=1, keepdims=True)
         return np.packbits(bits, axis=1).view(">u8").astype(np.uint64)
+
+
+# scipy.fft.dct's type II without normalisation, its first 8 outputs of 32: 2 cos(pi k (2n + 1) / 64).
+_DCT8 = 2 * np.cos(np.pi * np.arange(8)[:, None] * (2 * np.arange(32)[None, :] + 1) / 64)
 
 
 @register("dhash")
