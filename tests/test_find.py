@@ -543,12 +543,15 @@ def test_a_file_name_that_is_not_utf8_is_handled_not_an_error(tmp_path):
 
 def test_the_worker_fork_server_starts_during_the_scan_with_progress_bars_off(photos, tmp_path, monkeypatch):
     """--quiet and --json turn the bars off: the scan's own count must still start the workers' fork
-    server once it passes the size that is read on processes (it never did with the bars off)."""
+    server once it passes the size that is read on processes (it never did with the bars off); a
+    second run, every file in the cache, starts none."""
     import dupbench.finder.find as finder
 
     started = []
     monkeypatch.setattr(finder, "PROCESSES_FROM", 3)
     monkeypatch.setattr(finder, "start_workers_early", lambda method: started.append(method.name))
-    code = main(["find", str(photos), *PHASH, "--cache", str(tmp_path / "c.sqlite"), "--json", "-"])
-    assert code == 1
+    command = ["find", str(photos), *PHASH, "--cache", str(tmp_path / "c.sqlite"), "--json", "-"]
+    assert main(command) == 1
+    assert started == ["phash"]
+    assert main(command) == 1  # every file known to the cache: nothing to read on processes
     assert started == ["phash"]

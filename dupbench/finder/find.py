@@ -181,7 +181,7 @@ def read_facts(
     as each batch is done. (ids of the photos whose header cannot be read, the features by content)."""
     method, identity = choice.method, choice.identity
     prepare = bool(identity) and method.parallel_prepare
-    cached = cache.contents(identity) if prepare else frozenset()
+    cached = cache.contents(identity) if prepare and fresh else frozenset()  # a whole table's scan: only when needed
     unreadable: set[int] = set()
     features: dict[str, Any] = {}
     for batch in read_new(method, [p.path for p in fresh], choice.decode, workers, cached, prepare, tick):
@@ -335,8 +335,11 @@ def find(
     seconds: dict[str, float] = {}
     skipped: list[tuple[str, str]] = []
     start = time.perf_counter()
+    with FeatureCache(cache_path) as cache:
+        known = cache.about_file_count()
     with tqdm(desc="scan", unit="file", disable=not progress, leave=False) as bar:
-        seen = [0]  # counted here: a disabled bar (--quiet, --json) counts nothing
+        seen = [-known]  # counted here (a disabled bar, --quiet or --json, counts nothing), less the files
+        # the cache knows: a run over a folder seen before starts no fork server it will not use
 
         def scanned(count: int) -> None:
             bar.update(count)
