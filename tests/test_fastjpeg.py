@@ -91,3 +91,16 @@ def test_what_might_differ_is_left_to_pillow():
     data = jpeg(image)
     cut = data[: len(data) // 2]
     assert fastjpeg.header(cut) is not None and fastjpeg.rgb(cut, fastjpeg.header(cut), 32) is None
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_array_path_gives_the_images_pixels(case):
+    """rgb_array (for a method that takes arrays) turns the array as Pillow turns the image."""
+    data = CASES[case]()
+    head = fastjpeg.header(data)
+    for low in (8, 32, 64):
+        image, array = fastjpeg.rgb(data, head, low), fastjpeg.rgb_array(data, head, low)
+        assert (image is None) == (array is None)
+        if array is not None:
+            assert array.flags.c_contiguous and array.dtype == np.uint8
+            assert np.array_equal(array, np.asarray(image)), (case, low)

@@ -70,6 +70,22 @@ def test_one_read_gives_each_files_facts_and_each_new_contents_features(tmp_path
     assert np.array_equal(rows, expected)
 
 
+def test_a_method_that_takes_arrays_gets_the_features_decode_gives(tmp_path):
+    """PDQ reads arrays: its JPEGs skip the Pillow image, turned ones included, to the same hashes."""
+    paths = folder(tmp_path)
+    method = create_method("pdq")
+    assert method.takes_arrays
+    want = Decode.for_method(method)
+    given, prepare_many = [], method.prepare_many
+    method.prepare_many = lambda images: given.extend(map(type, images)) or prepare_many(images)  # threads here
+    batches = list(read_new(method, paths, want, workers=2, cached=frozenset(), prepare=True))
+    assert given.count(np.ndarray) == 2  # the two JPEGs; the PNG went Pillow's way
+    prepared = [i for b in batches for i in b.prepared]
+    rows = np.concatenate([b.part for b in batches if b.part is not None])
+    assert prepared == [0, 2, 3]
+    assert np.array_equal(rows, method.prepare_many([decode(paths[i].read_bytes(), want) for i in prepared]))
+
+
 def test_contents_the_cache_has_are_not_prepared_again(tmp_path):
     paths = folder(tmp_path)
     method = create_method("phash")

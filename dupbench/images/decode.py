@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image, ImageOps
 
 from dupbench.errors import UnreadableImage
@@ -78,8 +79,14 @@ def decode(data: bytes, want: Decode, max_pixels: int | None = DEFAULT_MAX_PIXEL
         raise UnreadableImage(f"{type(exc).__name__}: {exc}") from None
 
 
-def decode_jpeg(data: bytes, head: fastjpeg.JpegHeader, want: Decode) -> Image.Image | None:
-    """decode() of a plain JPEG in C (dupbench/images/fastjpeg.py: Pillow's pixels); None: Pillow's way."""
+def decode_jpeg(
+    data: bytes, head: fastjpeg.JpegHeader, want: Decode, arrays: bool = False
+) -> Image.Image | np.ndarray | None:
+    """decode() of a plain JPEG in C (dupbench/images/fastjpeg.py: Pillow's pixels); None: Pillow's way.
+    `arrays`: for a method that takes them (Method.takes_arrays), its pixels as an array where no resize
+    is wanted."""
+    if arrays and not want.size:
+        return fastjpeg.rgb_array(data, head, want.side)  # type: ignore[arg-type]
     rgb = fastjpeg.rgb(data, head, want.side or min(want.size))  # type: ignore[arg-type]
     if rgb is not None and want.size and rgb.size != want.size:
         rgb = rgb.resize(want.size, Image.Resampling.BILINEAR)

@@ -112,9 +112,9 @@ def _reduced(size: int, scale: int) -> int:
     return (size + scale - 1) // scale
 
 
-def rgb(data: bytes, head: JpegHeader, low: int) -> Image.Image | None:
-    """RGB as Pillow gives it after `draft("RGB", (low, low))`, load, exif_transpose and convert("RGB");
-    None where libjpeg could be asked for the same size at another scale, or it complains."""
+def _pixels(data: bytes, head: JpegHeader, low: int) -> np.ndarray | None:
+    """(height, width, 3) uint8 as stored (not turned), at the scale Pillow's draft("RGB", (low, low))
+    takes; None where libjpeg could be asked for the same size at another scale, or it complains."""
     ratio = min(head.width // low, head.height // low)
     scale = next(s for s in (8, 4, 2, 1) if ratio >= s or s == 1)
     width, height = _reduced(head.width, scale), _reduced(head.height, scale)
@@ -126,7 +126,36 @@ def rgb(data: bytes, head: JpegHeader, low: int) -> Image.Image | None:
         pixels = simplejpeg.decode_jpeg(data, "RGB", min_height=height, min_width=width, min_factor=scale, strict=True)
     except ValueError:
         return None
-    if pixels.shape[:2] != (height, width):
+    return pixels if pixels.shape[:2] == (height, width) else None
+
+
+def rgb(data: bytes, head: JpegHeader, low: int) -> Image.Image | None:
+    """RGB as Pillow gives it after `draft("RGB", (low, low))`, load, exif_transpose and convert("RGB");
+    None: Pillow's way."""
+    pixels = _pixels(data, head, low)
+    if pixels is None:
         return None
     image = Image.fromarray(np.ascontiguousarray(pixels), "RGB")
     return image.transpose(TRANSPOSE[head.orientation]) if head.orientation in TRANSPOSE else image
+
+
+# TRANSPOSE on an array (rows, columns, channels): the same permutations of the same pixels.
+TURNS = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+    8: lambda a: np.rot90(a),
+}
+
+
+def rgb_array(data: bytes, head: JpegHeader, low: int) -> np.ndarray | None:
+    """rgb()'s pixels as a C-ordered (height, width, 3) uint8 array, with no Pillow image in between
+    (for a method that reads arrays: Pillow's copy in and numpy's copy out were 0.15 ms of PDQ's 1.2 ms
+    an image)."""
+    pixels = _pixels(data, head, low)
+    if pixels is None or head.orientation not in TURNS:
+        return pixels
+    return np.ascontiguousarray(TURNS[head.orientation](pixels))

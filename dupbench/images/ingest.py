@@ -83,7 +83,7 @@ def read_batch(method: Method, files: Sequence[tuple[int, str | Path]], want: De
         sha = hashlib.sha256(data).hexdigest()
         new = prepare and sha not in _cached and sha not in met
         head = fastjpeg.header(data)  # a plain JPEG: its facts and pixels without Pillow's Python parsing
-        fast = decode_jpeg(data, head, want) if head is not None and new else None
+        fast = decode_jpeg(data, head, want, method.takes_arrays) if head is not None and new else None
         if head is not None and (fast is not None or not new):
             out.facts[i] = Facts(sha, *head.shown)
             if fast is not None:

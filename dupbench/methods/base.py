@@ -59,6 +59,9 @@ class Method:
     # Modules its prepare_many imports when first called: a worker process gets them loaded before it
     # starts (dupbench/images/decode.py: the forkserver imports them once).
     worker_modules: ClassVar[tuple[str, ...]] = ()
+    # prepare_many takes (height, width, 3) uint8 arrays as well as RGB images: a JPEG decoded in C
+    # reaches it without a Pillow image in between (dupbench/images/ingest.py).
+    takes_arrays: ClassVar[bool] = False
     # The threshold the method's authors or its usual tool ship (None where there is none), and whose.
     default_threshold: ClassVar[float | None] = None
     default_threshold_source: ClassVar[str] = ""

@@ -27,6 +27,7 @@ class _Pdq(Method):
     representation = "256 bits"
     parallel_prepare = True
     decode_side = 64  # PDQ filters the image down to 64x64 itself: a JPEG draft with both sides >= 64 suffices
+    takes_arrays = True  # pdqhash reads an array: np.asarray below leaves one as it is
     default_threshold = 31.0
     default_threshold_source = "PDQ's own match threshold"
 
