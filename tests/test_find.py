@@ -333,6 +333,28 @@ def test_a_corrupt_cache_is_rebuilt_and_said_once(photos, tmp_path):
     assert code == 1 and err.count("rebuilt") == 1
 
 
+def test_a_version_4_cache_keeps_its_features(photos, tmp_path):
+    """Version 5 numbers the identities; a version 4 file is converted in place, not rebuilt."""
+    import sqlite3
+
+    cache = ["--cache", str(tmp_path / "old.sqlite")]
+    _, first = found_json(tmp_path, str(photos), *PHASH, *cache, "--quiet")
+    with sqlite3.connect(tmp_path / "old.sqlite") as db:  # back to version 4: each row names its identity
+        db.executescript(
+            """CREATE TABLE named (sha256 TEXT, identity TEXT, data BLOB, PRIMARY KEY (sha256, identity));
+            INSERT INTO named SELECT f.sha256, i.identity, f.data
+            FROM features f JOIN identities i ON i.id = f.identity;
+            DROP TABLE features; DROP TABLE identities; ALTER TABLE named RENAME TO features;
+            PRAGMA user_version = 4;"""
+        )
+    code, _, err = run("find", str(photos), *PHASH, *cache, "--json", str(tmp_path / "second.json"))
+    second = json.loads((tmp_path / "second.json").read_text())
+    assert "rebuilt" not in err and (second["encoded"], second["from_cache"]) == (0, first["encoded"])
+    assert second["groups"] == first["groups"]
+    with sqlite3.connect(tmp_path / "old.sqlite") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+
+
 @pytest.mark.parametrize(
     ("argv", "says"),
     [

@@ -336,20 +336,19 @@ def find(
     skipped: list[tuple[str, str]] = []
     start = time.perf_counter()
     with FeatureCache(cache_path) as cache:
-        known = cache.about_file_count()
-    with tqdm(desc="scan", unit="file", disable=not progress, leave=False) as bar:
-        seen = [-known]  # counted here (a disabled bar, --quiet or --json, counts nothing), less the files
-        # the cache knows: a run over a folder seen before starts no fork server it will not use
+        with tqdm(desc="scan", unit="file", disable=not progress, leave=False) as bar:
+            # Counted here (a disabled bar, --quiet or --json, counts nothing), less the files the cache
+            # knows: a run over a folder seen before starts no fork server it will not use.
+            seen = [-cache.about_file_count()]
 
-        def scanned(count: int) -> None:
-            bar.update(count)
-            seen[0] += count
-            if seen[0] - count < PROCESSES_FROM <= seen[0] and workers > 1:  # new files will be read on processes
-                start_workers_early(choice.method)
+            def scanned(count: int) -> None:
+                bar.update(count)
+                seen[0] += count
+                if seen[0] - count < PROCESSES_FROM <= seen[0] and workers > 1:  # new files: read on processes
+                    start_workers_early(choice.method)
 
-        photos = collect(folders, ignored, skipped, scanned)
-    seconds["scan"] = time.perf_counter() - start
-    with FeatureCache(cache_path) as cache:
+            photos = collect(folders, ignored, skipped, scanned)
+        seconds["scan"] = time.perf_counter() - start
         start = time.perf_counter()
         fresh = known_facts(photos, cache)
         with tqdm(total=len(fresh), desc="read", unit="file", disable=not progress, leave=False) as bar:

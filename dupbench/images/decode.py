@@ -204,7 +204,7 @@ def start_workers_early(method: Method) -> None:
         return
     from multiprocessing import forkserver
 
-    modules = ["__main__", "dupbench.images.ingest", type(method).__module__, *method.worker_modules]
+    modules = ["__main__", "dupbench.images.ingest", type(method).__module__]
     multiprocessing.get_context("forkserver").set_forkserver_preload(modules)
     forkserver.ensure_running()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -75,8 +76,7 @@ def read_batch(method: Method, files: Sequence[tuple[int, str | Path]], want: De
     images, met = [], set()
     for i, path in files:
         try:
-            with open(path, "rb") as file:
-                data = file.read()
+            data = read_bytes(path)
         except OSError as exc:
             out.unreadable[i] = ("", unreadable_because(exc, path))
             continue
@@ -105,6 +105,20 @@ def read_batch(method: Method, files: Sequence[tuple[int, str | Path]], want: De
     if images:
         out.part = method.prepare_many(images)
     return out
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """A file's bytes in three system calls (open, one read, close; two reads when it grew since its
+    size was taken): open().read() makes six, ~15 us a small file more on these machines."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        parts = [os.read(fd, size + 1)]  # a regular file's short read is its end
+        while len(parts[-1]) > (size if len(parts) == 1 else 0):
+            parts.append(os.read(fd, 1 << 20))
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def unreadable_because(exc: BaseException, path: str | Path) -> str:

@@ -56,9 +56,6 @@ class Method:
     # prepare_many may run on several threads at once (pure Python/Pillow/numpy work, nothing shared);
     # False for a method that already uses every core itself (a network) or keeps state.
     parallel_prepare: ClassVar[bool] = False
-    # Modules its prepare_many imports when first called: a worker process gets them loaded before it
-    # starts (dupbench/images/decode.py: the forkserver imports them once).
-    worker_modules: ClassVar[tuple[str, ...]] = ()
     # prepare_many takes (height, width, 3) uint8 arrays as well as RGB images: a JPEG decoded in C
     # reaches it without a Pillow image in between (dupbench/images/ingest.py).
     takes_arrays: ClassVar[bool] = False
