@@ -25,6 +25,7 @@ from PIL import Image, ImageOps
 
 from dupbench.errors import UnreadableImage
 from dupbench.images import fastjpeg
+from dupbench.images.heap import keep_freed_memory
 from dupbench.images.read import DEFAULT_MAX_PIXELS, to_rgb
 from dupbench.methods.base import Method
 
@@ -217,7 +218,10 @@ def worker_pool(
     early (over budget, Ctrl-C) does not wait for the batches queued ahead."""
     pool: Executor = (
         ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("forkserver"), initializer=initializer, initargs=initargs
+            workers,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_start_worker,
+            initargs=(initializer, initargs),
         )
         if processes
         else ThreadPoolExecutor(workers, initializer=initializer, initargs=initargs)
@@ -226,6 +230,13 @@ def worker_pool(
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_worker(initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    """A worker process's start: freed memory kept (dupbench/images/heap.py), then the caller's own."""
+    keep_freed_memory()
+    if initializer is not None:
+        initializer(*initargs)
 
 
 def usable(paths: Sequence[Path], workers: int = 2) -> dict[int, str]:
