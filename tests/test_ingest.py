@@ -107,3 +107,13 @@ def test_facts_alone_for_a_method_that_prepares_on_this_thread(tmp_path):
     batches = list(read_new(method, paths, Decode.for_method(method), workers=2, cached=frozenset(), prepare=False))
     assert all(not b.prepared and b.part is None for b in batches)
     assert sorted(i for b in batches for i in b.facts) == [0, 1, 2, 3]
+
+
+def test_read_bytes_gives_every_byte_of_files_of_any_size(tmp_path):
+    from dupbench.images.ingest import read_bytes
+
+    rng = np.random.default_rng(0)
+    for size in (0, 1, 4095, 4096, (1 << 20) + 3, 3 << 20):
+        data = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+        (tmp_path / "f").write_bytes(data)
+        assert read_bytes(tmp_path / "f") == data
