@@ -104,3 +104,22 @@ def test_the_array_path_gives_the_images_pixels(case):
         if array is not None:
             assert array.flags.c_contiguous and array.dtype == np.uint8
             assert np.array_equal(array, np.asarray(image)), (case, low)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_identical_pixels_digest_decodes_in_c_to_read_rgbs_pixels(case, tmp_path):
+    """`dupbench find` calls two images identical by a digest of their pixels decoded in full: the C path
+    must digest exactly what read_rgb decodes (the cached digests name Pillow's decoder)."""
+    import hashlib
+
+    from dupbench.finder.find import pixel_digest
+    from dupbench.images.read import read_rgb
+
+    data = CASES[case]()
+    path = tmp_path / "image.jpg"
+    path.write_bytes(data)
+    head = fastjpeg.header(data)
+    full = fastjpeg.rgb_array(data, head, max(head.width, head.height))
+    assert full is not None or case.startswith("tiny")  # the C path is the one tested, bar tiny sizes
+    image = read_rgb(path, max_pixels=None)
+    assert pixel_digest(path) == hashlib.sha256(f"{image.size}".encode() + image.tobytes()).hexdigest()

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from PIL import Image, UnidentifiedImageError
 
@@ -37,8 +37,10 @@ from dupbench.methods.base import Method
 EXIF_ORIENTATION = 0x0112
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
+    """A tuple, not a dataclass: made on a worker and pickled back for every file (a frozen dataclass
+    costs a setattr per field to make and its whole dict to pickle)."""
+
     sha256: str
     width: int  # as shown: a JPEG whose EXIF turns it a quarter shows its height as its width
     height: int
@@ -69,7 +71,9 @@ def remember_cached(contents: frozenset[str]) -> None:
     _cached = contents
 
 
-def read_batch(method: Method, files: Sequence[tuple[int, str | Path]], want: Decode, prepare: bool) -> ReadBatch:
+def read_batch(
+    method: Method, files: Sequence[tuple[int, str | bytes | Path]], want: Decode, prepare: bool
+) -> ReadBatch:
     """One batch read (module-level: a process pool's worker runs it). A file whose content cannot be
     decoded is left out of `prepared`: the caller's encoding meets it again and records why."""
     out = ReadBatch({}, {}, [], None)
@@ -126,15 +130,17 @@ def read_bytes(path: str | Path) -> bytes:
         os.close(fd)
 
 
-def unreadable_because(exc: BaseException, path: str | Path) -> str:
+def unreadable_because(exc: BaseException, path: str | bytes | Path) -> str:
     if isinstance(exc, UnidentifiedImageError):  # Pillow's message names the in-memory buffer, not the file
-        return f"cannot read image: UnidentifiedImageError: cannot identify image file {str(path)!r}"
+        return f"cannot read image: UnidentifiedImageError: cannot identify image file {os.fsdecode(path)!r}"
+    if isinstance(exc, OSError) and isinstance(exc.filename, bytes):  # a path given as bytes: named as text
+        exc = type(exc)(exc.errno, exc.strerror, os.fsdecode(exc.filename))
     return f"cannot read image: {type(exc).__name__}: {exc}"
 
 
 def read_new(
     method: Method,
-    paths: Sequence[Path],
+    paths: Sequence[str | bytes | Path],
     want: Decode,
     workers: int,
     cached: frozenset[str],
@@ -142,7 +148,8 @@ def read_new(
     tick: Callable[[int], None] = lambda n: None,
 ) -> Iterator[ReadBatch]:
     """Every file's ReadBatch in order, two batches per worker in flight; features only with `prepare`
-    (a method that prepares on its workers), and only of contents not in `cached`."""
+    (a method that prepares on its workers), and only of contents not in `cached`. Paths as bytes or
+    strings cross to the workers as they are (a Path becomes a string: parsed again there otherwise)."""
     chunks = list(batches(range(len(paths)), BATCH))
     processes = workers > 1 and len(paths) >= PROCESSES_FROM
     # Two batches per worker in flight: a worker finishing one starts the next at once, not after its
@@ -151,8 +158,8 @@ def read_new(
     with worker_pool(workers, processes, initializer=remember_cached, initargs=(cached,)) as pool:
 
         def submit(chunk: Sequence[int]) -> Future:
-            # Paths as strings: a Path is parsed again on the worker (a fifth of a batch's hand-over).
-            return pool.submit(read_batch, method, [(i, str(paths[i])) for i in chunk], want, prepare)
+            files = [(i, p if isinstance(p, (bytes, str)) else str(p)) for i in chunk for p in (paths[i],)]
+            return pool.submit(read_batch, method, files, want, prepare)
 
         ahead = [submit(c) for c in chunks[:flight]]
         for number in range(len(chunks)):
