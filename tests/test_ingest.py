@@ -117,3 +117,38 @@ def test_read_bytes_gives_every_byte_of_files_of_any_size(tmp_path):
         data = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
         (tmp_path / "f").write_bytes(data)
         assert read_bytes(tmp_path / "f") == data
+
+
+def test_a_long_batch_holds_at_most_BATCH_decoded_images_and_gives_the_same_features(tmp_path, monkeypatch):
+    """A worker's batch may be READ_BATCH files (fewer hand-overs); its decoded images are prepared BATCH
+    at a time (a batch of big photos must not hold hundreds of decodes), the features the same."""
+    from dupbench.images.decode import BATCH
+    from dupbench.images.ingest import read_batch
+
+    method = create_method("phash")
+    want = Decode.for_method(method)
+    base = photo("astronaut", (160, 120))
+    paths = []
+    for k in range(2 * BATCH + 5):  # distinct contents: each is prepared
+        path = tmp_path / f"{k:03d}.jpg"
+        path.write_bytes(jpeg(base.rotate(k, fillcolor=(k, 0, 0))))
+        paths.append(path)
+    expected = method.prepare_many([decode(p.read_bytes(), want) for p in paths])
+    sizes = []
+    real = type(method).prepare_many
+    monkeypatch.setattr(
+        type(method), "prepare_many", lambda self, images: sizes.append(len(images)) or real(self, images)
+    )
+    out = read_batch(method, list(enumerate(paths)), want, prepare=True)
+    assert sizes == [BATCH, BATCH, 5]
+    assert out.prepared == list(range(len(paths))) and np.array_equal(out.part, expected)
+
+
+def test_a_small_folder_gets_small_batches_so_every_worker_has_several(tmp_path):
+    from dupbench.images import ingest
+
+    method = create_method("phash")
+    paths = folder(tmp_path) * 40  # 200 files
+    batches = list(read_new(method, paths, Decode.for_method(method), workers=2, cached=frozenset(), prepare=False))
+    sizes = [len(b.facts) + len(b.unreadable) for b in batches]
+    assert sum(sizes) == 200 and max(sizes) <= max(ingest.BATCH, 200 // 8 + 1) and len(sizes) >= 4
