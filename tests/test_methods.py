@@ -140,3 +140,18 @@ def test_the_batched_phash_gives_imagehashs_bits():
     expected = pack_hashes([method.compute(image) for image in images])
     assert np.array_equal(method.prepare_many(images), expected)
     assert method.prepare_many([]).shape[0] == 0
+
+
+def test_the_batched_phash_of_arrays_gives_imagehashs_bits():
+    """pHash takes a JPEG's pixels as arrays (Method.takes_arrays), mixed with images of other sizes
+    and modes in one batch: the bits are imagehash.phash's of each as an image."""
+    rng = np.random.default_rng(5)
+    arrays = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(60, 80), (60, 80), (80, 60), (300, 33)]]
+    images = [Image.open(p).convert("RGB") for p in sorted((REPO_ROOT / "data" / "embedded").rglob("*.png"))[:4]]
+    arrays += [np.asarray(im.resize((80, 60))) for im in images]
+    batch = [*arrays, images[0], images[1].convert("L"), images[2].convert("RGBA")]
+    method = create_method("phash")
+    assert method.takes_arrays
+    as_images = [Image.fromarray(a) for a in arrays] + batch[len(arrays) :]
+    expected = pack_hashes([method.compute(image) for image in as_images])
+    assert np.array_equal(method.prepare_many(batch), expected)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import imagehash
 import numpy as np
 from PIL import Image
 
 from dupbench.methods.base import Method, row_blocks
 from dupbench.methods.registry import register
+from dupbench.methods.resample import gray, resize_lanczos
 
 
 def pack_hashes(hashes: list[imagehash.ImageHash]) -> np.ndarray:
@@ -69,6 +72,7 @@ class PerceptualHash(_ImageHash):
     variant = "imagehash"
     summary = "imagehash.phash (DCT of 32x32 grayscale, 8x8 low frequencies vs their median, 64 bits), Hamming"
     decode_side = 32  # imagehash shrinks it to its own grid (32x32 at most): an 80x60 JPEG draft is plenty
+    takes_arrays = True  # RGB arrays go straight to the batched grayscale and resize below
     default_threshold = 10.0
     default_threshold_source = "imagededup find_duplicates' max_distance_threshold"
 
@@ -83,10 +87,29 @@ class PerceptualHash(_ImageHash):
         would decide the bits; real photos' coefficients never differ by so little (3,966 checked)."""
         if not images:
             return np.empty((0, 1), dtype=np.uint64)
-        grays = np.stack([np.asarray(im.convert("L").resize((32, 32), Image.Resampling.LANCZOS)) for im in images])
-        low = np.round(_DCT8 @ grays.astype(np.float64) @ _DCT8.T, 5).reshape(len(images), -1)
+        low = np.round(_DCT8 @ grays_32(images) @ _DCT8.T, 5).reshape(len(images), -1)
         bits = low > np.median(low, axis=1, keepdims=True)
         return np.packbits(bits, axis=1).view(">u8").astype(np.uint64)
+
+
+def grays_32(images: Sequence[Image.Image | np.ndarray]) -> np.ndarray:
+    """(n, 32, 32) float64: each image's `convert("L").resize((32, 32), LANCZOS)`, as imagehash.phash
+    makes it. RGB images and (height, width, 3) uint8 arrays of one size go through
+    dupbench/methods/resample.py together (Pillow's pixels; its coefficients once, not per image);
+    any other mode through Pillow itself."""
+    out = np.empty((len(images), 32, 32))
+    same_size: dict[tuple[int, ...], list[int]] = {}
+    pixels = []
+    for k, image in enumerate(images):
+        if isinstance(image, np.ndarray) or image.mode == "RGB":
+            pixels.append(np.asarray(image))
+            same_size.setdefault(pixels[-1].shape, []).append(k)
+        else:
+            pixels.append(None)
+            out[k] = np.asarray(image.convert("L").resize((32, 32), Image.Resampling.LANCZOS))
+    for members in same_size.values():
+        out[members] = resize_lanczos(gray(np.stack([pixels[k] for k in members])), (32, 32))
+    return out
 
 
 # scipy.fft.dct's type II without normalisation, its first 8 outputs of 32: 2 cos(pi k (2n + 1) / 64).
