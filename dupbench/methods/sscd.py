@@ -129,6 +129,7 @@ class SscdDistilled(_Sscd):
     model = "sscd_distilled"
     # onnxruntime's arena keeps the largest batch's activations for the session's life: 32 images at
     # 288 px cost ~490 MiB of it, 8 images ~170, 4 images ~115, at the same speed (128 UKBench photos):
-    # with it, `dupbench find` on 800 photos peaks at ~260 MiB instead of ~760.
-    batch_size = 4
+    # with it, `dupbench find` on 800 photos peaks at ~260 MiB instead of ~760. 2 images: 10,000 images
+    # peak at 277 MiB instead of 303 (85 s and 88 s; the arena off instead: 370 MiB on 800 photos).
+    batch_size = 2
     summary = "SSCD distilled into a MobileNetV4 Conv-S student (ONNX), short side 288, cosine"
