@@ -141,6 +141,10 @@ class CosinePixels(Method):
     direction = "similarity"
     summary = "torch CosineSimilarity of flattened ToTensor pixels (article)"
     index_kind = "cosine"
+    # Its scores are float32 sums over 14,400 pixels, in the order the CPU's SIMD kernels choose: on an
+    # AVX-512 machine the field's pair AP on ukbench800 moved 5e-7 (pair AUC 2e-8) from the baseline made
+    # on another, with the same code. Not the same to the last bit on any machine, so not deterministic.
+    deterministic = False
 
     def load(self) -> None:
         _cosine()  # torchvision: the article engine loads it (the batched path needs none)
