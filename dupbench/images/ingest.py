@@ -84,6 +84,7 @@ def read_batch(
     out = ReadBatch({}, {}, [], None)
     images, met, parts = [], set(), []
     for i, path in files:
+        path = os.fsdecode(path)  # the main process sends bytes (its cache keys): named as text from here
         if len(images) == BATCH:  # decoded images held at most BATCH at a time (a batch may be READ_BATCH)
             parts.append(method.prepare_many(images))
             images = []
@@ -140,11 +141,9 @@ def read_bytes(path: str | Path) -> bytes:
         os.close(fd)
 
 
-def unreadable_because(exc: BaseException, path: str | bytes | Path) -> str:
+def unreadable_because(exc: BaseException, path: str | Path) -> str:
     if isinstance(exc, UnidentifiedImageError):  # Pillow's message names the in-memory buffer, not the file
-        return f"cannot read image: UnidentifiedImageError: cannot identify image file {os.fsdecode(path)!r}"
-    if isinstance(exc, OSError) and isinstance(exc.filename, bytes):  # a path given as bytes: named as text
-        exc = type(exc)(exc.errno, exc.strerror, os.fsdecode(exc.filename))
+        return f"cannot read image: UnidentifiedImageError: cannot identify image file {str(path)!r}"
     return f"cannot read image: {type(exc).__name__}: {exc}"
 
 
@@ -160,6 +159,7 @@ def read_new(
     """Every file's ReadBatch in order, two batches per worker in flight; features only with `prepare`
     (a method that prepares on its workers), and only of contents not in `cached`. Paths as bytes or
     strings cross to the workers as they are (a Path becomes a string: parsed again there otherwise)."""
+    paths = [p if isinstance(p, (bytes, str)) else str(p) for p in paths]
     size = max(BATCH, min(READ_BATCH, -(-len(paths) // (4 * max(workers, 1)))))
     chunks = list(batches(range(len(paths)), size))
     processes = workers > 1 and len(paths) >= PROCESSES_FROM
@@ -169,8 +169,7 @@ def read_new(
     with worker_pool(workers, processes, initializer=remember_cached, initargs=(cached,)) as pool:
 
         def submit(chunk: Sequence[int]) -> Future:
-            files = [(i, p if isinstance(p, (bytes, str)) else str(p)) for i in chunk for p in (paths[i],)]
-            return pool.submit(read_batch, method, files, want, prepare)
+            return pool.submit(read_batch, method, [(i, paths[i]) for i in chunk], want, prepare)
 
         ahead = [submit(c) for c in chunks[:flight]]
         for number in range(len(chunks)):

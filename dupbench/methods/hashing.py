@@ -98,17 +98,15 @@ def grays_32(images: Sequence[Image.Image | np.ndarray]) -> np.ndarray:
     dupbench/methods/resample.py together (Pillow's pixels; its coefficients once, not per image);
     any other mode through Pillow itself."""
     out = np.empty((len(images), 32, 32))
-    same_size: dict[tuple[int, ...], list[int]] = {}
-    pixels = []
+    same_size: dict[tuple[int, ...], dict[int, np.ndarray]] = {}
     for k, image in enumerate(images):
         if isinstance(image, np.ndarray) or image.mode == "RGB":
-            pixels.append(np.asarray(image))
-            same_size.setdefault(pixels[-1].shape, []).append(k)
+            pixels = np.asarray(image)
+            same_size.setdefault(pixels.shape, {})[k] = pixels
         else:
-            pixels.append(None)
             out[k] = np.asarray(image.convert("L").resize((32, 32), Image.Resampling.LANCZOS))
     for members in same_size.values():
-        out[members] = resize_lanczos(gray(np.stack([pixels[k] for k in members])), (32, 32))
+        out[list(members)] = resize_lanczos(gray(np.stack(list(members.values()))), (32, 32))
     return out
 
 

@@ -51,6 +51,7 @@ def coefficients(size_in: int, size_out: int) -> np.ndarray:
     filterscale = max(scale, 1.0)
     support = 3.0 * filterscale
     matrix = np.zeros((size_in, size_out))
+    one = 1 << PRECISION_BITS
     for out in range(size_out):
         center = (out + 0.5) * scale
         first = max(int(center - support + 0.5), 0)  # int(): C's truncation toward zero
@@ -61,7 +62,6 @@ def coefficients(size_in: int, size_out: int) -> np.ndarray:
             total += w
         if total != 0.0:
             weights = [w / total for w in weights]
-        one = 1 << PRECISION_BITS
         matrix[first:end, out] = [int(-0.5 + w * one) if w < 0 else int(0.5 + w * one) for w in weights]
     return matrix
 
