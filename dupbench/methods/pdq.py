@@ -10,6 +10,7 @@ from PIL import Image
 
 from dupbench.methods.base import Method, row_blocks
 from dupbench.methods.hashing import hamming_all_pairs
+from dupbench.methods.pdq_batch import bits_many
 from dupbench.methods.registry import register
 
 
@@ -45,7 +46,12 @@ class Pdq(_Pdq):
         return float(np.count_nonzero(a != b))
 
     def prepare_many(self, images) -> np.ndarray:
-        return pack_bits(np.stack([self.prepare(image) for image in images]))
+        """prepare's bits for a whole batch through dupbench/methods/pdq_batch.py (two matrix products
+        per size; pdqhash itself for the images too close to their median to vouch for)."""
+        if not len(images):
+            return np.empty((0, 4), dtype=np.uint64)
+        pixels = [np.asarray(image, dtype=np.uint8) for image in images]
+        return pack_bits(bits_many(pixels, lambda rgb: pdqhash.compute(rgb)[0]))
 
     def score_matrix(self, A: np.ndarray, B: np.ndarray, same: bool = False) -> np.ndarray:
         return hamming_all_pairs(A, B)
