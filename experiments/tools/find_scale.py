@@ -9,7 +9,9 @@ Each tool runs as its own process through the peers' launcher (wall time, peak r
 the process tree), after every file of the folder was read once (the same page cache for each);
 cold: dupbench with a fresh cache file (a second, warm run is timed too), each with the hashes both
 have (pHash; PDQ, without Immaculate's turns and flips) and up to 10,000 also with distilled SSCD.
-Rows: tool, method, N, status, wall_s, peak_rss_mib, groups, images in groups, and dupbench's wall
+Each hash's cold runs are repeated (--rounds, 3), alternated with Immaculate's; a row holds the
+median wall time, its range and the highest peak. Rows: tool, method, N, status, wall_s (median),
+wall_s_min, wall_s_max, rounds, peak_rss_mib, groups, images in groups, and dupbench's median wall
 time over Immaculate's (x_immaculate).
 """
 
@@ -100,6 +102,26 @@ def dupbench_command(folder: Path, method: str, threshold: str, cache: Path) -> 
     return ["sh", "-c", '"$@"; code=$?; [ $code -le 1 ] && exit 0 || exit $code', "sh", *find]
 
 
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row for a tool's runs of one command: the median wall time, its range, the highest peak memory;
+    a failed or skipped run's status stands for all of them (a tool that fails once is not measured)."""
+    failed = [r for r in runs if r["status"] != "ok"]
+    if failed:
+        return failed[0]
+    walls = [r["wall_s"] for r in runs]
+    counts = {(r["groups"], r["images_in_groups"]) for r in runs}
+    status = "ok" if len(counts) == 1 else f"groups differ between rounds: {sorted(counts)}"
+    return {
+        **runs[-1],
+        "status": status,
+        "wall_s": float(np.median(walls)),
+        "wall_s_min": min(walls),
+        "wall_s_max": max(walls),
+        "rounds": len(runs),
+        "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
+    }
+
+
 def with_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each dupbench row's wall time over Immaculate's for the same method and folder, in the same run."""
     theirs = {(r["method"], r["n"]): r.get("wall_s") for r in rows if r["tool"] == "immaculate"}
@@ -113,42 +135,51 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="*", type=int, default=list(SIZES))
     parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument("--rounds", type=int, default=3, help="cold runs of each hash, alternated with Immaculate's")
     args = parser.parse_args()
 
     photos = (REPO_ROOT / "../shared/datasets/ukbench800").resolve()
     source = sorted(photos.glob("*.jpg"))
     env = environment()
     rows: list[dict[str, Any]] = []
-    # (dupbench method, its threshold, immaculate's method). Immaculate's pdq also matches the 8 turns
+    # (dupbench method, its threshold, immaculate's method, rounds). Immaculate's pdq also matches the 8 turns
     # and flips; dupbench's pdq_dihedral, which does, has no index yet (all pairs: hours at 100,000), so
     # the row is plain PDQ within PDQ's 31 bits: the same hash and threshold, less search work.
-    plan = [("phash", "10", "phash"), ("pdq", "31", "pdq")]
+    # Rounds: cold runs alternated with Immaculate's, each row their median (this shared machine's runs of
+    # one command vary by up to 1.5x within minutes: a run at 626cdb9 took 18.5 s for pHash at 100,000, the
+    # same run again right after 12.1 s). One round for SSCD, whose cold runs take minutes.
+    plan = [("phash", "10", "phash", args.rounds), ("pdq", "31", "pdq", args.rounds)]
     for n in sorted(args.sizes):
         # 800: ukbench800's own photos (640x480, 200 groups of 4), the folder the field measures.
         folder = photos if n == len(source) else build_folder(n, source, OUT / f"images-{n}")
-        for method, threshold, theirs in plan + (
-            [("sscd_distilled", "calibrated", "sscd_distilled")] if n <= 10_000 else []
+        for method, threshold, theirs, rounds in plan + (
+            [("sscd_distilled", "calibrated", "sscd_distilled", 1)] if n <= 10_000 else []
         ):
             cache = OUT / f"cache-{n}-{method}.sqlite"
-            cache.unlink(missing_ok=True)
-            for label in ("cold", "warm"):
-                row = run(dupbench_command(folder, method, threshold, cache), args.timeout, folder)
-                rows.append({"tool": f"dupbench find ({label} cache)", "method": method, "n": n, **row})
-                print(f"find-scale: dupbench {method} N={n} {label}: {row}", flush=True)
-            if IMMACULATE.ready.is_file():
-                command = [str(IMMACULATE.bin / "immaculate"), str(folder), "--json", "--method", theirs]
-                row = run(command, args.timeout, folder)
-            else:
-                row = {"status": "skipped: immaculate's environment is not built (make peers)"}
-            rows.append({"tool": "immaculate", "method": theirs, "n": n, **row})
-            print(f"find-scale: immaculate {theirs} N={n}: {row}", flush=True)
+            ours, immaculate = [], []
+            for _ in range(rounds):
+                cache.unlink(missing_ok=True)
+                ours.append(run(dupbench_command(folder, method, threshold, cache), args.timeout, folder))
+                print(f"find-scale: dupbench {method} N={n} cold: {ours[-1]}", flush=True)
+                if IMMACULATE.ready.is_file():
+                    command = [str(IMMACULATE.bin / "immaculate"), str(folder), "--json", "--method", theirs]
+                    immaculate.append(run(command, args.timeout, folder))
+                else:
+                    immaculate.append({"status": "skipped: immaculate's environment is not built (make peers)"})
+                print(f"find-scale: immaculate {theirs} N={n}: {immaculate[-1]}", flush=True)
+            # warm: on the cache the last cold run left
+            warm = run(dupbench_command(folder, method, threshold, cache), args.timeout, folder)
+            print(f"find-scale: dupbench {method} N={n} warm: {warm}", flush=True)
+            rows.append({"tool": "dupbench find (cold cache)", "method": method, "n": n, **median_of(ours)})
+            rows.append({"tool": "dupbench find (warm cache)", "method": method, "n": n, **median_of([warm])})
+            rows.append({"tool": "immaculate", "method": theirs, "n": n, **median_of(immaculate)})
         # At 100,000 czkawka ran over 10 minutes (stopped) and perception compares all pairs in Python.
         for peer in OTHER_PEERS if n <= 10_000 else []:
             if peer.environment.ready.is_file():
                 row = run(peer.command(folder), args.timeout, folder)
             else:
                 row = {"status": f"skipped: {peer.environment.name}'s environment is not built (make peers)"}
-            rows.append({"tool": peer.name, "method": "its default", "n": n, **row})
+            rows.append({"tool": peer.name, "method": "its default", "n": n, **median_of([row])})
             print(f"find-scale: {peer.name} N={n}: {row}", flush=True)
         stamp = {"machine": env["machine"], "git_commit": env["git_commit"], "finished_at": now_utc()}
         atomic_write_csv(OUT / "find-scale.csv", pd.DataFrame([{**r, **stamp} for r in with_ratios(rows)]))
@@ -167,6 +198,9 @@ def render_find_scale(table: pd.DataFrame, source: str) -> str:
                 "n": ".0f",
                 "status": "",
                 "wall_s": ".1f",
+                "wall_s_min": ".1f",
+                "wall_s_max": ".1f",
+                "rounds": ".0f",
                 "peak_rss_mib": ".0f",
                 "groups": ".0f",
                 "images_in_groups": ".0f",
@@ -175,8 +209,9 @@ def render_find_scale(table: pd.DataFrame, source: str) -> str:
         )
         + f"\n\nN=800: ukbench800's own photos (640x480); larger: synthetic folders (crops of ukbench800 at 160x120, "
         f"every 100th re-encoded as a near copy). Each tool a whole process (start-up included), peak resident "
-        f"memory of its process tree; x_immaculate: wall time over Immaculate's, same method and folder, same run. "
-        f"Measured on "
+        f"memory of its process tree (the highest of its rounds); wall_s: the median of its rounds (cold runs "
+        f"alternated with Immaculate's); x_immaculate: that median over Immaculate's, same method and folder, "
+        f"same run. Measured on "
         f"{first['machine']}, {dates(table)}, commit {first['git_commit']}. Source: `{source}`."
     )
 
