@@ -215,10 +215,15 @@ class FeatureCache:
         return self.db.execute("SELECT max(rowid) FROM files").fetchone()[0] or 0
 
     def remember_files(self, rows: Iterable[tuple[Path | bytes, str, str, int | None, int | None]]) -> None:
-        """(path, stamp, sha256, width, height) of files read this time."""
+        """(path, stamp, sha256, width, height) of files read this time, committed with the features (a
+        caller that must have them on disk now calls commit)."""
         rows = [(os.fsencode(p), stamp, digest, w, h) for p, stamp, digest, w, h in rows]
         self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
+        self.commit_soon()
+
+    def commit(self) -> None:
         self.db.commit()
+        self.committed = time.monotonic()
 
     def number(self, identity: str, add: bool = False) -> int | None:
         """The identity's number in this file (added when `add`); None when it has none yet."""

@@ -577,3 +577,14 @@ def test_the_worker_fork_server_starts_during_the_scan_with_progress_bars_off(ph
     assert started == ["phash"]
     assert main(command) == 1  # every file known to the cache: nothing to read on processes
     assert started == ["phash"]
+
+
+def test_a_run_without_bars_does_not_import_tqdm(photos, tmp_path):
+    """--quiet (or no terminal): no bar is drawn, so tqdm (25 ms) is not imported before the scan."""
+    code = (
+        "import sys\nfrom dupbench.finder.cli import main\n"
+        f"main(['find', {str(photos)!r}, '--method', 'phash', '--quiet', '--cache', {str(tmp_path / 'c.sqlite')!r}])\n"
+        "print('tqdm' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "False"
