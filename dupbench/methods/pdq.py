@@ -35,7 +35,10 @@ class _Pdq(Method):
 
 @register("pdq")
 class Pdq(_Pdq):
-    summary = "pdqhash.compute (PDQ, 256 bits), Hamming distance; PDQ calls a match at <= 31 bits"
+    summary = (
+        "pdqhash.compute (PDQ, 256 bits; a batch as matrix products, pdqhash's bits), Hamming distance; "
+        "PDQ calls a match at <= 31 bits"
+    )
     index_kind = "hamming"
 
     def prepare(self, image: Image.Image) -> np.ndarray:
