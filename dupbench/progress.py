@@ -90,3 +90,18 @@ def progress(
         for item in items:
             yield item
             bar.update()
+
+
+class Tally:
+    """A known number of long steps that each print a line of their own (a benchmark's runs, seconds to
+    minutes each): every line ends with the count done and an estimate of the time left, on a terminal
+    or in a log file alike. `tell(text)` after each step."""
+
+    def __init__(self, total: int, unit: str = "runs") -> None:
+        self.total, self.unit, self.done = total, unit, 0
+        self.start = time.monotonic()
+
+    def tell(self, text: str) -> None:
+        self.done += 1
+        left = time_left(self.done, self.total, time.monotonic() - self.start)
+        print(f"{text} [{self.done}/{self.total} {self.unit}{left}]", flush=True)

@@ -32,3 +32,16 @@ def test_on_a_terminal_a_bar_and_no_log_lines(caplog, capsys):
 def test_time_left_needs_a_total():
     assert time_left(0, 10, 5.0) == "" and time_left(5, None, 5.0) == ""
     assert time_left(1, 3, 40.0) == ", ~1.3 min left"
+
+
+def test_a_tally_ends_each_benchmark_line_with_the_count_and_the_time_left(capsys, monkeypatch):
+    clock = iter([0, 30, 60, 90])  # made at 0 s, each step 30 s long
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: next(clock))
+    tally = progress_module.Tally(3)
+    for k in range(3):
+        tally.tell(f"find-scale: run {k}")
+    assert capsys.readouterr().out.splitlines() == [
+        "find-scale: run 0 [1/3 runs, ~1.0 min left]",
+        "find-scale: run 1 [2/3 runs, ~30 s left]",
+        "find-scale: run 2 [3/3 runs, ~0 s left]",
+    ]

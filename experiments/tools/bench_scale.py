@@ -42,6 +42,7 @@ from dupbench.files import atomic_write_text
 from dupbench.methods import create_method, method_names
 from dupbench.methods.search import top_k
 from dupbench.methods.tensors import load_torchvision
+from dupbench.progress import Tally
 from experiments.config import compose_config
 from experiments.data.images import ImageCache
 from experiments.evaluation.protocol import article_pairs as protocol_pairs
@@ -336,8 +337,11 @@ def main() -> None:
         if not table.empty:
             plots.scale(table, out / "scale.png")
 
-    if "ann" in args.parts:
-        for name in ("Flat", *(entry[0] for entry in ANN_INDEXES)):
+    indexes = ("Flat", *(entry[0] for entry in ANN_INDEXES)) if "ann" in args.parts else ()
+    methods = (args.methods or method_names()) if "methods" in args.parts else []
+    tally = Tally(len(indexes) + len(methods) * (1 + len(args.sizes)), "cells")
+    if indexes:
+        for name in indexes:
             outcome = child("ann", name, str(args.ann_n), timeout=3600)
             made = outcome.pop("rows", None) or [{"index": name}]
             for row in made:
@@ -350,35 +354,38 @@ def main() -> None:
                     flush=True,
                 )
             save()
-    for name in (args.methods or method_names()) if "methods" in args.parts else []:
+            tally.tell(f"bench-scale: ann {name} N={args.ann_n}: {outcome['status']}")
+    for name in methods:
         rows.append({**child("small", name, str(args.article_pairs), timeout=1800), **stamp})
-        print(
+        tally.tell(
             f"bench-scale: {name} at N=96: {rows[-1].get('speedup', float('nan')):.1f}x faster per pair "
-            f"({rows[-1]['status']})",
-            flush=True,
+            f"({rows[-1]['status']})"
         )
         save()
         last = None
-        for n in sorted(args.sizes):
+        for k, n in enumerate(sorted(args.sizes)):
             # preparing grows as N, the all-pairs search as N^2
             predicted = last["prepare_s"] * n / last["n"] + last["search_s"] * (n / last["n"]) ** 2 if last else None
             if predicted is not None and predicted > args.budget:
                 rows.append(
                     {"part": "scale", "method": name, "n": n, "status": "skipped", "predicted_s": predicted, **stamp}
                 )
-                print(f"bench-scale: {name} N={n}: skipped, predicted {predicted:.0f} s > budget {args.budget:.0f} s")
+                tally.tell(
+                    f"bench-scale: {name} N={n}: skipped, predicted {predicted:.0f} s > budget {args.budget:.0f} s"
+                )
                 save()
                 continue
             row = {**child("scale", name, str(n), timeout=max(args.budget * 4, 600)), **stamp}
             rows.append(row)
-            print(
+            tally.tell(
                 f"bench-scale: {name} N={n}: {row.get('total_s', float('nan')):.2f} s, peak "
-                f"{row.get('peak_rss_mib', float('nan')):.0f} MiB ({row['status']})",
-                flush=True,
+                f"{row.get('peak_rss_mib', float('nan')):.0f} MiB ({row['status']})"
             )
             save()
             last = row if row["status"] == "ok" else None
             if last is None:
+                for larger in sorted(args.sizes)[k + 1 :]:
+                    tally.tell(f"bench-scale: {name} N={larger}: not run (N={n} did not finish)")
                 break
     atomic_write_text(out / "environment.json", json.dumps(env, indent=2, default=str))
     print(f"bench-scale: {out / 'scale.csv'}, {out / 'scale.png'}")

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from dupbench.progress import Tally
 from experiments.paths import REPO_ROOT
 from experiments.peers.catalog import IMMACULATE, PEERS
 from experiments.peers.run import run_tool
@@ -149,38 +150,44 @@ def main() -> None:
     # one command vary by up to 1.5x within minutes: a run at 626cdb9 took 18.5 s for pHash at 100,000, the
     # same run again right after 12.1 s). One round for SSCD, whose cold runs take minutes.
     plan = [("phash", "10", "phash", args.rounds), ("pdq", "31", "pdq", args.rounds)]
+
+    def methods_at(n: int) -> list[tuple[str, str, str, int]]:
+        return plan + ([("sscd_distilled", "calibrated", "sscd_distilled", 1)] if n <= 10_000 else [])
+
+    def peers_at(n: int) -> list:  # at 100,000 czkawka ran over 10 minutes (stopped), perception is all-pairs Python
+        return OTHER_PEERS if n <= 10_000 else []
+
+    runs = [2 * rounds + 1 for n in args.sizes for *_, rounds in methods_at(n)]  # cold and Immaculate's, then warm
+    tally = Tally(sum(runs) + sum(len(peers_at(n)) for n in args.sizes))
     for n in sorted(args.sizes):
         # 800: ukbench800's own photos (640x480, 200 groups of 4), the folder the field measures.
         folder = photos if n == len(source) else build_folder(n, source, OUT / f"images-{n}")
-        for method, threshold, theirs, rounds in plan + (
-            [("sscd_distilled", "calibrated", "sscd_distilled", 1)] if n <= 10_000 else []
-        ):
+        for method, threshold, theirs, rounds in methods_at(n):
             cache = OUT / f"cache-{n}-{method}.sqlite"
             ours, immaculate = [], []
             for _ in range(rounds):
                 cache.unlink(missing_ok=True)
                 ours.append(run(dupbench_command(folder, method, threshold, cache), args.timeout, folder))
-                print(f"find-scale: dupbench {method} N={n} cold: {ours[-1]}", flush=True)
+                tally.tell(f"find-scale: dupbench {method} N={n} cold: {ours[-1]}")
                 if IMMACULATE.ready.is_file():
                     command = [str(IMMACULATE.bin / "immaculate"), str(folder), "--json", "--method", theirs]
                     immaculate.append(run(command, args.timeout, folder))
                 else:
                     immaculate.append({"status": "skipped: immaculate's environment is not built (make peers)"})
-                print(f"find-scale: immaculate {theirs} N={n}: {immaculate[-1]}", flush=True)
+                tally.tell(f"find-scale: immaculate {theirs} N={n}: {immaculate[-1]}")
             # warm: on the cache the last cold run left
             warm = run(dupbench_command(folder, method, threshold, cache), args.timeout, folder)
-            print(f"find-scale: dupbench {method} N={n} warm: {warm}", flush=True)
+            tally.tell(f"find-scale: dupbench {method} N={n} warm: {warm}")
             rows.append({"tool": "dupbench find (cold cache)", "method": method, "n": n, **median_of(ours)})
             rows.append({"tool": "dupbench find (warm cache)", "method": method, "n": n, **median_of([warm])})
             rows.append({"tool": "immaculate", "method": theirs, "n": n, **median_of(immaculate)})
-        # At 100,000 czkawka ran over 10 minutes (stopped) and perception compares all pairs in Python.
-        for peer in OTHER_PEERS if n <= 10_000 else []:
+        for peer in peers_at(n):
             if peer.environment.ready.is_file():
                 row = run(peer.command(folder), args.timeout, folder)
             else:
                 row = {"status": f"skipped: {peer.environment.name}'s environment is not built (make peers)"}
             rows.append({"tool": peer.name, "method": "its default", "n": n, **median_of([row])})
-            print(f"find-scale: {peer.name} N={n}: {row}", flush=True)
+            tally.tell(f"find-scale: {peer.name} N={n}: {row}")
         stamp = {"machine": env["machine"], "git_commit": env["git_commit"], "finished_at": now_utc()}
         atomic_write_csv(OUT / "find-scale.csv", pd.DataFrame([{**r, **stamp} for r in with_ratios(rows)]))
     print(f"find-scale: {OUT / 'find-scale.csv'}")
