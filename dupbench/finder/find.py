@@ -41,6 +41,7 @@ from dupbench.images.decode import PROCESSES_FROM, Decode, decode, prepared_batc
 from dupbench.images.ingest import read_bytes, read_new
 from dupbench.images.read import read_rgb
 from dupbench.images.scan import scan
+from dupbench.progress import Progress
 
 
 def default_cache(folders: Sequence[Path]) -> Path:
@@ -332,31 +333,6 @@ def cycle_collector_paused(function: Callable) -> Callable:
     return paused
 
 
-class SilentBar:
-    """tqdm's interface showing nothing: a run without bars (--quiet, not a terminal) does not import
-    tqdm (25 ms of every such run, before the scan could start)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def __enter__(self) -> SilentBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, n: int = 1) -> None:
-        pass
-
-
-def bar_maker(progress: bool) -> Callable[..., Any]:
-    if not progress:
-        return SilentBar
-    from tqdm import tqdm
-
-    return tqdm
-
-
 @cycle_collector_paused
 def find(
     folders: Sequence[Path],
@@ -367,7 +343,6 @@ def find(
     ignore: Sequence[Path] = (),
     keep: str = "first-folder",
 ) -> Found:
-    new_bar = bar_maker(progress)
     folders = [Path(f) for f in folders]
     cache_path = cache_path or default_cache(folders)
     ignored = {Path(p).resolve() for p in ignore} | {
@@ -377,7 +352,7 @@ def find(
     skipped: list[tuple[str, str]] = []
     start = time.perf_counter()
     with FeatureCache(cache_path) as cache:
-        with new_bar(desc="scan", unit="file", leave=False) as bar:
+        with Progress("scan", unit="file", terminal=progress) as bar:
             # Counted here (a disabled bar, --quiet or --json, counts nothing), less the files the cache
             # knows: a run over a folder seen before starts no fork server it will not use.
             seen = [-cache.about_file_count()]
@@ -392,7 +367,7 @@ def find(
         seconds["scan"] = time.perf_counter() - start
         start = time.perf_counter()
         fresh = known_facts(photos, cache)
-        with new_bar(total=len(fresh), desc="read", unit="file", leave=False) as bar:
+        with Progress("read", len(fresh), "file", terminal=progress) as bar:
             unreadable, made = read_facts(choice, fresh, cache, workers, skipped, bar.update)
         photos = [p for p in photos if id(p) not in unreadable]
         # One image per distinct content: byte copies are found by their sha256, never encoded twice.
@@ -400,7 +375,7 @@ def find(
         first = {}
         for photo in photos:
             first.setdefault(photo.sha256, photo.path)
-        with new_bar(total=len(contents), desc="encode", unit="img", leave=False) as bar:
+        with Progress("encode", len(contents), "img", terminal=progress) as bar:
             prepared, hits, failed = encode_all(
                 choice, [first[sha] for sha in contents], contents, cache, workers, bar.update, made
             )
@@ -415,7 +390,7 @@ def find(
     row_of = [row[p.sha256] for p in photos]
     start = time.perf_counter()
     method = choice.method
-    with new_bar(total=1, desc="search", leave=False) as bar:
+    with Progress("search", 1, terminal=progress) as bar:
         near_groups, near = find_groups(method, prepared, choice.rule) if len(contents) > 1 else ([], None)
         bar.update(1)
     files_of: dict[int, list[int]] = {}

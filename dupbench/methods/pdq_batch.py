@@ -13,10 +13,9 @@ own (pdqhash.compute_float) on 2,400 photos, and 0.002 on photos and noise from 
 bit is whether a coefficient is above the median (the 128th smallest), so the bits can differ only
 where the 128th and 129th coefficients lie that close: an image whose gap is under MARGIN (8 times
 the largest difference seen) is hashed by pdqhash itself, 7 % of the 160x120 crops of bench-find and
-4 % of ukbench800's photos. A bound that holds for
-every input would have to allow for every rounding error adding up with the same sign (~2 at 160x120,
-which would send nearly every photo to pdqhash), so this one is measured, not proven, like pHash's
-rounding in hashing.py.
+4 % of ukbench800's photos. A bound that holds for every input would have to allow for every rounding
+error adding up with the same sign (~2 at 160x120, which would send nearly every photo to pdqhash), so
+this one is measured, not proven, like pHash's rounding in hashing.py.
 """
 
 from __future__ import annotations
@@ -69,17 +68,13 @@ def jarosz_window(n: int) -> int:
 @functools.lru_cache(maxsize=256)
 def left(n: int) -> np.ndarray:
     """16 x n: DCT @ decimation @ box @ box along a side of n samples (decimateFloat picks sample
-    int((k + 0.5) n / 64) for output k, in C's double arithmetic and truncation)."""
+    int((k + 0.5) n / 64) for output k, in C's double arithmetic and truncation), made in float64 and
+    kept in float32 for coefficients()."""
     picks = ((np.arange(64) + 0.5) * n / 64).astype(np.int64)
     rows = np.zeros((64, n))
     rows[np.arange(64), picks] = 1.0
     window = jarosz_window(n)
-    return DCT @ box_after(box_after(rows, n, window), n, window)
-
-
-@functools.lru_cache(maxsize=256)
-def left32(n: int) -> np.ndarray:
-    return left(n).astype(np.float32)
+    return (DCT @ box_after(box_after(rows, n, window), n, window)).astype(np.float32)
 
 
 def coefficients(stack: np.ndarray) -> np.ndarray:
@@ -87,7 +82,7 @@ def coefficients(stack: np.ndarray) -> np.ndarray:
     (BLAS's sums, half the time of float64's): their difference from pdqhash's coefficients is the
     same as float64's (at most 0.0024 on 2,400 photos), the C++'s own rounding being the larger."""
     _, h, w, _ = stack.shape
-    return left32(h) @ (stack.astype(np.float32) @ LUMA) @ left32(w).T
+    return left(h) @ (stack.astype(np.float32) @ LUMA) @ left(w).T
 
 
 def bits_many(pixels: Sequence[np.ndarray], reference: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
