@@ -42,6 +42,9 @@ class Progress:
         if sys.stderr.isatty() if terminal is None else terminal:
             from tqdm import tqdm
 
+            # No monitor thread (it only retunes a stalled bar's refresh): a process with no thread of its
+            # own may fork its workers (dupbench/images/decode.py, fork_is_safe).
+            tqdm.monitor_interval = 0
             self.bar = tqdm(desc=desc, total=total, unit=unit, leave=False, file=sys.stderr)
 
     def update(self, n: int = 1) -> None:

@@ -11,6 +11,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -563,20 +564,54 @@ def test_a_file_name_that_is_not_utf8_is_handled_not_an_error(tmp_path):
     assert b"caf\xe9-\xff.png" in (out / "groups.csv").read_bytes()  # the name's own bytes
 
 
-def test_the_worker_fork_server_starts_during_the_scan_with_progress_bars_off(photos, tmp_path, monkeypatch):
-    """--quiet and --json turn the bars off: the scan's own count must still start the workers' fork
-    server once it passes the size that is read on processes (it never did with the bars off); a
-    second run, every file in the cache, starts none."""
+@pytest.mark.parametrize("forked", [True, False], ids=["forked", "fork-server"])
+def test_the_read_workers_start_during_the_scan_with_progress_bars_off(photos, tmp_path, monkeypatch, forked):
+    """--quiet and --json turn the bars off: the scan's own count must still start the read's workers
+    once it passes the size that is read on processes (it never did with the bars off): forked from
+    the process where that is safe, and that pool then reads (the groups come back); else the fork
+    server, started early. A second run, every file in the cache, starts none."""
     import dupbench.finder.find as finder
 
     started = []
     monkeypatch.setattr(finder, "PROCESSES_FROM", 3)
-    monkeypatch.setattr(finder, "start_workers_early", lambda method: started.append(method.name))
-    command = ["find", str(photos), *PHASH, "--cache", str(tmp_path / "c.sqlite"), "--json", "-"]
+    monkeypatch.setattr(finder, "fork_is_safe", lambda: forked)
+    monkeypatch.setattr(finder, "start_workers_early", lambda method: started.append(("server", method.name)))
+    real = finder.reading_pool
+
+    def reading_pool(workers, processes, known, fork=False):
+        started.append(("forked", fork))
+        return real(workers, processes, known, fork)
+
+    monkeypatch.setattr(finder, "reading_pool", reading_pool)
+    command = ["find", str(photos), *PHASH, "--cache", str(tmp_path / "c.sqlite"), "--json", "-", "--workers", "2"]
     assert main(command) == 1
-    assert started == ["phash"]
+    assert started == ([("forked", True)] if forked else [("server", "phash")])
     assert main(command) == 1  # every file known to the cache: nothing to read on processes
-    assert started == ["phash"]
+    assert len(started) == 1
+
+
+def test_the_command_leaves_with_all_its_output_its_exit_code_and_its_atexit_handlers(photos, tmp_path):
+    """`dupbench` (cli.command) ends with os._exit, skipping the interpreter's teardown: through a pipe
+    (block-buffered) the JSON must still arrive whole, the summary too, the exit code be main()'s, and
+    atexit handlers run; a reader that leaves early gets no traceback on stderr."""
+    binary = Path(sys.executable).parent / "dupbench"
+    command = [str(binary), "find", str(photos), *PHASH, "--cache", str(tmp_path / "c.sqlite"), "--json", "-"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["groups"] and "duplicate groups" in done.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert subprocess.run([str(binary), "find", str(empty), *PHASH], capture_output=True).returncode == 0
+    script = (
+        "import atexit, sys\nfrom dupbench.finder.cli import command\n"
+        "atexit.register(lambda: print('atexit ran', file=sys.stderr))\ncommand()"
+    )
+    done = subprocess.run([sys.executable, "-c", script, "find", str(empty), *PHASH], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr.strip().endswith("atexit ran")
+    early = subprocess.run(
+        f"{' '.join(map(shlex.quote, command))} | head -c 1", shell=True, capture_output=True, text=True
+    )
+    assert early.stdout == "{" and "Traceback" not in early.stderr
 
 
 def test_a_run_without_bars_does_not_import_tqdm(photos, tmp_path):

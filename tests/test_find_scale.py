@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+
+from experiments.paths import REPO_ROOT
 from experiments.tools.find_scale import median_of, with_ratios
 
 
@@ -27,3 +30,14 @@ def test_the_ratio_is_ours_over_immaculates_for_the_same_method_and_size():
         {"tool": "immaculate", "method": "pdq", "n": 20, **median_of([ok(1.0)])},
     ]
     assert [r["x_immaculate"] for r in with_ratios(rows)] == [2.0, None, None]
+
+
+def test_bench_find_times_dupbench_compiled_as_an_installed_package():
+    """Every dupbench module has its bytecode before a run is timed (pip compiles an installed package;
+    these machines set PYTHONDONTWRITEBYTECODE, so the checkout would compile itself at every run)."""
+    from experiments.tools import find_scale
+
+    find_scale.compile_bytecode()
+    tag = sys.implementation.cache_tag
+    sources = sorted((REPO_ROOT / "dupbench").rglob("*.py"))
+    assert sources and all((p.parent / "__pycache__" / f"{p.stem}.{tag}.pyc").is_file() for p in sources)

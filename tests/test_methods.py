@@ -142,6 +142,19 @@ def test_the_batched_phash_gives_imagehashs_bits():
     assert method.prepare_many([]).shape[0] == 0
 
 
+def test_phash_takes_np_medians_median_without_np_median():
+    """median_64 (np.median pulls in numpy.ma, in every worker process) is np.median's answer to the
+    last bit: ties, repeated middles, large and tiny values, rounded as prepare_many rounds them."""
+    from dupbench.methods.hashing import median_64
+
+    rng = np.random.default_rng(11)
+    for scale in (1e-3, 1.0, 1e4):
+        rows = np.round(rng.normal(size=(200, 64)) * scale, 5)
+        rows[::3, :40] = rows[::3, :1]  # the two middles equal
+        rows[1::3, 30:34] = rows[1::3, 30:31]
+        assert np.array_equal(median_64(rows), np.median(rows, axis=1, keepdims=True))
+
+
 def test_the_batched_phash_of_arrays_gives_imagehashs_bits():
     """pHash takes a JPEG's pixels as arrays (Method.takes_arrays), mixed with images of other sizes
     and modes in one batch: the bits are imagehash.phash's of each as an image."""

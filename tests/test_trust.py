@@ -543,6 +543,26 @@ def test_a_folder_scan_records_every_file_it_does_not_use(tmp_path):
     assert all(s.stage == "scan" for s in dataset.skipped)
 
 
+def test_a_file_without_an_image_suffix_is_used_when_it_begins_like_one_and_pillow_opens_it(tmp_path, monkeypatch):
+    """A sidecar (Takeout's .json) is not handed to Pillow's try-every-format identification; an image
+    saved without a suffix still is, and is used."""
+    from dupbench.images import scan as scanning
+
+    formats = ("JPEG", "PNG", "WEBP", "TIFF", "GIF", "BMP")
+    for number, form in enumerate(formats):
+        noise(3).save(tmp_path / f"{number}", format=form)
+    (tmp_path / "IMG_1.jpg.json").write_text('{"title": "IMG_1.jpg"}')
+    (tmp_path / "notes").write_text("BM: begins like a BMP, so Pillow decides")
+    opened = []
+    real = scanning.Image.open
+    monkeypatch.setattr(scanning.Image, "open", lambda p, *a, **k: opened.append(Path(p).name) or real(p, *a, **k))
+    found = scanning.scan(tmp_path)
+    assert [p.name for p in found.files] == [str(n) for n in range(len(formats))]
+    reasons = {p.name: why for p, why in found.skipped}
+    assert reasons["IMG_1.jpg.json"].startswith("not an image") and reasons["notes"].startswith("not an image")
+    assert "IMG_1.jpg.json" not in opened and "notes" in opened
+
+
 def test_a_scan_lists_paths_as_joined_in_natural_order_with_suffixes_read_from_names(tmp_path):
     from dupbench.images.scan import scan, suffix_of
 

@@ -6,12 +6,14 @@ Exit codes: 0 no duplicates found, 1 duplicates found, 2 an error (one line on s
 from __future__ import annotations
 
 import argparse
+import atexit
 import csv
 import io
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from dupbench.errors import DupbenchError
 
@@ -332,5 +334,21 @@ def main(argv: list[str] | None = None) -> int:
         return ERROR
 
 
+def command() -> NoReturn:
+    """The `dupbench` command: main(), its output flushed and the atexit handlers run, then out without
+    the interpreter's teardown. That teardown frees every object of the run one by one, after a full
+    cycle collection over them: 0.05-0.09 s of a 1.5 s run on 10,000 images, and nothing in it is
+    needed once main() has returned (its files are closed, the cache committed and closed, its worker
+    pools shut down). mypy's command leaves the same way."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that left (`| head`), or a stream main() closed
+            pass
+    atexit._run_exitfuncs()  # what sys.exit would run: multiprocessing's own clean-up among them
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    command()

@@ -19,13 +19,14 @@ benchmark recommends.
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import gc
 import hashlib
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,15 @@ from dupbench.features import FeatureCache, file_stamp
 from dupbench.finder.recommend import Choice
 from dupbench.grouping import find_groups
 from dupbench.images import fastjpeg
-from dupbench.images.decode import PROCESSES_FROM, Decode, decode, prepared_batches, start_workers_early
-from dupbench.images.ingest import read_bytes, read_new
+from dupbench.images.decode import (
+    PROCESSES_FROM,
+    Decode,
+    decode,
+    fork_is_safe,
+    prepared_batches,
+    start_workers_early,
+)
+from dupbench.images.ingest import read_bytes, read_new, reading_pool
 from dupbench.images.read import read_rgb
 from dupbench.images.scan import scan
 from dupbench.progress import Progress
@@ -171,6 +179,13 @@ def known_facts(photos: list[Photo], cache: FeatureCache) -> list[Photo]:
     return fresh
 
 
+def cached_contents(choice: Choice, cache: FeatureCache) -> frozenset[str]:
+    """The contents whose features a read's workers need not prepare: for a method that prepares on
+    them (a hash), the cache's (a whole table's scan: asked only when there are files to read)."""
+    prepare = bool(choice.identity) and choice.method.parallel_prepare
+    return cache.contents(choice.identity) if prepare else frozenset()
+
+
 def read_facts(
     choice: Choice,
     fresh: list[Photo],
@@ -178,18 +193,20 @@ def read_facts(
     workers: int,
     skipped: list[tuple[str, str]],
     tick: Callable[[int], None],
+    pool: Executor | None = None,
 ) -> tuple[set[int], dict[str, Any]]:
     """The fresh photos' facts, each file read once (dupbench/images/ingest.py); a method that prepares
     on its workers (a hash) gets the features of new contents from the same read, stored in the cache
-    as each batch is done. (ids of the photos whose header cannot be read, the features by content)."""
+    as each batch is done. (ids of the photos whose header cannot be read, the features by content).
+    `pool`: the reading_pool the scan started, made knowing cached_contents."""
     method, identity = choice.method, choice.identity
     prepare = bool(identity) and method.parallel_prepare
-    cached = cache.contents(identity) if prepare and fresh else frozenset()  # a whole table's scan: only when needed
+    cached = cached_contents(choice, cache) if fresh and pool is None else frozenset()  # a table's scan: when needed
     unreadable: set[int] = set()
     features: dict[str, Any] = {}
     # Each file by its cache key, the bytes of its path as scanned: no str() of a Path per file here.
     paths = [p.key or os.fsencode(p.path) for p in fresh]
-    for batch in read_new(method, paths, choice.decode, workers, cached, prepare, tick):
+    for batch in read_new(method, paths, choice.decode, workers, cached, prepare, tick, pool):
         for i, facts in batch.facts.items():
             fresh[i].sha256, fresh[i].width, fresh[i].height = facts.sha256, facts.width, facts.height
         for i, (sha, why) in batch.unreadable.items():
@@ -352,23 +369,30 @@ def find(
     skipped: list[tuple[str, str]] = []
     start = time.perf_counter()
     with FeatureCache(cache_path) as cache:
-        with Progress("scan", unit="file", terminal=progress) as bar:
-            # Counted here (a disabled bar, --quiet or --json, counts nothing), less the files the cache
-            # knows: a run over a folder seen before starts no fork server it will not use.
-            seen = [-cache.about_file_count()]
+        with contextlib.ExitStack() as reading:
+            readers: list[Executor] = []
+            with Progress("scan", unit="file", terminal=progress) as bar:
+                # Counted here (a disabled bar, --quiet or --json, counts nothing), less the files the cache
+                # knows: a run over a folder seen before starts no worker processes it will not use.
+                seen = [-cache.about_file_count()]
 
-            def scanned(count: int) -> None:
-                bar.update(count)
-                seen[0] += count
-                if seen[0] - count < PROCESSES_FROM <= seen[0] and workers > 1:  # new files: read on processes
-                    start_workers_early(choice.method)
+                def scanned(count: int) -> None:
+                    bar.update(count)
+                    seen[0] += count
+                    if seen[0] - count < PROCESSES_FROM <= seen[0] and workers > 1:  # new files: read on processes
+                        if fork_is_safe():  # forked now, with this process's modules: ready when the scan ends
+                            known = cached_contents(choice, cache)
+                            readers.append(reading.enter_context(reading_pool(workers, True, known, fork=True)))
+                        else:
+                            start_workers_early(choice.method)
 
-            photos = collect(folders, ignored, skipped, scanned)
-        seconds["scan"] = time.perf_counter() - start
-        start = time.perf_counter()
-        fresh = known_facts(photos, cache)
-        with Progress("read", len(fresh), "file", terminal=progress) as bar:
-            unreadable, made = read_facts(choice, fresh, cache, workers, skipped, bar.update)
+                photos = collect(folders, ignored, skipped, scanned)
+            seconds["scan"] = time.perf_counter() - start
+            start = time.perf_counter()
+            fresh = known_facts(photos, cache)
+            with Progress("read", len(fresh), "file", terminal=progress) as bar:
+                pool = readers[0] if readers else None
+                unreadable, made = read_facts(choice, fresh, cache, workers, skipped, bar.update, pool)
         photos = [p for p in photos if id(p) not in unreadable]
         # One image per distinct content: byte copies are found by their sha256, never encoded twice.
         contents = list(dict.fromkeys(p.sha256 for p in photos))

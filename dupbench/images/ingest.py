@@ -9,11 +9,12 @@ beside another job); here they ride on the workers that decode anyway.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -147,6 +148,14 @@ def unreadable_because(exc: BaseException, path: str | Path) -> str:
     return f"cannot read image: {type(exc).__name__}: {exc}"
 
 
+def reading_pool(
+    workers: int, processes: bool, cached: frozenset[str], fork: bool = False
+) -> contextlib.AbstractContextManager[Executor]:
+    """The workers read_new reads on, each knowing the contents whose features are `cached` (worker_pool:
+    `fork` to fork processes from this process at once)."""
+    return worker_pool(workers, processes, initializer=remember_cached, initargs=(cached,), fork=fork)
+
+
 def read_new(
     method: Method,
     paths: Sequence[str | bytes | Path],
@@ -155,10 +164,12 @@ def read_new(
     cached: frozenset[str],
     prepare: bool,
     tick: Callable[[int], None] = lambda n: None,
+    pool: Executor | None = None,
 ) -> Iterator[ReadBatch]:
     """Every file's ReadBatch in order, two batches per worker in flight; features only with `prepare`
     (a method that prepares on its workers), and only of contents not in `cached`. Paths as bytes or
-    strings cross to the workers as they are (a Path becomes a string: parsed again there otherwise)."""
+    strings cross to the workers as they are (a Path becomes a string: parsed again there otherwise).
+    `pool`: a reading_pool started before (the finder's, during its scan), left open for its owner."""
     paths = [p if isinstance(p, (bytes, str)) else str(p) for p in paths]
     size = max(BATCH, min(READ_BATCH, -(-len(paths) // (4 * max(workers, 1)))))
     chunks = list(batches(range(len(paths)), size))
@@ -166,7 +177,8 @@ def read_new(
     # Two batches per worker in flight: a worker finishing one starts the next at once, not after its
     # result has crossed to this process and the next batch has crossed back.
     flight = 2 * workers
-    with worker_pool(workers, processes, initializer=remember_cached, initargs=(cached,)) as pool:
+    opened = contextlib.nullcontext(pool) if pool is not None else reading_pool(workers, processes, cached)
+    with opened as pool:
 
         def submit(chunk: Sequence[int]) -> Future:
             return pool.submit(read_batch, method, [(i, paths[i]) for i in chunk], want, prepare)

@@ -88,8 +88,15 @@ class PerceptualHash(_ImageHash):
         if not images:
             return np.empty((0, 1), dtype=np.uint64)
         low = np.round(_DCT8 @ grays_32(images) @ _DCT8.T, 5).reshape(len(images), -1)
-        bits = low > np.median(low, axis=1, keepdims=True)
+        bits = low > median_64(low)
         return np.packbits(bits, axis=1).view(">u8").astype(np.uint64)
+
+
+def median_64(rows: np.ndarray) -> np.ndarray:
+    """(n, 64) -> (n, 1): np.median's answer (the mean of the 32nd and 33rd smallest, (a + b) / 2 as it
+    computes it), without np.median, whose first call imports numpy.ma (7-16 ms in each worker process)."""
+    middle = np.partition(rows, (31, 32), axis=1)
+    return (middle[:, 31:32] + middle[:, 32:33]) / 2
 
 
 def grays_32(images: Sequence[Image.Image | np.ndarray]) -> np.ndarray:
