@@ -207,11 +207,6 @@ class FeatureCache:
         is a key like any other: os.fsencode). A caller trusts a row only where the stamp still matches."""
         return {path: (stamp, sha, w, h) for path, stamp, sha, w, h in self.db.execute("SELECT * FROM files")}
 
-    def about_file_count(self) -> int:
-        """At least the number of files known (the highest row id; count(*) reads the whole table: 0.4 s
-        at 100,000 files)."""
-        return self.db.execute("SELECT max(rowid) FROM files").fetchone()[0] or 0
-
     def remember_files(self, rows: Iterable[tuple[Path | bytes, str, str, int | None, int | None]]) -> None:
         """(path, stamp, sha256, width, height) of files read this time, committed with the features (a
         caller that must have them on disk now calls commit)."""

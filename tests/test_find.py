@@ -566,27 +566,38 @@ def test_a_file_name_that_is_not_utf8_is_handled_not_an_error(tmp_path):
 
 @pytest.mark.parametrize("forked", [True, False], ids=["forked", "fork-server"])
 def test_the_read_workers_start_during_the_scan_with_progress_bars_off(photos, tmp_path, monkeypatch, forked):
-    """--quiet and --json turn the bars off: the scan's own count must still start the read's workers
-    once it passes the size that is read on processes (it never did with the bars off): forked from
-    the process where that is safe, and that pool then reads (the groups come back); else the fork
-    server, started early. A second run, every file in the cache, starts none."""
-    import dupbench.finder.find as finder
+    """--quiet and --json turn the bars off: the scan must still start the read's workers once it has
+    offered the number of new files that is read on processes (it never did with the bars off):
+    forked from the process where that is safe, reading full batches while the scan goes on (the
+    groups come back the same); else the fork server, started early. A second run, every file in the
+    cache, starts none."""
+    from dupbench.images import ingest
 
     started = []
-    monkeypatch.setattr(finder, "PROCESSES_FROM", 3)
-    monkeypatch.setattr(finder, "fork_is_safe", lambda: forked)
-    monkeypatch.setattr(finder, "start_workers_early", lambda method: started.append(("server", method.name)))
-    real = finder.reading_pool
+    monkeypatch.setattr(ingest, "PROCESSES_FROM", 3)
+    monkeypatch.setattr(ingest, "READ_BATCH", 2)
+    monkeypatch.setattr(ingest, "fork_is_safe", lambda: forked)
+    monkeypatch.setattr(ingest, "start_workers_early", lambda method: started.append(("server", method.name)))
+    real = ingest.reading_pool
 
     def reading_pool(workers, processes, known, fork=False):
-        started.append(("forked", fork))
+        if fork:
+            started.append(("forked", processes))
         return real(workers, processes, known, fork)
 
-    monkeypatch.setattr(finder, "reading_pool", reading_pool)
-    command = ["find", str(photos), *PHASH, "--cache", str(tmp_path / "c.sqlite"), "--json", "-", "--workers", "2"]
-    assert main(command) == 1
+    monkeypatch.setattr(ingest, "reading_pool", reading_pool)
+
+    def run(workers: int, cache: str) -> list:
+        out = tmp_path / f"{cache}.json"
+        command = ["find", str(photos), *PHASH, "--cache", str(tmp_path / cache), "--json", str(out)]
+        assert main([*command, "--workers", str(workers)]) == 1
+        return json.loads(out.read_text())["groups"]
+
+    alone = run(1, "one.sqlite")  # one worker: read after the scan, on this thread
+    assert started == []
+    assert run(2, "two.sqlite") == alone
     assert started == ([("forked", True)] if forked else [("server", "phash")])
-    assert main(command) == 1  # every file known to the cache: nothing to read on processes
+    assert run(2, "two.sqlite") == alone  # every file known to the cache: nothing to read on processes
     assert len(started) == 1
 
 

@@ -152,3 +152,59 @@ def test_a_small_folder_gets_small_batches_so_every_worker_has_several(tmp_path)
     batches = list(read_new(method, paths, Decode.for_method(method), workers=2, cached=frozenset(), prepare=False))
     sizes = [len(b.facts) + len(b.unreadable) for b in batches]
     assert sum(sizes) == 200 and max(sizes) <= max(ingest.BATCH, 200 // 8 + 1) and len(sizes) >= 4
+
+
+def test_reads_started_during_a_scan_come_back_as_a_read_after_it_would_give_them(tmp_path, monkeypatch):
+    """ScanReads: files offered while a scan goes on are read on forked workers in full batches; read_new
+    then gives every file's facts and features under the caller's numbering, the same as reading after
+    the scan, and drops a file offered early that the caller does not read (a link its scan left out)."""
+    from dupbench.images import ingest
+
+    monkeypatch.setattr(ingest, "PROCESSES_FROM", 3)
+    monkeypatch.setattr(ingest, "READ_BATCH", 2)
+    # Started whatever threads earlier tests left in this process: worker_pool itself then takes the fork
+    # server instead of forking.
+    monkeypatch.setattr(ingest, "fork_is_safe", lambda: True)
+    paths = [bytes(p) for p in folder(tmp_path)] * 2  # every file twice: a second folder's byte copies
+    paths = [p.replace(b".", b"-%d." % k, 1) if k >= 5 else p for k, p in enumerate(paths)]
+    for k, path in enumerate(paths[5:], start=5):
+        Path(path.decode()).write_bytes(Path(paths[k - 5].decode()).read_bytes())
+    method = create_method("phash")
+    want = Decode.for_method(method)
+
+    def read(early=None, wanted=paths):
+        batches = list(read_new(method, wanted, want, 2, frozenset(), True, early=early))
+        assert all(len(b.prepared) == (0 if b.part is None else len(b.part)) for b in batches)
+        facts = {wanted[i]: f for b in batches for i, f in b.facts.items()}
+        unreadable = {wanted[i]: why for b in batches for i, why in b.unreadable.items()}
+        # Features by content: which of a content's files carries them depends on the batches.
+        rows = {
+            facts[wanted[i]].sha256: row.tolist() for b in batches if b.prepared for i, row in zip(b.prepared, b.part)
+        }
+        return facts, unreadable, rows
+
+    after = read()
+
+    def offer_folders(early: ingest.ScanReads) -> None:
+        """Two files a folder, each folder offered once the batch before is read: one batch at a time
+        while the scan goes on (the scan keeps a core)."""
+        for start in range(0, len(paths), 2):
+            early.offer(paths[start : start + 2])
+            assert len(early.running) <= 1
+            if early.sent:
+                early.sent[-1][1].result()
+
+    with ingest.ScanReads(method, want, 2, True, frozenset) as early:
+        early.offer(paths[:2])
+        assert early.pool is None  # fewer than PROCESSES_FROM offered: nothing started yet
+        early.offer(paths[2:7])
+        assert early.pool is not None and [len(chunk) for chunk, _ in early.sent] == [2]
+        during = read(early)
+    assert during == after
+    with ingest.ScanReads(method, want, 2, True, frozenset) as early:
+        offer_folders(early)
+        assert [chunk for chunk, _ in early.sent] == [paths[k : k + 2] for k in (0, 2, 4, 6)]
+        kept = [p for k, p in enumerate(paths) if k != 2]  # offered, then left out by the caller
+        facts, unreadable, rows = read(early, kept)
+    assert facts == {p: f for p, f in after[0].items() if p != paths[2]} and unreadable == after[1]
+    assert rows == after[2]  # paths[2]'s features left its batch; its content's came with its copy, paths[7]

@@ -4,7 +4,8 @@ benchmark recommends.
 1. Scan every folder recursively (dupbench/images/scan.py: what is not used is recorded with why).
 2. Read each file the cache has no facts for once (skipped when its size, mtime, ctime and inode
    are unchanged; dupbench/images/ingest.py): its sha256, its size as shown and, for a hash, its
-   features on the workers from the same bytes. Files with the same bytes are one image from here
+   features on the workers from the same bytes. A large folder's reading starts during the scan, on
+   worker processes forked from this one (ScanReads). Files with the same bytes are one image from here
    on. Encode the images the cache still has no features for (dupbench/images/decode.py: reduced
    JPEG decodes, batches, threads or processes), storing each batch in the cache
    (dupbench/features.py) as it is done.
@@ -19,14 +20,13 @@ benchmark recommends.
 from __future__ import annotations
 
 import collections
-import contextlib
 import functools
 import gc
 import hashlib
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,15 +38,8 @@ from dupbench.features import FeatureCache, file_stamp
 from dupbench.finder.recommend import Choice
 from dupbench.grouping import find_groups
 from dupbench.images import fastjpeg
-from dupbench.images.decode import (
-    PROCESSES_FROM,
-    Decode,
-    decode,
-    fork_is_safe,
-    prepared_batches,
-    start_workers_early,
-)
-from dupbench.images.ingest import read_bytes, read_new, reading_pool
+from dupbench.images.decode import Decode, decode, prepared_batches
+from dupbench.images.ingest import ScanReads, read_bytes, read_new
 from dupbench.images.read import read_rgb
 from dupbench.images.scan import scan
 from dupbench.progress import Progress
@@ -108,12 +101,12 @@ def walk(
     skipped: list[tuple[str, str]],
     ignore: set[str],
     seen: set[Path],
-    tick: Callable[[int], None] = lambda n: None,
+    tick: Callable[[list[tuple[Path, str, os.stat_result, bytes]]], None] = lambda files: None,
 ) -> list[tuple[Path, str, os.stat_result, bytes]]:
     """(image file, the file it is on disk, its stat, its cache key) under `folder`, recursively, in
     natural order; a folder met twice (a symlink back up) is scanned once. Files on disk and `ignore`
-    are strings: a Path's hash is computed in Python, 100,000 of them took seconds. `tick` is told each
-    folder's count as it is scanned (the worker processes' fork server starts while the rest is)."""
+    are strings: a Path's hash is computed in Python, 100,000 of them took seconds. `tick` is given each
+    folder's files as it is scanned (the new ones are read while the rest is: ScanReads)."""
     real = folder.resolve()
     if real in seen:
         skipped.append((str(folder), "folder already scanned (a symlink to it)"))
@@ -129,7 +122,7 @@ def walk(
         for name in (p.name,)
     ]
     files = [entry for entry in files if entry[1] not in ignore]
-    tick(len(files))
+    tick(files)
     skipped += [(str(p), why) for p, why in found.skipped if str(p.resolve()) not in ignore]
     for sub in found.folders:
         if str(sub.resolve()) not in ignore:
@@ -141,7 +134,10 @@ def walk(
 
 
 def collect(
-    folders: Sequence[Path], ignore: set[Path], skipped: list[tuple[str, str]], tick: Callable[[int], None]
+    folders: Sequence[Path],
+    ignore: set[Path],
+    skipped: list[tuple[str, str]],
+    tick: Callable[[list[tuple[Path, str, os.stat_result, bytes]]], None],
 ) -> list[Photo]:
     found, seen, ignored = [], set(), {str(p) for p in ignore}
     for number, folder in enumerate(folders):
@@ -165,25 +161,34 @@ def collect(
     return photos
 
 
-def known_facts(photos: list[Photo], cache: FeatureCache) -> list[Photo]:
-    """Each photo's sha256 and size as shown from the cache where the file's stamp is unchanged; the
-    photos whose facts must be read (new or changed files, and any whose header could not be read)."""
-    known = cache.known_files()
+def facts_usable(row: tuple | None, stamp: str) -> bool:
+    """A cached row of a file's facts (FeatureCache.known_files) is trusted: the file's stamp is unchanged
+    and its header was read."""
+    return row is not None and row[0] == stamp and bool(row[2]) and bool(row[3])
+
+
+def known_facts(photos: list[Photo], known: dict[bytes, tuple]) -> list[Photo]:
+    """Each photo's sha256 and size as shown from the cache's `known` files where its facts are usable;
+    the photos whose facts must be read (new or changed files, and any whose header could not be read)."""
     fresh = []
     for photo in photos:
         row = known.get(photo.key)
-        if row is not None and row[0] == photo.stamp and row[2] and row[3]:
+        if facts_usable(row, photo.stamp):
             photo.sha256, photo.width, photo.height = row[1], row[2], row[3]
         else:
             fresh.append(photo)
     return fresh
 
 
+def prepares_on_workers(choice: Choice) -> bool:
+    """The read's workers prepare the features too (a hash, with a cache identity), not only the facts."""
+    return bool(choice.identity) and choice.method.parallel_prepare
+
+
 def cached_contents(choice: Choice, cache: FeatureCache) -> frozenset[str]:
     """The contents whose features a read's workers need not prepare: for a method that prepares on
     them (a hash), the cache's (a whole table's scan: asked only when there are files to read)."""
-    prepare = bool(choice.identity) and choice.method.parallel_prepare
-    return cache.contents(choice.identity) if prepare else frozenset()
+    return cache.contents(choice.identity) if prepares_on_workers(choice) else frozenset()
 
 
 def read_facts(
@@ -193,20 +198,21 @@ def read_facts(
     workers: int,
     skipped: list[tuple[str, str]],
     tick: Callable[[int], None],
-    pool: Executor | None = None,
+    early: ScanReads | None = None,
 ) -> tuple[set[int], dict[str, Any]]:
     """The fresh photos' facts, each file read once (dupbench/images/ingest.py); a method that prepares
     on its workers (a hash) gets the features of new contents from the same read, stored in the cache
     as each batch is done. (ids of the photos whose header cannot be read, the features by content).
-    `pool`: the reading_pool the scan started, made knowing cached_contents."""
+    `early`: the reads the scan started (made knowing cached_contents)."""
     method, identity = choice.method, choice.identity
-    prepare = bool(identity) and method.parallel_prepare
-    cached = cached_contents(choice, cache) if fresh and pool is None else frozenset()  # a table's scan: when needed
+    prepare = prepares_on_workers(choice)
+    started = early is not None and early.pool is not None
+    cached = cached_contents(choice, cache) if fresh and not started else frozenset()  # a table's scan: when needed
     unreadable: set[int] = set()
     features: dict[str, Any] = {}
     # Each file by its cache key, the bytes of its path as scanned: no str() of a Path per file here.
     paths = [p.key or os.fsencode(p.path) for p in fresh]
-    for batch in read_new(method, paths, choice.decode, workers, cached, prepare, tick, pool):
+    for batch in read_new(method, paths, choice.decode, workers, cached, prepare, tick, early):
         for i, facts in batch.facts.items():
             fresh[i].sha256, fresh[i].width, fresh[i].height = facts.sha256, facts.width, facts.height
         for i, (sha, why) in batch.unreadable.items():
@@ -369,30 +375,27 @@ def find(
     skipped: list[tuple[str, str]] = []
     start = time.perf_counter()
     with FeatureCache(cache_path) as cache:
-        with contextlib.ExitStack() as reading:
-            readers: list[Executor] = []
+        known = cache.known_files()
+        early = ScanReads(
+            choice.method, choice.decode, workers, prepares_on_workers(choice), lambda: cached_contents(choice, cache)
+        )
+        with early:
             with Progress("scan", unit="file", terminal=progress) as bar:
-                # Counted here (a disabled bar, --quiet or --json, counts nothing), less the files the cache
-                # knows: a run over a folder seen before starts no worker processes it will not use.
-                seen = [-cache.about_file_count()]
 
-                def scanned(count: int) -> None:
-                    bar.update(count)
-                    seen[0] += count
-                    if seen[0] - count < PROCESSES_FROM <= seen[0] and workers > 1:  # new files: read on processes
-                        if fork_is_safe():  # forked now, with this process's modules: ready when the scan ends
-                            known = cached_contents(choice, cache)
-                            readers.append(reading.enter_context(reading_pool(workers, True, known, fork=True)))
-                        else:
-                            start_workers_early(choice.method)
+                def usable(stat: os.stat_result, key: bytes) -> bool:
+                    return facts_usable(known[key], file_stamp(stat))
+
+                # Counted here (a disabled bar, --quiet or --json, counts nothing).
+                def scanned(files: list[tuple[Path, str, os.stat_result, bytes]]) -> None:
+                    bar.update(len(files))
+                    early.offer([key for *_, stat, key in files if key not in known or not usable(stat, key)])
 
                 photos = collect(folders, ignored, skipped, scanned)
             seconds["scan"] = time.perf_counter() - start
             start = time.perf_counter()
-            fresh = known_facts(photos, cache)
+            fresh = known_facts(photos, known)
             with Progress("read", len(fresh), "file", terminal=progress) as bar:
-                pool = readers[0] if readers else None
-                unreadable, made = read_facts(choice, fresh, cache, workers, skipped, bar.update, pool)
+                unreadable, made = read_facts(choice, fresh, cache, workers, skipped, bar.update, early)
         photos = [p for p in photos if id(p) not in unreadable]
         # One image per distinct content: byte copies are found by their sha256, never encoded twice.
         contents = list(dict.fromkeys(p.sha256 for p in photos))
