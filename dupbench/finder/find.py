@@ -96,14 +96,18 @@ class Found:
     folders: list[Path] = field(default_factory=list)
 
 
+# A file as the scan found it: (its path, the file it is on disk, its size, its stamp, its cache key).
+Entry = tuple[Path, str, int, str, bytes]
+
+
 def walk(
     folder: Path,
     skipped: list[tuple[str, str]],
     ignore: set[str],
     seen: set[Path],
-    tick: Callable[[list[tuple[Path, str, os.stat_result, bytes]]], None] = lambda files: None,
-) -> list[tuple[Path, str, os.stat_result, bytes]]:
-    """(image file, the file it is on disk, its stat, its cache key) under `folder`, recursively, in
+    tick: Callable[[list[Entry]], None] = lambda files: None,
+) -> list[Entry]:
+    """(image file, the file it is on disk, its size, its stamp, its cache key) under `folder`, recursively, in
     natural order; a folder met twice (a symlink back up) is scanned once. Files on disk and `ignore`
     are strings: a Path's hash is computed in Python, 100,000 of them took seconds. `tick` is given each
     folder's files as it is scanned (the new ones are read while the rest is: ScanReads)."""
@@ -117,7 +121,13 @@ def walk(
     # per file (three per file took 4 s of a warm run on 10,000 images).
     inside, given = str(real), os.fsencode(os.path.join(os.path.abspath(folder), ""))
     files = [
-        (p, str(p.resolve()) if name in found.links else os.path.join(inside, name), stat, given + os.fsencode(name))
+        (
+            p,
+            str(p.resolve()) if name in found.links else os.path.join(inside, name),
+            stat.st_size,
+            file_stamp(stat),  # not the stat itself: 100,000 of them held to the scan's end took ~25 MiB
+            given + os.fsencode(name),
+        )
         for p, stat in zip(found.files, found.stats)
         for name in (p.name,)
     ]
@@ -137,7 +147,7 @@ def collect(
     folders: Sequence[Path],
     ignore: set[Path],
     skipped: list[tuple[str, str]],
-    tick: Callable[[list[tuple[Path, str, os.stat_result, bytes]]], None],
+    tick: Callable[[list[Entry]], None],
 ) -> list[Photo]:
     found, seen, ignored = [], set(), {str(p) for p in ignore}
     for number, folder in enumerate(folders):
@@ -152,12 +162,12 @@ def collect(
         if entry[3] in repeated:
             by_file.setdefault(entry[3], []).append(entry)
     photos = []
-    for number, folder, path, on_disk, stat, key in found:
+    for number, folder, path, on_disk, size, stamp, key in found:
         others = by_file.get(on_disk, ())
         if len(others) > 1 and (first := min(others, key=lambda e: (e[2].is_symlink(), e[0], str(e[2]))))[2] != path:
             skipped.append((str(path), f"a symbolic link to {on_disk}, which is scanned as {first[2]}"))
             continue
-        photos.append(Photo(path, folder, stat.st_size, file_stamp(stat), key, folder_rank=number))
+        photos.append(Photo(path, folder, size, stamp, key, folder_rank=number))
     return photos
 
 
@@ -178,6 +188,29 @@ def known_facts(photos: list[Photo], known: dict[bytes, tuple]) -> list[Photo]:
         else:
             fresh.append(photo)
     return fresh
+
+
+def scan_for_new(
+    folders: Sequence[Path],
+    ignored: set[Path],
+    skipped: list[tuple[str, str]],
+    cache: FeatureCache,
+    early: ScanReads,
+    progress: bool,
+) -> tuple[list[Photo], list[Photo]]:
+    """The photos under `folders`, and those whose facts must be read (known_facts), each folder's new
+    files offered to `early` as it is scanned. The cache's rows (~40 MiB at 100,000 files) are let go
+    on return, before the grouping's peak."""
+    known = cache.known_files()
+
+    with Progress("scan", unit="file", terminal=progress) as bar:
+        # Counted here (a disabled bar, --quiet or --json, counts nothing).
+        def scanned(files: list[Entry]) -> None:
+            bar.update(len(files))
+            early.offer([key for *_, stamp, key in files if not facts_usable(known.get(key), stamp)])
+
+        photos = collect(folders, ignored, skipped, scanned)
+    return photos, known_facts(photos, known)
 
 
 def prepares_on_workers(choice: Choice) -> bool:
@@ -375,25 +408,13 @@ def find(
     skipped: list[tuple[str, str]] = []
     start = time.perf_counter()
     with FeatureCache(cache_path) as cache:
-        known = cache.known_files()
         early = ScanReads(
             choice.method, choice.decode, workers, prepares_on_workers(choice), lambda: cached_contents(choice, cache)
         )
         with early:
-            with Progress("scan", unit="file", terminal=progress) as bar:
-
-                def usable(stat: os.stat_result, key: bytes) -> bool:
-                    return facts_usable(known[key], file_stamp(stat))
-
-                # Counted here (a disabled bar, --quiet or --json, counts nothing).
-                def scanned(files: list[tuple[Path, str, os.stat_result, bytes]]) -> None:
-                    bar.update(len(files))
-                    early.offer([key for *_, stat, key in files if key not in known or not usable(stat, key)])
-
-                photos = collect(folders, ignored, skipped, scanned)
+            photos, fresh = scan_for_new(folders, ignored, skipped, cache, early, progress)
             seconds["scan"] = time.perf_counter() - start
             start = time.perf_counter()
-            fresh = known_facts(photos, known)
             with Progress("read", len(fresh), "file", terminal=progress) as bar:
                 unreadable, made = read_facts(choice, fresh, cache, workers, skipped, bar.update, early)
         photos = [p for p in photos if id(p) not in unreadable]
