@@ -607,7 +607,9 @@ def test_the_command_leaves_with_all_its_output_its_exit_code_and_its_atexit_han
     atexit handlers run; a reader that leaves early gets no traceback on stderr."""
     binary = Path(sys.executable).parent / "dupbench"
     command = [str(binary), "find", str(photos), *PHASH, "--cache", str(tmp_path / "c.sqlite"), "--json", "-"]
-    done = subprocess.run(command, capture_output=True, text=True)
+    # Output buffered, as people run it (these machines set PYTHONUNBUFFERED).
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run(command, capture_output=True, text=True, env=buffered)
     assert done.returncode == 1, done.stderr
     assert json.loads(done.stdout)["groups"] and "duplicate groups" in done.stderr
     empty = tmp_path / "empty"
@@ -620,7 +622,7 @@ def test_the_command_leaves_with_all_its_output_its_exit_code_and_its_atexit_han
     done = subprocess.run([sys.executable, "-c", script, "find", str(empty), *PHASH], capture_output=True, text=True)
     assert done.returncode == 0 and done.stderr.strip().endswith("atexit ran")
     early = subprocess.run(
-        f"{' '.join(map(shlex.quote, command))} | head -c 1", shell=True, capture_output=True, text=True
+        f"{' '.join(map(shlex.quote, command))} | head -c 1", shell=True, capture_output=True, text=True, env=buffered
     )
     assert early.stdout == "{" and "Traceback" not in early.stderr
 
