@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from experiments.paths import REPO_ROOT
-from experiments.tools.find_scale import median_of, with_ratios
+from experiments.tools.find_scale import commits_of, median_of, rows_of_other_sizes, with_ratios
 
 
 def ok(wall: float, peak: float = 50.0, groups: int = 3) -> dict:
@@ -41,3 +41,18 @@ def test_bench_find_times_dupbench_compiled_as_an_installed_package():
     tag = sys.implementation.cache_tag
     sources = sorted((REPO_ROOT / "dupbench").rglob("*.py"))
     assert sources and all((p.parent / "__pycache__" / f"{p.stem}.{tag}.pyc").is_file() for p in sources)
+
+
+def test_measuring_some_sizes_again_keeps_the_other_sizes_rows(tmp_path):
+    """`make bench-find ARGS="--sizes 800"` replaces the 800-photo rows and keeps the others with their stamps."""
+    import pandas as pd
+
+    path = tmp_path / "find-scale.csv"
+    assert rows_of_other_sizes(path, [800]) == []
+    rows = [{"tool": "immaculate", "n": n, "wall_s": n / 100, "git_commit": f"c{n}"} for n in (800, 10_000, 100_000)]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    kept = rows_of_other_sizes(path, [800, 100_000])
+    assert [(r["n"], r["git_commit"]) for r in kept] == [(10_000, "c10000")]
+    table = pd.DataFrame(rows)
+    assert commits_of(table.assign(git_commit="abc")) == "commit abc"
+    assert commits_of(table) == "commits c800 (N=800), c10000 (N=10000), c100000 (N=100000)"

@@ -133,6 +133,16 @@ def with_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def rows_of_other_sizes(path: Path, sizes: list[int]) -> list[dict[str, Any]]:
+    """An earlier table's rows for the sizes not measured now: `--sizes 800` measures the 800 photos again
+    and keeps the rest (it wrote a table of those rows alone before). Each row keeps its own stamp
+    (commit, machine, time), and a ratio is only ever between rows of one size, measured together."""
+    if not path.is_file():
+        return []
+    earlier = pd.read_csv(path)
+    return earlier[~earlier["n"].isin(sizes)].to_dict("records")
+
+
 def compile_bytecode() -> None:
     """dupbench's modules compiled to bytecode before any run is timed, as an installed package's are: pip
     compiles a package at install, and a checkout writes its __pycache__ at its first run. These machines
@@ -144,11 +154,12 @@ def compile_bytecode() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", nargs="*", type=int, default=list(SIZES))
+    parser.add_argument("--sizes", nargs="*", type=int, default=list(SIZES), help="measure these again; keep the rest")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--rounds", type=int, default=3, help="cold runs of each hash, alternated with Immaculate's")
     args = parser.parse_args()
     compile_bytecode()
+    earlier = rows_of_other_sizes(OUT / "find-scale.csv", args.sizes)
 
     photos = (REPO_ROOT / "../shared/datasets/ukbench800").resolve()
     source = sorted(photos.glob("*.jpg"))
@@ -200,7 +211,8 @@ def main() -> None:
             rows.append({"tool": peer.name, "method": "its default", "n": n, **median_of([row])})
             tally.tell(f"find-scale: {peer.name} N={n}: {row}")
         stamp = {"machine": env["machine"], "git_commit": env["git_commit"], "finished_at": now_utc()}
-        atomic_write_csv(OUT / "find-scale.csv", pd.DataFrame([{**r, **stamp} for r in with_ratios(rows)]))
+        table = pd.DataFrame(earlier + [{**r, **stamp} for r in with_ratios(rows)])
+        atomic_write_csv(OUT / "find-scale.csv", table.sort_values("n", kind="stable"))
     print(f"find-scale: {OUT / 'find-scale.csv'}")
 
 
@@ -230,8 +242,17 @@ def render_find_scale(table: pd.DataFrame, source: str) -> str:
         f"memory of its process tree (the highest of its rounds); wall_s: the median of its rounds (cold runs "
         f"alternated with Immaculate's); x_immaculate: that median over Immaculate's, same method and folder, "
         f"same run. Measured on "
-        f"{first['machine']}, {dates(table)}, commit {first['git_commit']}. Source: `{source}`."
+        f"{first['machine']}, {dates(table)}, {commits_of(table)}. Source: `{source}`."
     )
+
+
+def commits_of(table: pd.DataFrame) -> str:
+    """The commit measured, or each commit with its sizes where `--sizes` measured some again later."""
+    commits = list(dict.fromkeys(table["git_commit"].astype(str)))
+    if len(commits) == 1:
+        return f"commit {commits[0]}"
+    sizes = {c: sorted({int(n) for n in table.loc[table["git_commit"].astype(str) == c, "n"]}) for c in commits}
+    return "commits " + ", ".join(f"{c} (N={'/'.join(map(str, sizes[c]))})" for c in commits)
 
 
 ENTRY = Entry(
