@@ -252,9 +252,7 @@ def worker_pool(
 
 
 def _start_worker(initializer: Callable[..., None] | None, initargs: tuple) -> None:
-    """A worker process's start: freed memory kept (dupbench/images/heap.py); numpy's BLAS on one thread
-    (there is a worker per core already, and OpenBLAS's helper thread, which spins for a while after
-    each product waiting for the next, took cycles from the other worker's core); then the caller's own."""
+    """A worker process's start: freed memory kept (dupbench/images/heap.py), then the caller's own."""
     keep_freed_memory()
     if initializer is not None:
         initializer(*initargs)

@@ -179,7 +179,6 @@ class ScanReads:
     ) -> None:
         self.method, self.want, self.workers, self.prepare, self.cached = method, want, workers, prepare, cached
         self.pool: Executor | None = None
-        self.offered = 0
         self.waiting: list[bytes] = []
         self.next = 0  # the first of `waiting` not sent yet
         self.sent: list[tuple[list[bytes], Future]] = []  # (the batch's paths, its ReadBatch to come)
@@ -190,10 +189,9 @@ class ScanReads:
     def offer(self, paths: Sequence[bytes]) -> None:
         if self.closed or not paths:
             return
-        self.offered += len(paths)
         self.waiting += paths
         if self.pool is None:
-            if self.offered < PROCESSES_FROM:
+            if len(self.waiting) < PROCESSES_FROM:
                 return
             if not fork_is_safe():
                 start_workers_early(self.method)
