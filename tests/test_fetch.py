@@ -168,3 +168,50 @@ def test_a_timeout_that_is_not_a_positive_number_is_one_line(value, capsys):
     with pytest.raises(SystemExit) as stop:
         data_cli(["fetch", "ukbench", "--timeout", value])
     assert stop.value.code == 2 and "--timeout" in capsys.readouterr().err
+
+
+def cli_fetch_from_a_folder(tmp_path: Path) -> tuple[list[str], Path]:
+    """The fetch command's arguments for a one-file manifest (g/1.png) copied from a folder; and the data root."""
+    source = tmp_path / "source"
+    (source / "g").mkdir(parents=True)
+    Image.new("RGB", (8, 8), "red").save(source / "g" / "1.png")
+    digest = hashlib.sha256((source / "g" / "1.png").read_bytes()).hexdigest()
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"path,group,sha256\ng/1.png,g,{digest}\n")
+    dest = tmp_path / "dest"
+    return ["fetch", "folder", f"dataset.root={dest}", f"dataset.manifest={manifest}", "--from", str(source)], dest
+
+
+@pytest.mark.parametrize("name", ["1.png.part", "1.png"])
+def test_a_folder_where_fetch_writes_a_file_is_refused_in_one_line_and_left_alone(tmp_path, capsys, name):
+    args, dest = cli_fetch_from_a_folder(tmp_path)
+    folder = dest / "g" / name
+    (folder / "inner").mkdir(parents=True)
+    (folder / "inner" / "notes.txt").write_text("mine")
+    assert data_cli(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and str(folder) in err and "folder" in err
+    assert (folder / "inner" / "notes.txt").read_text() == "mine"  # nothing inside removed or written over
+
+
+def test_a_file_where_fetch_needs_a_folder_is_refused_in_one_line_and_left_alone(tmp_path, capsys):
+    args, dest = cli_fetch_from_a_folder(tmp_path)
+    dest.mkdir()
+    (dest / "g").write_text("mine")  # the manifest's g/1.png needs g to be a folder
+    assert data_cli(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and str(dest / "g") in err
+    assert (dest / "g").read_text() == "mine"
+
+
+def test_a_planted_part_symlink_to_a_folder_is_removed_not_followed(server, tmp_path):
+    items = items_for(server, tmp_path / "root", tmp_path, ["a/1.jpg"])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("precious")
+    part = items[0].path.with_name("1.jpg.part")
+    part.parent.mkdir(parents=True)
+    part.symlink_to(elsewhere, target_is_directory=True)
+    (outcome,) = fetch(items, base_url(server))
+    assert outcome.status == "fetched" and sorted(p.name for p in elsewhere.iterdir()) == ["keep.txt"]
+    assert items[0].path.read_bytes() == server.files["a/1.jpg"] and not part.exists()

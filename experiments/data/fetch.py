@@ -17,6 +17,7 @@ from urllib.parse import quote, urljoin, urlparse
 
 from tqdm.auto import tqdm
 
+from dupbench.errors import DupbenchError
 from dupbench.files import sha256_of
 from experiments.data.dataset import Item
 
@@ -105,14 +106,31 @@ def _obtain(source: str, part: Path, timeout: float) -> None:
         shutil.copyfile(source, part)
 
 
+def refuse_folders(*paths: Path) -> None:
+    """A folder where fetch writes a file was made by someone: never removed, renamed over or written
+    into; the fetch stops with one line naming it."""
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            raise DupbenchError(f"{path} is a folder where fetch writes a file: left as it is; move it away, run again")
+
+
+def make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:  # a file where the manifest's path needs a folder
+        problem = f"cannot make the folder {folder}: {exc.strerror} (a file in the way: left as it is)"
+        raise DupbenchError(problem) from None
+
+
 def fetch_item(item: Item, origin: str | None, timeout: float = 60.0) -> Outcome:
     if item.path.is_file() and (not item.sha256 or sha256_of(item.path) == item.sha256):
         return Outcome(item.key, "present")
     part = item.path.with_name(item.path.name + ".part")
+    refuse_folders(item.path, part)
     if part.is_symlink() or (part.exists() and not part.is_file()):
-        part.unlink()  # a planted link or other non-file: removed, never followed out of the data root
+        part.unlink()  # a planted link (even to a folder) or a FIFO: removed, never followed out of the data root
     try:
-        item.path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(item.path.parent)
         _obtain(source_for(item, origin), part, timeout)
         if item.sha256:
             actual = sha256_of(part)
