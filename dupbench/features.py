@@ -15,7 +15,9 @@ One SQLite file:
   a 100,000-image pHash cache 62 MB and each insert twice the work (version 4 files are converted).
 Batches are committed at most two seconds apart and when the cache is closed (an exception or Ctrl-C
 included), so an interrupted run keeps what it encoded (a killed one all but its last two seconds); several
-processes may share one file (SQLite's locking, a generous busy timeout).
+processes may share one file (SQLite's locking, a generous busy timeout). A cache another process holds
+past LOCK_WAIT is left to it (this run uses a temporary one); a file given as the cache that is not one is
+refused untouched (`given`); only a file known to be a cache is ever rebuilt.
 """
 
 from __future__ import annotations
@@ -25,14 +27,17 @@ import functools
 import io
 import json
 import os
+import shutil
 import sqlite3
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from dupbench.errors import DupbenchError
 from dupbench.methods.base import Method
 
 SCHEMA = """
@@ -61,6 +66,16 @@ COMMIT_EVERY = 2.0
 # 100,000 pHash rows in batches of 32: 1.65 s with 2 MiB, 1.1 s with 8, 16 or 64 MiB. 8: at most 6 MiB
 # more at a run's peak (the default method's limit is 300 MiB; 16 MiB added 15 MiB at 100,000 files).
 CACHE_KIB = 8 * 1024
+# SQLite's application_id ("dupb"): a file carrying it is a dupbench cache. `--cache PATH` refuses any other
+# file, untouched: a path given by mistake used to be "rebuilt" (a thesis, another program's database).
+APPLICATION_ID = 0x64757062
+CACHE_TABLES = frozenset({"files", "features", "identities", "pixels"})
+# Another process holding the cache's write lock (a second run commits every COMMIT_EVERY seconds): waited
+# for, with a line on stderr, then this run goes on with a temporary cache. Mid-run, a write waits
+# BUSY_TIMEOUT_MS for a holder's commit.
+LOCK_WAIT = 30.0
+LOCK_WAIT_STEP = 0.5
+BUSY_TIMEOUT_MS = 600_000
 
 
 def to_bytes(row: np.ndarray) -> bytes:
@@ -123,6 +138,27 @@ def file_stamp(stat: os.stat_result) -> str:
     return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
 
 
+def is_busy(problem: sqlite3.OperationalError) -> bool:
+    """The error says another connection holds a lock, not that the file is broken."""
+    return "locked" in str(problem) or "busy" in str(problem)
+
+
+def refuse_unless_a_cache(path: Path) -> None:
+    """A path a person named for the cache: an empty or missing file becomes one; a dupbench cache is
+    used; anything else is refused and left as it is."""
+    try:
+        if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+            return
+        if path.is_file() and is_dupbench_cache(path):
+            return
+    except OSError as problem:
+        raise DupbenchError(f"--cache {path}: cannot be read ({problem.strerror or problem})") from None
+    what = "not a regular file" if not path.is_file() else "not a dupbench cache"
+    raise DupbenchError(
+        f"--cache {path}: holds a file that is {what}; left untouched (give a new file name or a dupbench cache)"
+    )
+
+
 def upgrade_from_4(db: sqlite3.Connection) -> None:
     """Version 4 to 5 in one transaction that holds the write lock from its start: a kill leaves
     version 4 as it was, and a second process opening the file meanwhile waits, then finds it done."""
@@ -138,6 +174,14 @@ def upgrade_from_4(db: sqlite3.Connection) -> None:
         raise
 
 
+def stamped(db: sqlite3.Connection) -> None:
+    """The cache's tables, version and application id (what makes the file recognisably dupbench's)."""
+    db.executescript(SCHEMA)
+    db.execute(f"PRAGMA user_version = {VERSION}")
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.commit()
+
+
 def tuned(db: sqlite3.Connection) -> sqlite3.Connection:
     """Write-ahead log, synced at checkpoints: a commit per batch no longer waits for the disk (314
     commits cost 2.5 s of a cold run on 10,000 images). A killed process still keeps every committed
@@ -149,46 +193,131 @@ def tuned(db: sqlite3.Connection) -> sqlite3.Connection:
     return db
 
 
+class CacheInUse(Exception):
+    """Another process holds the cache's write lock past LOCK_WAIT."""
+
+
+def sqlite_header(path: Path) -> bytes | None:
+    """The file's first 100 bytes when it is an SQLite database (its header), else None."""
+    with open(path, "rb") as f:
+        head = f.read(100)
+    return head if head.startswith(b"SQLite format 3\x00") and len(head) == 100 else None
+
+
+def is_dupbench_cache(path: Path) -> bool:
+    """The file is a dupbench cache: SQLite stamped with dupbench's application id, or (a cache made before
+    the stamp) a database of version 4 or 5 holding only the cache's tables. Read-only: nothing is changed."""
+    head = sqlite_header(path)
+    if head is None:
+        return False
+    application = int.from_bytes(head[68:72], "big")
+    if application:
+        return application == APPLICATION_ID
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=LOCK_WAIT)
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            db.close()
+    except sqlite3.OperationalError as problem:
+        if is_busy(problem):
+            raise DupbenchError(f"--cache {path}: in use by another process, so it cannot be checked") from None
+        return False
+    except sqlite3.DatabaseError:
+        return False
+    return version in (4, VERSION) and bool(tables) and tables <= CACHE_TABLES
+
+
 class FeatureCache:
-    def __init__(self, path: Path) -> None:
+    """`given`: the path was named by a person (`--cache PATH`): a file there that is not a dupbench cache
+    is refused, untouched (a thesis, a photo, another program's database). A file in dupbench's own cache
+    folders that cannot be used is dupbench's to rebuild."""
+
+    def __init__(self, path: Path, given: bool = False) -> None:
         path = Path(path)
         if path.is_dir() or not path.suffix:  # a cache folder: its one file
             path = path / FILE_NAME
         self.path = path
+        self.temporary = False  # another process held the cache: this run keeps its features in a temporary one
+        if given:
+            refuse_unless_a_cache(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = self.open()
+        try:
+            self.db = self.open()
+        except CacheInUse:
+            self.use_a_temporary_cache()
         self.committed = time.monotonic()
         self.numbers: dict[str, int] = {}  # identity -> its number in this file
 
     def open(self) -> sqlite3.Connection:
-        """The cache, rebuilt (said once, on stderr) when it is corrupt, half-written or of another version."""
+        """The cache, rebuilt (said once, on stderr) when it is corrupt, half-written or of another version;
+        CacheInUse when another process holds it past LOCK_WAIT (waited for with one line on stderr: a run
+        that found its cache held used to wait ten minutes without a word, then delete the file in use)."""
+        waited, said = 0.0, False
+        while True:
+            try:
+                return self.connect()
+            except sqlite3.OperationalError as problem:
+                if not is_busy(problem):
+                    return self.rebuilt(problem)
+                if waited >= LOCK_WAIT:
+                    raise CacheInUse(str(problem)) from None
+                if not said:
+                    print(f"cache {self.path} is in use by another process: waiting up to {LOCK_WAIT:g} s",
+                          file=sys.stderr)  # fmt: skip
+                    said = True
+                time.sleep(LOCK_WAIT_STEP)
+                waited += 2 * LOCK_WAIT_STEP  # the connection's own busy wait, then this sleep
+            except sqlite3.DatabaseError as problem:
+                return self.rebuilt(problem)
+
+    def connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), timeout=LOCK_WAIT_STEP)
         try:
-            db = sqlite3.connect(str(self.path), timeout=600)
             version = db.execute("PRAGMA user_version").fetchone()[0]
             tables = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
             if tables and version == 4:
                 upgrade_from_4(db)
             elif tables and version != VERSION:
                 raise sqlite3.DatabaseError(f"version {version}, not {VERSION}")
-            db.executescript(SCHEMA)
-            db.execute(f"PRAGMA user_version = {VERSION}")
+            db.execute("BEGIN IMMEDIATE")  # the write lock is free now, or this waits and says so
+            db.rollback()
+            if not tables or db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                stamped(db)
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             return tuned(db)
-        except sqlite3.DatabaseError as problem:
-            print(f"cache {self.path} could not be used ({problem}): rebuilt", file=sys.stderr)
-            with contextlib.suppress(NameError):
-                db.close()
-            for end in ("", "-journal", "-wal", "-shm"):
-                Path(f"{self.path}{end}").unlink(missing_ok=True)
-            db = sqlite3.connect(str(self.path), timeout=600)
-            db.executescript(SCHEMA)
-            db.execute(f"PRAGMA user_version = {VERSION}")
-            return tuned(db)
+        except BaseException:
+            db.close()
+            raise
+
+    def rebuilt(self, problem: Exception) -> sqlite3.Connection:
+        print(f"cache {self.path} could not be used ({problem}): rebuilt", file=sys.stderr)
+        for end in ("", "-journal", "-wal", "-shm"):
+            Path(f"{self.path}{end}").unlink(missing_ok=True)
+        db = sqlite3.connect(str(self.path), timeout=LOCK_WAIT)
+        stamped(db)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return tuned(db)
+
+    def use_a_temporary_cache(self) -> None:
+        """This run's features in a new file, removed at close: the cache in use is left to its holder."""
+        folder = Path(tempfile.mkdtemp(prefix="dupbench-cache-"))
+        print(
+            f"cache {self.path} is still in use by another process: this run uses a temporary cache "
+            f"(its features are not kept for the next run)",
+            file=sys.stderr,
+        )
+        self.path, self.temporary = folder / FILE_NAME, True
+        self.db = self.open()
 
     def close(self) -> None:
         try:
             self.db.commit()
         finally:
             self.db.close()
+            if self.temporary:
+                shutil.rmtree(self.path.parent, ignore_errors=True)
 
     def commit_soon(self) -> None:
         """Commit when the last commit is COMMIT_EVERY old: a commit per batch of 32 cost 0.7 s of a

@@ -327,13 +327,6 @@ def test_content_changed_behind_a_restored_mtime_is_hashed_again(tmp_path):
     assert second["encoded"] >= 1 or any(s["path"].endswith("b.png") for s in second["skipped"]), (code, err)
 
 
-def test_a_corrupt_cache_is_rebuilt_and_said_once(photos, tmp_path):
-    cache = tmp_path / "broken.sqlite"
-    cache.write_bytes(b"this is not a database" * 100)
-    code, _, err = run("find", str(photos), *PHASH, "--cache", str(cache))
-    assert code == 1 and err.count("rebuilt") == 1
-
-
 def test_a_version_4_cache_keeps_its_features(photos, tmp_path):
     """Version 5 numbers the identities; a version 4 file is converted in place, not rebuilt."""
     import sqlite3

@@ -407,8 +407,9 @@ def find(
     seconds: dict[str, float] = {}
     skipped: list[tuple[str, str]] = []
     start = time.perf_counter()
-    with FeatureCache(cache_path) as cache:
+    with FeatureCache(cache_path, given) as cache:
         early = ScanReads(
+    given = cache_path is not None  # a path a person named: anything there but a cache is refused, untouched
             choice.method, choice.decode, workers, prepares_on_workers(choice), lambda: cached_contents(choice, cache)
         )
         with early:
@@ -438,6 +439,7 @@ def find(
     row_of = [row[p.sha256] for p in photos]
     start = time.perf_counter()
     method = choice.method
+        kept = not cache.temporary  # a temporary cache (the real one was in use) is gone at its close
     with Progress("search", 1, terminal=progress) as bar:
         near_groups, near = find_groups(method, prepared, choice.rule) if len(contents) > 1 else ([], None)
         bar.update(1)
@@ -501,8 +503,8 @@ def find(
                 if both_exact or neighbours(row_of[a], row_of[b]):
                     pairs.append((a, b, inside.between(a, b), "exact" if both_exact else "near"))
     groups.sort(key=lambda g: (-len(g.members), str(photos[g.best].path)))
-    if new_pixels:
-        with FeatureCache(cache_path) as cache:
+    if new_pixels and kept:
+        with FeatureCache(cache_path, given) as cache:
             cache.remember_pixel_digests(new_pixels, pixel_decoder())
     seconds["search"] = time.perf_counter() - start
     encoded = len(contents) + len(failed) - hits
