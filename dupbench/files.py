@@ -39,9 +39,21 @@ def locked(path: Path) -> Iterator[None]:
         yield
 
 
+def temp_prefix(path: Path) -> str:
+    """The start of the temp file's name written beside `path`: `.NAME.`, or `.dupbench-` where that and
+    mkstemp's 8 random characters would pass the longest name the folder takes (a 255-byte NAME)."""
+    prefix = f".{path.name}."
+    try:
+        longest = os.pathconf(path.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    return prefix if len(os.fsencode(prefix)) + 8 <= longest else ".dupbench-"
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    # In the same folder as `path`, whatever the name's length: the rename into place stays atomic.
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), dir=path.parent)
     try:
         # mkstemp makes 0600; a result file gets what any new file would (0644 under umask 022).
         os.fchmod(fd, 0o666 & ~current_umask())

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import csv
 import io
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -54,9 +56,44 @@ def shown(path: object) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(path))
 
 
+# Where a spreadsheet starts reading a formula (OWASP's CSV injection): a cell's start, and the start of
+# each line inside it (a CR or LF in a file name: some spreadsheets split the row there).
+FORMULA_START = re.compile(r"(?:^|(?<=[\r\n]))(?=[=+\-@\t\r])")
+
+
 def cell(value: object) -> object:
-    """A CSV cell a spreadsheet will not run as a formula (= + - @ at the start are neutralised)."""
-    return f"'{value}" if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
+    """A CSV cell a spreadsheet will not run as a formula: a `'` before = + - @ TAB or CR where a cell or a
+    line inside it starts (the writer quotes every text cell). The path then reads with that `'` in it:
+    only a hostile name's, never an absolute path's (it starts with /)."""
+    return FORMULA_START.sub("'", value) if isinstance(value, str) else value
+
+
+class UntilReaderLeaves:
+    """A stream written until its reader leaves (`dupbench find ... | head`): what comes after is dropped
+    and the run goes on to its end (its files written, its moves made), its exit code the answer's (0 none
+    found, 1 found): the answer was found, whoever read it. A closed pipe used to stop the run wherever
+    the pipe's buffer happened to fill, and exit 1 ("found") whatever the answer."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream, self.left = stream, False
+
+    def write(self, text: str) -> int:
+        self.until_left(self.stream.write, text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.until_left(self.stream.flush)
+
+    def until_left(self, action: Any, *args: Any) -> None:
+        if self.left:
+            return
+        try:
+            action(*args)
+        except BrokenPipeError:  # what the stream still holds fails again at exit, where command() lets it be
+            self.left = True
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding: the stream's own
+        return getattr(self.stream, name)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -77,8 +114,8 @@ def parser() -> argparse.ArgumentParser:
         "find",
         help="duplicate groups in folders",
         description="Exact duplicates (identical bytes or pixels), then near duplicates by --method at --threshold, "
-        "grouped so that they cannot chain (--grouping); each group with its best copy (most pixels, then largest "
-        "file). Default: the method, rule and threshold the benchmark calibrated (see `dupbench find --help`'s "
+        "grouped so that they cannot chain (--grouping); each group with the copy it keeps (--keep). "
+        "Default: the method, rule and threshold the benchmark calibrated (see `dupbench find --help`'s "
         "epilog).",
         epilog=default_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -182,8 +219,10 @@ def write_csvs(answer: dict, folder: Path) -> None:
     from dupbench.files import atomic_write_text
 
     folder.mkdir(parents=True, exist_ok=True)
+    # Every text cell quoted: with LF line ends, csv quotes a cell holding LF but not one holding only a
+    # CR, which a spreadsheet takes for the row's end.
     groups = io.StringIO()
-    writer = csv.writer(groups, lineterminator="\n")
+    writer = csv.writer(groups, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(["group", "kind", "path", "best", "width", "height", "bytes", "score_to_best", "identical"])
     for group in answer["groups"]:
         for m in group["members"]:
@@ -194,7 +233,7 @@ def write_csvs(answer: dict, folder: Path) -> None:
             )  # fmt: skip
     atomic_write_text(folder / "groups.csv", groups.getvalue())
     pairs = io.StringIO()
-    writer = csv.writer(pairs, lineterminator="\n")
+    writer = csv.writer(pairs, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(["a", "b", "score", "kind"])
     writer.writerows([cell(p["a"]), cell(p["b"]), p["score"], p["kind"]] for p in answer["pairs"])
     atomic_write_text(folder / "pairs.csv", pairs.getvalue())
@@ -238,6 +277,24 @@ def check_outputs(args) -> None:
             raise DupbenchError(f"{option} {path}: a file; give a folder")
 
 
+def check_query(path: Path, choice) -> None:
+    """A query image that cannot be used is one line naming it, before the scan: decoded as the query will
+    be (a few images), not found out after the whole scan in a message naming Pillow's in-memory copy."""
+    from PIL import UnidentifiedImageError
+
+    from dupbench.errors import UnreadableImage
+    from dupbench.images.decode import decode
+
+    if not path.is_file():
+        raise DupbenchError(f"--query {path}: {'a folder, not an image' if path.is_dir() else 'no such file'}")
+    try:
+        decode(path.read_bytes(), choice.decode)
+    except UnreadableImage as problem:
+        unknown = isinstance(problem.__context__, UnidentifiedImageError)  # its message names the BytesIO
+        why = "not an image format Pillow recognises" if unknown else problem
+        raise DupbenchError(f"--query {path}: {why}") from None
+
+
 def run_find(args) -> int:
     from dupbench.files import atomic_write_text
     from dupbench.finder.find import default_workers, find, query
@@ -247,10 +304,8 @@ def run_find(args) -> int:
         raise DupbenchError("--dry-run goes with --move-to DIR")
     check_outputs(args)
     choice = choose(args.method, args.threshold, args.grouping, args.normalise)
-    if args.query:
-        for path in args.query:
-            if not path.is_file():
-                raise DupbenchError(f"--query {path}: {'a folder, not an image' if path.is_dir() else 'no such file'}")
+    for path in args.query or []:
+        check_query(path, choice)
     ignore = [args.move_to] if args.move_to else []
     found = find(
         args.folders,
@@ -267,7 +322,7 @@ def run_find(args) -> int:
     out = sys.stderr if to_stdout else sys.stdout
     summary(found, out)
     for item in queries or []:
-        print(f"query {item['query']}:", file=out)
+        print(f"query {shown(item['query'])}:", file=out)
         for match in item["matches"]:
             print(
                 f"    {match['score']:.4g}  {shown(match['path'])}{'  (duplicate)' if match['duplicate'] else ''}",
@@ -284,13 +339,13 @@ def run_find(args) -> int:
     if args.html:
         from dupbench.finder.html import write
 
-        print(f"report: {write(found, args.html)}", file=out)
+        print(f"report: {shown(write(found, args.html, args.keep))}", file=out)
     if args.move_to:
         from dupbench.finder.moves import move, plan
 
         if args.dry_run:
             for entry in plan(found, args.move_to):
-                print(f"would move {entry['from']} -> {entry['to']}", file=out)
+                print(f"would move {shown(entry['from'])} -> {shown(entry['to'])}", file=out)
         else:
             manifest, moves = move(found, args.move_to)
             for entry in moves:
@@ -302,7 +357,15 @@ def run_find(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    """The command's exit code; what it prints goes out until its reader leaves (UntilReaderLeaves)."""
+    with (
+        contextlib.redirect_stdout(UntilReaderLeaves(sys.stdout)),
+        contextlib.redirect_stderr(UntilReaderLeaves(sys.stderr)),
+    ):
+        return run_command(parser().parse_args(argv))
+
+
+def run_command(args) -> int:
     try:
         if args.command == "undo":
             from dupbench.finder.moves import undo
@@ -311,26 +374,24 @@ def main(argv: list[str] | None = None) -> int:
             if restored:  # a second undo has nothing to do and says nothing
                 print(f"restored {restored} files")
             for line in problems:
-                print(f"not restored: {line}", file=sys.stderr)
+                print(f"not restored: {shown(line)}", file=sys.stderr)
             return ERROR if problems else NONE
         from dupbench.finder.find import cycle_collector_paused
 
         # Paused to the end: the answer's 100,000s of dicts would set the collector going over everything.
         return cycle_collector_paused(run_find)(args)
     except DupbenchError as problem:
-        print(f"error: {problem}", file=sys.stderr)
+        print(f"error: {shown(problem)}", file=sys.stderr)
         return ERROR
-    except BrokenPipeError:  # `dupbench find ... | head`: the reader left
-        sys.stderr.close()
-        return FOUND
     except KeyboardInterrupt:
         print("interrupted: what was encoded is kept in the cache; run again to go on", file=sys.stderr)
         return 130
     except OSError as problem:  # a file or folder the system refused: name it
-        print(f"error: {problem.filename or ''}: {problem.strerror or problem}".replace(": : ", ": "), file=sys.stderr)
+        said = f"{problem.filename or ''}: {problem.strerror or problem}".removeprefix(": ")
+        print(f"error: {shown(said)}", file=sys.stderr)
         return ERROR
     except Exception as problem:  # a bug: still one line and exit 2, never "found" after a crash
-        print(f"error: internal error, please report: {type(problem).__name__}: {problem}", file=sys.stderr)
+        print(f"error: internal error, please report: {type(problem).__name__}: {shown(problem)}", file=sys.stderr)
         return ERROR
 
 

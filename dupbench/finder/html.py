@@ -39,15 +39,23 @@ def thumbnail(path: Path) -> str:
         return ""
 
 
-def render(found) -> str:
+def kept_rule(found, keep: str) -> str:
+    """The rule that chose each group's kept copy (find.best_of's), as the page states it."""
+    quality = "the most pixels, then the largest file"
+    if keep == "first-folder" and len(found.folders) > 1:
+        return f"a copy in the earliest of the folders given (first: {found.folders[0]}), then {quality}"
+    return quality
+
+
+def render(found, keep: str = "first-folder") -> str:
     photos, choice = found.photos, found.choice
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>dupbench find</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<h1>{len(found.groups)} duplicate groups among {len(photos)} images</h1>",
         f"<p class='meta'>method {html.escape(choice.name)}, threshold {choice.threshold:g} "
-        f"({html.escape(choice.threshold_source)}); the best copy (green) has the most pixels, then the "
-        f"largest file. Skipped (not images, unreadable): {len(found.skipped)}.</p>",
+        f"({html.escape(choice.threshold_source)}); the copy each group keeps (green, with why): "
+        f"{html.escape(kept_rule(found, keep))}. Skipped (not images, unreadable): {len(found.skipped)}.</p>",
     ]
     for number, group in enumerate(found.groups, start=1):
         parts.append(
@@ -70,8 +78,8 @@ def render(found) -> str:
     return "\n".join(parts)
 
 
-def write(found, folder: Path) -> Path:
+def write(found, folder: Path, keep: str = "first-folder") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / "index.html"
-    atomic_write_text(page, render(found))
+    atomic_write_text(page, render(found, keep))
     return page
