@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -124,3 +125,111 @@ def test_a_cache_in_use_is_waited_for_with_a_message_then_left_to_its_holder(pho
     with contextlib.closing(sqlite3.connect(cache)) as db:
         assert db.execute("SELECT COUNT(*) FROM identities WHERE identity = 'held'").fetchone()[0] == 1
     assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("dupbench-cache-*/features.sqlite-wal"))
+
+
+# Point 2: undo when a path changed after the move.
+
+
+def moved_photos(photos: Path, tmp_path: Path) -> tuple[Path, list[dict]]:
+    code, _, err = run("find", str(photos), *PHASH, "--move-to", str(tmp_path / "dups"))
+    assert code == 1, err
+    (manifest,) = (tmp_path / "dups").glob("dupbench-moves-*.json")
+    moves = [m for m in json.loads(manifest.read_text())["moves"] if m["done"]]
+    assert len(moves) >= 2
+    return manifest, moves
+
+
+def test_undo_over_a_path_that_now_holds_another_file_restores_beside_it_and_says_so(photos, tmp_path):
+    manifest, moves = moved_photos(photos, tmp_path)
+    first, second = Path(moves[0]["from"]), Path(moves[1]["from"])
+    moved_bytes = Path(moves[0]["to"]).read_bytes()
+    first.write_bytes(b"a new file the person saved at this name")
+    second.write_bytes(Path(moves[1]["to"]).read_bytes())  # the same bytes put back by hand
+    code, out, err = run("undo", str(manifest))
+    assert code == 2 and "restored beside" in err and str(first) in err
+    assert first.read_bytes() == b"a new file the person saved at this name"  # never overwritten
+    (beside,) = first.parent.glob(f"{first.stem} (restored by dupbench)*")
+    assert beside.read_bytes() == moved_bytes and str(beside) in err
+    assert second.is_file() and not Path(moves[1]["to"]).exists()  # the same bytes: only the moved name goes
+    assert f"restored {len(moves) - 2} files" in out
+    code, out, err = run("undo", str(manifest))
+    assert (code, out, err) == (0, "", "")
+
+
+def test_undo_after_the_kept_copy_was_edited_keeps_both_versions(photos, tmp_path):
+    """The person edits the kept copy, then moves it where a moved copy came from: undo keeps both."""
+    manifest, moves = moved_photos(photos, tmp_path)
+    entry = moves[0]
+    kept, home = Path(entry["kept"]), Path(entry["from"])
+    kept.write_bytes(kept.read_bytes() + b"edited")
+    shutil.copy(kept, home)
+    before = {digest(p) for p in (kept, home, Path(entry["to"]))}
+    assert run("undo", str(manifest))[0] == 2
+    after = {digest(p) for p in photos.rglob("*") if p.is_file()}
+    assert before <= after
+
+
+# Point 4: links are never moved through, never kept in place of a real copy.
+
+
+def test_a_link_to_a_file_outside_is_neither_moved_through_nor_kept_in_place_of_the_real_copy(photos, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    original = outside / "original.png"
+    shutil.copy(photos / "rocket.png", original)
+    (photos / "a-link.png").symlink_to(original)  # sorts before rocket.png: it used to be the copy kept
+    linked_folder = tmp_path / "elsewhere"
+    linked_folder.mkdir()
+    shutil.copy(photos / "trip" / "byte-copy.png", linked_folder / "z-far.png")
+    (photos / "zz-linked-folder").symlink_to(linked_folder, target_is_directory=True)
+    before = {p: digest(p) for p in (original, linked_folder / "z-far.png", photos / "rocket.png")}
+    code, out, err = run("find", str(photos), *PHASH, "--move-to", str(tmp_path / "dups"))
+    assert code == 1, err
+    assert {p: digest(p) for p in before} == before  # the outside files and the folder's real copy stay
+    assert (photos / "a-link.png").is_symlink() and (photos / "a-link.png").resolve() == original
+    assert "a symbolic link: never moved" in out or "outside the scanned folders" in out
+    (manifest,) = (tmp_path / "dups").glob("dupbench-moves-*.json")
+    moves = json.loads(manifest.read_text())["moves"]
+    assert not [m for m in moves if m["done"] and not m["from"].startswith(str(photos.resolve()))]
+    assert not [m for m in moves if m["done"] and Path(m["kept"]).name == "a-link.png"]
+
+
+# Point 12: a move that stops says how to undo it.
+
+
+@pytest.mark.parametrize("stop", ["ctrl-c", "disk-full"])
+def test_a_move_that_stops_midway_prints_the_undo_command(photos, tmp_path, monkeypatch, stop):
+    import errno
+
+    from dupbench.finder import moves as moves_module
+
+    real_place, calls = moves_module.place, []
+
+    def place(source, destination):
+        calls.append(source)
+        if len(calls) == 2:
+            raise KeyboardInterrupt if stop == "ctrl-c" else OSError(errno.ENOSPC, "No space left on device")
+        real_place(source, destination)
+
+    monkeypatch.setattr(moves_module, "place", place)
+    code, _, err = run("find", str(photos), *PHASH, "--move-to", str(tmp_path / "dups"))
+    assert code == (130 if stop == "ctrl-c" else 2), err
+    (manifest,) = (tmp_path / "dups").glob("dupbench-moves-*.json")
+    assert f"stopped after moving 2 files; to put them back: dupbench undo {manifest}" in err
+    monkeypatch.setattr(moves_module, "place", real_place)
+    assert run("undo", str(manifest))[:2] == (0, "restored 1 files\n")
+
+
+# Point 14: a manifest whose entries are of the wrong type.
+
+
+@pytest.mark.parametrize(
+    "moves",
+    [[{"from": 1, "to": 2, "intended": True}], [{"from": "a", "to": "b", "intended": "yes"}], ["a -> b"], {"a": 1}],
+)
+def test_a_manifest_with_entries_of_the_wrong_type_is_one_line(tmp_path, moves):
+    manifest = tmp_path / "dupbench-moves-x.json"
+    manifest.write_text(json.dumps({"tool": "dupbench", "moves": moves}))
+    code, out, err = run("undo", str(manifest))
+    assert code == 2 and "not a dupbench moves manifest" in err and "internal error" not in err
+    assert err.count("\n") == 1

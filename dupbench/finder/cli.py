@@ -345,15 +345,36 @@ def run_find(args) -> int:
 
         if args.dry_run:
             for entry in plan(found, args.move_to):
-                print(f"would move {shown(entry['from'])} -> {shown(entry['to'])}", file=out)
+                if entry.get("skipped"):
+                    print(f"would not move {shown(entry['from'])}: {shown(entry['skipped'])}", file=out)
+                else:
+                    print(f"would move {shown(entry['from'])} -> {shown(entry['to'])}", file=out)
         else:
-            manifest, moves = move(found, args.move_to)
+            begun: list[Path] = []
+            try:
+                manifest, moves = move(found, args.move_to, started=begun.append)
+            except BaseException:  # Ctrl-C, a full disk, a vanished folder: what moved can still go back
+                if begun:
+                    say_how_to_undo(begun[0])
+                raise
             for entry in moves:
                 if entry.get("skipped"):
-                    print(f"not moved: {shown(entry['from'])}: {entry['skipped']}", file=out)
+                    print(f"not moved: {shown(entry['from'])}: {shown(entry['skipped'])}", file=out)
             done = sum(bool(entry["done"]) for entry in moves)
-            print(f"moved {done} files; to put them back: dupbench undo {manifest}", file=out)
+            print(f"moved {done} files; to put them back: dupbench undo {shown(manifest)}", file=out)
     return FOUND if found.groups else NONE
+
+
+def say_how_to_undo(manifest: Path) -> None:
+    """After a move that stopped: how many files it moved and the undo command, whenever it moved any."""
+    from dupbench.finder.moves import read_manifest
+
+    try:
+        moved = sum(bool(entry.get("intended")) for entry in read_manifest(manifest))
+    except DupbenchError:
+        moved = 1  # unreadable now: say it all the same
+    if moved:
+        print(f"stopped after moving {moved} files; to put them back: dupbench undo {shown(manifest)}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -370,12 +391,14 @@ def run_command(args) -> int:
         if args.command == "undo":
             from dupbench.finder.moves import undo
 
-            restored, problems = undo(args.manifest)
+            restored, beside, problems = undo(args.manifest)
             if restored:  # a second undo has nothing to do and says nothing
                 print(f"restored {restored} files")
+            for line in beside:  # nothing overwritten: the person decides which to keep
+                print(f"restored beside: {shown(line)}", file=sys.stderr)
             for line in problems:
                 print(f"not restored: {shown(line)}", file=sys.stderr)
-            return ERROR if problems else NONE
+            return ERROR if problems or beside else NONE
         from dupbench.finder.find import cycle_collector_paused
 
         # Paused to the end: the answer's 100,000s of dicts would set the collector going over everything.

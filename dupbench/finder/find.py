@@ -354,8 +354,12 @@ def best_of(photos: list[Photo], members: Sequence[int], keep: str = "first-fold
     """The copy a group keeps, and why: by default one in the first folder given (`find ~/Photos
     ~/Backup` keeps the library's copy), then the most pixels, then the largest file, then the first path."""
 
+    # A symbolic link is never the copy kept: it is not a copy, and keeping it would move the folder's real
+    # file away (one lstat per grouped file).
+    link = {i: photos[i].path.is_symlink() for i in members}
+
     def quality(i: int) -> tuple:
-        return (-photos[i].pixels, -photos[i].size)
+        return (link[i], -photos[i].pixels, -photos[i].size)
 
     def first(key: Callable[[int], tuple]) -> int:
         # The path breaks ties only among equals: a path's string is built for few members.
@@ -363,7 +367,7 @@ def best_of(photos: list[Photo], members: Sequence[int], keep: str = "first-fold
         return min((i for i in members if key(i) == top), key=lambda i: str(photos[i].path))
 
     if keep == "first-folder":
-        best = first(lambda i: (photos[i].folder_rank, *quality(i)))
+        best = first(lambda i: (link[i], photos[i].folder_rank, *quality(i)))
         if any(photos[i].folder_rank != photos[best].folder_rank for i in members):
             return best, f"in the first folder given ({photos[best].root})"
     else:
