@@ -404,6 +404,7 @@ def find(
     keep: str = "first-folder",
 ) -> Found:
     folders = [Path(f) for f in folders]
+    given = cache_path is not None  # a path a person named: anything there but a cache is refused, untouched
     cache_path = cache_path or default_cache(folders)
     ignored = {Path(p).resolve() for p in ignore} | {
         Path(f"{cache_path}{end}").resolve() for end in ("", "-journal", "-wal", "-shm")
@@ -413,7 +414,6 @@ def find(
     start = time.perf_counter()
     with FeatureCache(cache_path, given) as cache:
         early = ScanReads(
-    given = cache_path is not None  # a path a person named: anything there but a cache is refused, untouched
             choice.method, choice.decode, workers, prepares_on_workers(choice), lambda: cached_contents(choice, cache)
         )
         with early:
@@ -434,6 +434,7 @@ def find(
             )
         seconds["encode"] = time.perf_counter() - start
         known_pixels = cache.pixel_digests(pixel_decoder())
+        kept = not cache.temporary  # a temporary cache (the real one was in use) is gone at its close
     if failed:
         why = {contents[i]: reason.split(": ", 1)[-1] for i, reason in failed.items()}  # by content: O(N), not N x bad
         skipped += [(str(p.path), f"cannot read image {p.path}: {why[p.sha256]}") for p in photos if p.sha256 in why]
@@ -443,7 +444,6 @@ def find(
     row_of = [row[p.sha256] for p in photos]
     start = time.perf_counter()
     method = choice.method
-        kept = not cache.temporary  # a temporary cache (the real one was in use) is gone at its close
     with Progress("search", 1, terminal=progress) as bar:
         near_groups, near = find_groups(method, prepared, choice.rule) if len(contents) > 1 else ([], None)
         bar.update(1)
