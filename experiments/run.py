@@ -37,18 +37,36 @@ def runner(spec: str) -> Callable[..., Any]:
         raise DupbenchError(f"experiment.runner={spec!r}: no function {function!r} in module {module!r}") from None
 
 
+def stand_in_for(cfg: DictConfig) -> str | None:
+    """The data set to run on when the chosen one's files are absent: asked for on the command line
+    (dataset_fallback, as make exp1 does), the experiment's binding (exp2.yaml), or the data set's own
+    (sfbench.yaml: UKBench, whatever the experiment)."""
+    name = cfg.dataset.name
+    bound = (cfg.experiment.get("stand_in") or {}).get(name)
+    return cfg.get("dataset_fallback") or bound or cfg.dataset.get("stand_in")
+
+
 def dataset_with_fallback(cfg: DictConfig) -> Dataset:
     try:
         return load_dataset(cfg.dataset)
     except DataMissingError as missing:  # absent, not broken: a partial or corrupt set is an error
-        # Asked for on the command line, or the experiment's own stand-in for its data set.
-        fallback = cfg.get("dataset_fallback") or (cfg.experiment.get("stand_in") or {}).get(cfg.dataset.name)
-        if not fallback or fallback == cfg.dataset.name:
+        asked, fallback = cfg.dataset.name, stand_in_for(cfg)
+        if not fallback or fallback == asked:
             raise
-        log.warning("%s; using dataset=%s instead", missing, fallback)
+        # One line, first: what was asked, what runs instead, where the asked-for files go.
+        log.warning(
+            "using dataset=%s instead of dataset=%s (its results are labelled %s): %s",
+            fallback,
+            asked,
+            fallback,
+            missing,
+        )
         with open_dict(cfg):  # replace the whole node: the fallback may have keys the first lacked
             cfg.dataset = OmegaConf.load(CONF_DIR / "dataset" / f"{fallback}.yaml")
-        return load_dataset(cfg.dataset)
+        try:
+            return load_dataset(cfg.dataset)
+        except DataMissingError as also:  # name the data set asked for first: that is what to stage
+            raise DataMissingError(f"{missing} Its stand-in is missing too: {also}") from None
 
 
 def execute(cfg: DictConfig) -> None:
