@@ -39,6 +39,7 @@ from dupbench.finder.recommend import Choice
 from dupbench.grouping import find_groups
 from dupbench.images import fastjpeg
 from dupbench.images.decode import Decode, decode, prepared_batches
+from dupbench.images.frames import frames_digest
 from dupbench.images.ingest import ScanReads, read_bytes, read_new
 from dupbench.images.read import read_rgb
 from dupbench.images.scan import scan
@@ -304,7 +305,8 @@ def encode_all(
 
 def pixel_digest(path: Path) -> str:
     """The sha256 of an image's size and decoded RGB pixels (read_rgb's, in full); a plain JPEG's
-    through libjpeg in C (dupbench/images/fastjpeg.py: the same pixels, without Pillow's Python parsing)."""
+    through libjpeg in C (dupbench/images/fastjpeg.py: the same pixels, without Pillow's Python parsing);
+    an image of several frames (animated, multi-page), of every frame, one at a time (frames.py)."""
     data = read_bytes(path)
     head = fastjpeg.header(data)
     # Asking for the long side takes libjpeg's full scale: the whole image, as read_rgb decodes it.
@@ -312,6 +314,9 @@ def pixel_digest(path: Path) -> str:
     if pixels is not None:
         size = f"{(pixels.shape[1], pixels.shape[0])}".encode()
         return hashlib.sha256(size + np.ascontiguousarray(pixels).tobytes()).hexdigest()
+    del data  # a many-frame file is read from disk frame by frame, not held here whole meanwhile
+    if (frames := frames_digest(path)) is not None:
+        return frames
     image = read_rgb(path, max_pixels=None)
     return hashlib.sha256(f"{image.size}".encode() + image.tobytes()).hexdigest()
 
@@ -320,7 +325,8 @@ def pixel_decoder() -> str:
     """What a cached pixel digest depends on besides the bytes: the decoder that made the pixels."""
     import PIL
 
-    return f"pillow {PIL.__version__}, read_rgb 1"
+    # 2: every frame of an image with several (1 hashed the first frame alone: those digests are not trusted).
+    return f"pillow {PIL.__version__}, read_rgb 2"
 
 
 class GroupScores:
