@@ -42,7 +42,7 @@ from dupbench.images.decode import Decode, decode, prepared_batches
 from dupbench.images.frames import frames_digest
 from dupbench.images.ingest import ScanReads, read_bytes, read_new
 from dupbench.images.read import read_rgb
-from dupbench.images.scan import scan
+from dupbench.images.scan import scan, why_link_unusable
 from dupbench.progress import Progress
 
 
@@ -51,7 +51,7 @@ def default_cache(folders: Sequence[Path]) -> Path:
     nothing is written into the folders scanned (a read-only folder works)."""
     from platformdirs import user_cache_path
 
-    key = hashlib.sha256("\n".join(str(Path(f).resolve()) for f in folders).encode()).hexdigest()[:20]
+    key = hashlib.sha256("\n".join(os.path.realpath(f) for f in folders).encode()).hexdigest()[:20]  # a loop: no raise
     return user_cache_path("dupbench") / "finder" / f"{key}.sqlite"
 
 
@@ -124,7 +124,7 @@ def walk(
     files = [
         (
             p,
-            str(p.resolve()) if name in found.links else os.path.join(inside, name),
+            os.path.realpath(p) if name in found.links else os.path.join(inside, name),
             stat.st_size,
             file_stamp(stat),  # not the stat itself: 100,000 of them held to the scan's end took ~25 MiB
             given + os.fsencode(name),
@@ -134,9 +134,11 @@ def walk(
     ]
     files = [entry for entry in files if entry[1] not in ignore]
     tick(files)
-    skipped += [(str(p), why) for p, why in found.skipped if str(p.resolve()) not in ignore]
+    # realpath, not Path.resolve: a symbolic link loop among the skipped made Python 3.11's resolve raise
+    # RuntimeError and abort the whole scan (issue 38); realpath leaves a loop's path as it is.
+    skipped += [(str(p), why) for p, why in found.skipped if os.path.realpath(p) not in ignore]
     for sub in found.folders:
-        if str(sub.resolve()) not in ignore:
+        if os.path.realpath(sub) not in ignore:
             try:
                 files += walk(sub, skipped, ignore, seen, tick)
             except DupbenchError as unreadable:  # a subfolder it cannot read: recorded, the scan goes on
@@ -153,7 +155,8 @@ def collect(
     found, seen, ignored = [], set(), {str(p) for p in ignore}
     for number, folder in enumerate(folders):
         if not folder.is_dir():
-            raise DupbenchError(f"{folder}: no such folder" if not folder.exists() else f"{folder}: not a folder")
+            link = why_link_unusable(folder) if folder.is_symlink() else None
+            raise DupbenchError(f"{folder}: {link or ('no such folder' if not folder.exists() else 'not a folder')}")
         found += [(number, folder, *entry) for entry in walk(folder, skipped, ignored, seen, tick)]
     # One image per file on disk: symbolic links to a file the scan meets are reported once, not
     # taken for more copies (a move would otherwise move a kept copy's link, or the file behind it).

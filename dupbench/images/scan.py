@@ -10,6 +10,7 @@ dupbench/images/formats.py), files that are not images, and folders where files 
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import unicodedata
@@ -116,19 +117,31 @@ def suffix_of(name: str) -> str:
     return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
+def why_link_unusable(path: Path) -> str | None:
+    """Why a symbolic link (or a path through one) cannot be followed, else None: a loop (`ln -s loop
+    loop`, or a -> b -> a) or a target that is not there. A loop is a RuntimeError from Python 3.11's
+    resolve and an OSError (ELOOP) from 3.13's: both are told apart here, so neither stops a scan."""
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:
+        return "symlink loop"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop"
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return "symlink to nothing (its target does not exist)"
+        return f"symlink that cannot be followed: {exc.strerror or exc}"
+    return None
+
+
 def why_not_used(path: Path, entry: os.DirEntry | None = None) -> str | None:
     """None for an image file the scan uses, else the reason it does not (`entry`: its directory entry,
     where the caller has one, so its type costs no system call)."""
     name = entry.name if entry is not None else path.name
     if name.startswith("."):
         return "hidden (name starts with a dot)"
-    if entry.is_symlink() if entry is not None else path.is_symlink():
-        try:
-            path.resolve(strict=True)
-        except RuntimeError:
-            return "symlink loop"
-        except OSError:
-            return "symlink to nothing (its target does not exist)"
+    if (entry.is_symlink() if entry is not None else path.is_symlink()) and (why := why_link_unusable(path)):
+        return why
     if not (entry.is_file() if entry is not None else path.is_file()):
         return "not a regular file"
     suffix = suffix_of(name).lower()
