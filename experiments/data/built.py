@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from dupbench.files import current_umask
+from dupbench.files import current_umask, locked
 
 # One row per file: path (relative), group, edit, bytes, (width, height), how it was made.
 Row = tuple[str, str, str, bytes, tuple[int, int], str]
@@ -45,10 +45,20 @@ def write_set(root: Path, rows: Iterable[Row], stamp: dict) -> None:
 
 
 def ensure(root: Path, stamp: dict, build: Callable[[], None]) -> None:
-    """`build()` unless `root` holds a set built with this very stamp."""
+    """`build()` unless `root` holds a set built with this very stamp. Runs started together on a set
+    not built yet take turns under the set's lock: the first builds it, the others wait and use it.
+    (Each built its own before, and the last ones to finish deleted the set under the first ones'
+    readers: a run stopped on a missing file, and its rows were never written; issue 38, point 10.)"""
+    if is_built(root, stamp):  # the usual case, and a read-only shared data root needs no lock
+        return
+    with locked(root):
+        if not is_built(root, stamp):  # another run may have built it while this one waited
+            build()
+
+
+def is_built(root: Path, stamp: dict) -> bool:
     try:
         current = json.loads((root / "BUILD.json").read_text()) == stamp
     except (OSError, ValueError):
-        current = False
-    if not current or not (root / "MANIFEST.csv").is_file():
-        build()
+        return False
+    return current and (root / "MANIFEST.csv").is_file()

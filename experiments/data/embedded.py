@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageEnhance
 
 from dupbench.files import current_umask
+from experiments.data.built import ensure, is_built
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "camera", "coins")
 GENERATOR_VERSION = 1
@@ -97,13 +98,9 @@ def build(root: Path, seed: int = 0) -> None:
 
 
 def is_current(root: Path, seed: int) -> bool:
-    try:
-        stamp = json.loads((root / "BUILD.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return stamp == {"generator_version": GENERATOR_VERSION, "seed": seed} and (root / "MANIFEST.csv").is_file()
+    return is_built(root, {"generator_version": GENERATOR_VERSION, "seed": seed})
 
 
 def ensure_embedded(root: Path, seed: int = 0) -> None:
-    if not is_current(root, seed):
-        build(root, seed)
+    """Built once, under the set's lock, however many runs start at once (see built.ensure)."""
+    ensure(root, {"generator_version": GENERATOR_VERSION, "seed": seed}, lambda: build(root, seed))
