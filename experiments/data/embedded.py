@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageEnhance
 
 from dupbench.files import current_umask
-from experiments.data.built import ensure, is_built
+from experiments.data.built import ensure
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "camera", "coins")
 GENERATOR_VERSION = 1
@@ -95,10 +95,6 @@ def build(root: Path, seed: int = 0) -> None:
     if root.exists():
         shutil.rmtree(root)
     os.replace(tmp, root)
-
-
-def is_current(root: Path, seed: int) -> bool:
-    return is_built(root, {"generator_version": GENERATOR_VERSION, "seed": seed})
 
 
 def ensure_embedded(root: Path, seed: int = 0) -> None:
