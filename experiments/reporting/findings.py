@@ -34,6 +34,8 @@ def article_conclusion(table: pd.DataFrame) -> str:
     """Experiment 1's conclusion on the article's own metrics (top-3 accuracy, seconds per pair in
     its loop), ties shown as ties; then pair AP and mAP, as what separates the tied methods."""
     by = with_labels(table).set_index("method")
+    if by["accuracy"].isna().all() or by["mean_s_per_pair"].isna().all():
+        return "No conclusion on the article's metrics: this table has no top-3 accuracy or time per pair recorded."
     top = tied_best(by["accuracy"], decimals=6)
     tied = by.loc[top].sort_values("mean_s_per_pair")
     if len(top) == 1:
@@ -58,11 +60,13 @@ def article_conclusion(table: pd.DataFrame) -> str:
     others = by.drop(index=top)
     if not others.empty:
         text += f" Below them: {ranked(others['accuracy'], '.2f')} %."
-    if len(top) > 1 and {"pair_ap", "map"} <= set(by.columns):
-        text += (
-            f" What separates the tied methods (not the article's metrics): pair AP {ranked(tied['pair_ap'], '.3f')}; "
-            f"mAP {ranked(tied['map'], '.3f')}."
-        )
+    separating = [
+        f"{label} {ranked(tied[column], '.3f')}"
+        for column, label in (("pair_ap", "pair AP"), ("map", "mAP"))
+        if column in tied and tied[column].notna().all()
+    ]
+    if len(top) > 1 and separating:
+        text += f" What separates the tied methods (not the article's metrics): {'; '.join(separating)}."
     return text
 
 
@@ -111,6 +115,8 @@ def retrieval_findings(table: pd.DataFrame) -> str:
     if by["pair_ap"].isna().all():
         return "No pair AP in this table (older version); see the accuracy column."
     best, worst = tied_best(by["pair_ap"], decimals=3), tied_best(by["pair_ap"], higher=False, decimals=3)
+    if by["mean_s_per_pair"].isna().all():
+        return f"Best at separating duplicates from the rest: {names(best)} (pair AP {by.loc[best[0], 'pair_ap']:.3f})."
     fast, slow = by["mean_s_per_pair"].idxmin(), by["mean_s_per_pair"].idxmax()
     perfect = sorted(by.index[by["accuracy"] >= 100])
     where = "With the fast engine" if "engine" in by and (by["engine"] == "fast").all() else "In the article's loop"

@@ -32,6 +32,28 @@ def markdown(frame: pd.DataFrame, formats: dict[str, str], headings: dict[str, s
     return "\n".join(lines)
 
 
+NOT_RECORDED = "not recorded"
+
+
+def recorded(row: pd.Series, key: str, fmt: str = "") -> str:
+    """One field of a result row as text, or "not recorded" where the run wrote none (a fast run that
+    never loads torch has no torch thread count; an older table lacks newer columns)."""
+    value = row.get(key)
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return NOT_RECORDED
+    return format(value, fmt) if fmt else str(value)
+
+
+def threads(row: pd.Series) -> str:
+    count = recorded(row, "torch_threads", ".0f")
+    return f"torch threads {count}" if count == NOT_RECORDED else f"{count} torch threads"
+
+
+def commits(table: pd.DataFrame) -> str:
+    found = sorted(set(table["git_commit"].dropna().astype(str))) if "git_commit" in table else []
+    return ", ".join(found) or NOT_RECORDED
+
+
 RETRIEVAL_COLUMNS = ("accuracy", "accuracy_all_queries", "map", "pair_ap", "mean_s_per_pair", "prepared_s_per_pair")
 FAST_LABELS = {
     "mean_s_per_pair": "s/pair (fast engine: whole run / pairs)",
@@ -46,7 +68,7 @@ def render_retrieval(table: pd.DataFrame, source: str) -> str:
     labels = [FAST_LABELS.get(c, BY_NAME[c].label) if fast else BY_NAME[c].label for c in RETRIEVAL_COLUMNS]
     lines = ["| method | variant | " + " | ".join(labels) + " |", "|---|---|" + "---:|" * len(labels)]
     for _, row in with_labels(table).iterrows():
-        cells = [format(row[c], BY_NAME[c].fmt) for c in RETRIEVAL_COLUMNS]
+        cells = [recorded(row, c, BY_NAME[c].fmt) for c in RETRIEVAL_COLUMNS]
         lines.append(f"| {row['method']} | {row['variant']} | " + " | ".join(cells) + " |")
     if not fast and cnn_ratio(table):
         lines += ["", cnn_ratio(table)]
@@ -54,9 +76,11 @@ def render_retrieval(table: pd.DataFrame, source: str) -> str:
     first = table.iloc[0]
     lines.append("")
     lines.append(
-        f"Measured on {first['machine']} ({int(first['torch_threads'])} torch threads), {dates(table)}, commit "
-        f"{first['git_commit']}; data set {first['dataset']} ({int(first['n_images'])} images, "
-        f"{int(first['n_references'])} references, {int(first['n_pairs'])} pairs, resize {first['resize']}). "
+        f"Measured on {recorded(first, 'machine')} ({threads(first)}), {dates(table)}, commit "
+        f"{recorded(first, 'git_commit')}; data set {recorded(first, 'dataset')} "
+        f"({recorded(first, 'n_images', '.0f')} images, "
+        f"{recorded(first, 'n_references', '.0f')} references, {recorded(first, 'n_pairs', '.0f')} pairs, "
+        f"resize {recorded(first, 'resize')}). "
         f"Source: `{source}`."
     )
     return "\n".join(lines)
@@ -88,9 +112,10 @@ def render_cnn_timing(table: pd.DataFrame, source: str) -> str:
     first = table.iloc[0]
     lines += [
         "",
-        f"{int(first['pairs_timed'])} pairs of the protocol on {first['dataset']} at {first['resize']}, "
-        f"median of {int(first['rounds'])} interleaved rounds; measured on {first['machine']} "
-        f"({int(first['torch_threads'])} torch threads), {dates(table)}, commit {first['git_commit']}. "
+        f"{recorded(first, 'pairs_timed', '.0f')} pairs of the protocol on {recorded(first, 'dataset')} at "
+        f"{recorded(first, 'resize')}, "
+        f"median of {recorded(first, 'rounds', '.0f')} interleaved rounds; measured on {recorded(first, 'machine')} "
+        f"({threads(first)}), {dates(table)}, commit {recorded(first, 'git_commit')}. "
         f"B0 rows with `random-init` weights time the architecture only. Source: `{source}`.",
     ]
     return "\n".join(lines)
@@ -131,9 +156,10 @@ def render_bench_scale(table: pd.DataFrame, source: str) -> str:
     if not ann.empty:
         lines += [
             "",
-            f"Approximate search at {int(ann['n'].iloc[0]):,} vectors (faiss; recall@10 against the exact flat "
+            f"Approximate search at {recorded(ann.iloc[0], 'n', ',.0f')} vectors (faiss; recall@10 against the "
+            f"exact flat "
             f"index; near: the near duplicates' recall, a query's own cluster among its exact top 10; each knob "
-            f"chosen on {int(ann['queries'].iloc[0])} queries as the smallest reaching "
+            f"chosen on {recorded(ann.iloc[0], 'queries', '.0f')} queries as the smallest reaching "
             f"{ann['target_recall'].max() if 'target_recall' in ann else 0.95:.2f} of the recall in `tuned_for`, "
             "the row measured on as many others):",
             "",
@@ -158,8 +184,8 @@ def render_bench_scale(table: pd.DataFrame, source: str) -> str:
     first = table.iloc[0]
     lines += [
         "",
-        f"Measured on {first['machine']} ({int(first['torch_threads'])} torch threads), {dates(table)}, "
-        f"commit {', '.join(sorted(set(table['git_commit'].astype(str))))}. Source: `{source}`.",
+        f"Measured on {recorded(first, 'machine')} ({threads(first)}), {dates(table)}, "
+        f"commit {commits(table)}. Source: `{source}`.",
     ]
     return "\n".join(lines)
 
@@ -185,9 +211,11 @@ def render_breaking_points(matrix: pd.DataFrame, source: str) -> str:
     lines.append("")
     lines.append(
         f"Each cell: the mildest severity at which recall@1 drops below 1, with the recall there; `-` = "
-        f"recall 1 at every severity (for one-severity families, the recall itself). {int(first['n'])} base "
-        f"images of {first['dataset']}, seed {int(first['seed'])}; measured on {first['machine']}, "
-        f"{dates(matrix)}, commit {first['git_commit']}. Source: `{source}`."
+        f"recall 1 at every severity (for one-severity families, the recall itself). "
+        f"{recorded(first, 'n', '.0f')} base "
+        f"images of {recorded(first, 'dataset')}, seed {recorded(first, 'seed', '.0f')}; measured on "
+        f"{recorded(first, 'machine')}, "
+        f"{dates(matrix)}, commit {recorded(first, 'git_commit')}. Source: `{source}`."
     )
     lines += ["", matrix_findings(matrix)]
     return "\n".join(lines)
@@ -212,8 +240,10 @@ def render_exp3(table: pd.DataFrame, source: str) -> str:
     first = table.iloc[0]
     lines.append("")
     lines.append(
-        f"{int(first['n_calls'])} calls each on {first['dataset']} images of {first['resize']}; measured on "
-        f"{first['machine']} (BLAS {first['blas']}), {dates(table)}, commit {first['git_commit']}. "
+        f"{recorded(first, 'n_calls', '.0f')} calls each on {recorded(first, 'dataset')} images of "
+        f"{recorded(first, 'resize')}; measured on "
+        f"{recorded(first, 'machine')} (BLAS {recorded(first, 'blas')}), {dates(table)}, commit "
+        f"{recorded(first, 'git_commit')}. "
         f"Source: `{source}`."
     )
     lines += ["", exp3_findings(table)]
@@ -221,7 +251,8 @@ def render_exp3(table: pd.DataFrame, source: str) -> str:
 
 
 def dates(table: pd.DataFrame) -> str:
-    return ", ".join(sorted({str(t)[:10] for t in table["finished_at"]}))
+    found = sorted({str(t)[:10] for t in table["finished_at"].dropna()}) if "finished_at" in table else []
+    return ", ".join(found) or f"date {NOT_RECORDED}"
 
 
 def render_thresholds(thresholds: pd.DataFrame, table: pd.DataFrame) -> list[str]:
@@ -261,8 +292,9 @@ def render_calibration(table: pd.DataFrame, source: str) -> str:
     }
     first = table.iloc[0]
     return (
-        markdown(table, columns) + f"\n\nMeasured on {first['machine']}, {dates(table)}, commit "
-        f"{first['git_commit']}; the YAML snippets are in `thresholds/` beside the source. Source: `{source}`."
+        markdown(table, columns) + f"\n\nMeasured on {recorded(first, 'machine')}, {dates(table)}, commit "
+        f"{recorded(first, 'git_commit')}; the YAML snippets are in `thresholds/` beside the source. Source: "
+        f"`{source}`."
     )
 
 
@@ -296,10 +328,12 @@ def render_peers(table: pd.DataFrame, source: str) -> str:
     first = table.iloc[0]
     return (
         markdown(shown, {c: f for c, f in columns.items() if c in table}, headings)
-        + f"\n\n{int(first['n_images'])} images of {first['dataset']}; every pair inside a group a tool returns "
+        + f"\n\n{recorded(first, 'n_images', '.0f')} images of {recorded(first, 'dataset')}; every pair inside "
+        f"a group a tool returns "
         f"is a pair it calls duplicate; true pairs share a group in the manifest. Calibrated: the harness "
         f"method's best-F1 threshold on the same data (an upper bound: fitted and scored on one set). "
-        f"Measured on {first['machine']}, {dates(table)}, commit {first['git_commit']}. Source: `{source}`."
+        f"Measured on {recorded(first, 'machine')}, {dates(table)}, commit {recorded(first, 'git_commit')}. "
+        f"Source: `{source}`."
     )
 
 
@@ -397,7 +431,8 @@ def render_field(table: pd.DataFrame, source: str) -> str:
     return (
         markdown(frame, {c: f for c, f in formats.items() if c in frame}, headings)
         + (f"\n\nSpeed targets (issue 15), from this table: {targets}." if targets else "")
-        + f"\n\n{int(first['n_images'])} images of {first['dataset']} ({int(first['n_groups'])} groups), all pairs; "
+        + f"\n\n{recorded(first, 'n_images', '.0f')} images of {recorded(first, 'dataset')} "
+        f"({recorded(first, 'n_groups', '.0f')} groups), all pairs; "
         "N-S: group-mates in an image's top 4, itself included (max 4); "
         + ("µAP: DISC21's micro-AP, every edited copy against the originals, one pooled ranking; " if micro else "")
         + "R@P0.99: recall at precision 0.99 over "
@@ -406,7 +441,8 @@ def render_field(table: pd.DataFrame, source: str) -> str:
         "groups (connected components, as `dupbench find` forms them) kept 99 % there, counted as the pairs "
         "inside its groups. Time: decode + encode + all "
         "pairs in one process (tools: the whole command, start-up included); peak: resident memory of the "
-        f"process while it ran. Measured on {first['machine']}, {dates(table)}, commit {first['git_commit']}. "
+        f"process while it ran. Measured on {recorded(first, 'machine')}, {dates(table)}, commit "
+        f"{recorded(first, 'git_commit')}. "
         + (f"Not measured: {missing}. " if missing else "")
         + f"Source: `{source}`."
     )
@@ -521,6 +557,6 @@ def render_kinds(table: pd.DataFrame, source: str) -> str:
         "each, at most 10 per 1,000 distinct images grouped); left-out kind: the threshold fitted without that "
         "kind, scored on it; '-': no pair found. Peers at their own defaults on the same halves. "
         + (f"Not measured: {notes}. " if notes else "")
-        + f"Measured {dates(table)}, commit {', '.join(sorted(set(table['git_commit'].astype(str))))}. "
+        + f"Measured {dates(table)}, commit {commits(table)}. "
         f"Source: `{source}`."
     )
