@@ -233,3 +233,11 @@ def test_a_manifest_with_entries_of_the_wrong_type_is_one_line(tmp_path, moves):
     code, out, err = run("undo", str(manifest))
     assert code == 2 and "not a dupbench moves manifest" in err and "internal error" not in err
     assert err.count("\n") == 1
+
+
+def test_a_link_loop_given_as_cache_or_move_to_is_one_line_not_an_internal_error(photos, tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    for option in ("--cache", "--move-to"):
+        code, _, err = run("find", str(photos), *PHASH, option, str(loop))
+        assert code == 2 and "internal error" not in err and err.count("\n") == 1, (option, err)

@@ -361,8 +361,15 @@ def run_find(args) -> int:
                 if entry.get("skipped"):
                     print(f"not moved: {shown(entry['from'])}: {shown(entry['skipped'])}", file=out)
             done = sum(bool(entry["done"]) for entry in moves)
-            print(f"moved {done} files; to put them back: dupbench undo {shown(manifest)}", file=out)
+            print(f"moved {done} files; to put them back: {undo_command(manifest)}", file=out)
     return FOUND if found.groups else NONE
+
+
+def undo_command(manifest: Path) -> str:
+    """The undo command as a person pastes it: quoted for the shell (a folder with spaces), escaped."""
+    import shlex
+
+    return shown(f"dupbench undo {shlex.quote(str(manifest))}")
 
 
 def say_how_to_undo(manifest: Path) -> None:
@@ -374,7 +381,7 @@ def say_how_to_undo(manifest: Path) -> None:
     except DupbenchError:
         moved = 1  # unreadable now: say it all the same
     if moved:
-        print(f"stopped after moving {moved} files; to put them back: dupbench undo {shown(manifest)}", file=sys.stderr)
+        print(f"stopped after moving {moved} files; to put them back: {undo_command(manifest)}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

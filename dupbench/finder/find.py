@@ -415,8 +415,9 @@ def find(
     folders = [Path(f) for f in folders]
     given = cache_path is not None  # a path a person named: anything there but a cache is refused, untouched
     cache_path = cache_path or default_cache(folders)
-    ignored = {Path(p).resolve() for p in ignore} | {
-        Path(f"{cache_path}{end}").resolve() for end in ("", "-journal", "-wal", "-shm")
+    # realpath, not resolve: a link loop given as --cache or --move-to made Python 3.11's resolve raise.
+    ignored = {Path(os.path.realpath(p)) for p in ignore} | {
+        Path(os.path.realpath(f"{cache_path}{end}")) for end in ("", "-journal", "-wal", "-shm")
     }
     seconds: dict[str, float] = {}
     skipped: list[tuple[str, str]] = []

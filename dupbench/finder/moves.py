@@ -41,7 +41,7 @@ NO_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP, errno.ENOTS
 def roots_of(found) -> dict[str, set[Path]]:
     roots: dict[str, set[Path]] = {}
     for photo in found.photos:
-        roots.setdefault(photo.root.name, set()).add(photo.root.resolve())
+        roots.setdefault(photo.root.name, set()).add(Path(os.path.realpath(photo.root)))
     return roots
 
 
@@ -50,7 +50,7 @@ def why_not_movable(path: Path, real_roots: list[Path]) -> str | None:
     lives outside the folders given."""
     if path.is_symlink():
         return "a symbolic link: never moved (it is not a copy; the file behind it stays where it is)"
-    real = path.resolve()
+    real = Path(os.path.realpath(path))
     if not any(real.is_relative_to(root) for root in real_roots):
         return f"its real place {real} is outside the scanned folders: never moved"
     return None
@@ -65,7 +65,9 @@ def plan(found, target: Path) -> list[dict]:
             "(scan them one at a time)"
         )
     real_roots = [root for where in roots.values() for root in where]
-    inside = [root for root in real_roots if target.resolve().is_relative_to(root)]
+    # realpath, not resolve, everywhere here: a link loop given as --move-to made Python 3.11's resolve raise.
+    real_target = Path(os.path.realpath(target))
+    inside = [root for root in real_roots if real_target.is_relative_to(root)]
     if inside:
         raise DupbenchError(f"--move-to {target}: inside the scanned folder {inside[0]}; choose a folder outside it")
     moves = []
@@ -78,9 +80,9 @@ def plan(found, target: Path) -> list[dict]:
             relative = photo.path.relative_to(photo.root) if photo.path.is_relative_to(photo.root) else photo.path.name
             entry = {
                 "group": number,
-                "from": str(photo.path.resolve()),
-                "to": str((target / photo.root.name / relative).resolve()),
-                "kept": str(keep.path.resolve()),
+                "from": os.path.realpath(photo.path),
+                "to": os.path.realpath(target / photo.root.name / relative),
+                "kept": os.path.realpath(keep.path),
                 "sha256": photo.sha256,
                 "kept_sha256": keep.sha256,
                 "intended": False,
@@ -200,6 +202,10 @@ def free_name_beside(path: Path) -> Path:
 
 
 def same_content(a: Path, b: Path) -> bool:
+    """Two regular files with the same bytes; a link is never the same content (a link put at a moved
+    file's old path to an identical file elsewhere made undo remove the moved file)."""
+    if a.is_symlink() or b.is_symlink():
+        return False
     try:
         return a.is_file() and b.is_file() and (os.path.samefile(a, b) or sha256_of(a) == sha256_of(b))
     except OSError:
