@@ -11,9 +11,10 @@ import pytest
 from experiments.config import group_options
 from experiments.data.__main__ import main as data_cli
 from experiments.paths import REPO_ROOT
+from tests.staged import data_root, needs_staged
 
-SHARED = (REPO_ROOT / ".." / "shared" / "datasets").resolve()
-needs_shared = pytest.mark.skipif(not (SHARED / "fruits360_subset").is_dir(), reason=f"no staged data at {SHARED}")
+SHARED = data_root()  # DUPBENCH_DATA, as the code reads it
+needs_shared = needs_staged("fruits360_subset")
 
 
 @pytest.mark.slow  # every file of every staged set: 800 photos of ukbench800 among them

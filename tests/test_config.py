@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from omegaconf import OmegaConf
 
 from dupbench.methods import DupbenchError, method_class, method_names
+from experiments import run
 from experiments.config import GROUPS, check_group_choices, compose_config, group_options
 from experiments.data.kinds import kind_names
+from experiments.paths import CONF_DIR
 from experiments.runners.common import method_names_of
 
 
@@ -50,7 +53,18 @@ def test_each_method_config_names_registered_methods(name):
 
 @pytest.mark.parametrize("name", group_options("experiment"))
 def test_each_experiment_composes(name):
-    assert composed(f"experiment={name}").experiment.name == name
+    """Its file's settings all in the composed config, its bindings of other groups applied, its runner
+    importable."""
+    own = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "experiment" / f"{name}.yaml"))
+    bindings = own.pop("defaults", [])
+    cfg = composed(f"experiment={name}")
+    assert OmegaConf.to_container(cfg.experiment) == own
+    for binding in bindings:  # {"override /dataset@_global_.dataset": "sfbench"}
+        ((target, choice),) = binding.items()
+        group = target.removeprefix("override /").partition("@")[0]
+        chosen = cfg.dataset.name if group == "dataset" else method_names_of(cfg)
+        assert chosen == (choice if group == "dataset" else method_names_of(composed(f"method={choice}"))), binding
+    assert callable(run.runner(cfg.experiment.runner))
 
 
 def test_data_root_follows_the_environment_variable(monkeypatch):

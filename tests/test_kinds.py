@@ -23,9 +23,8 @@ from experiments.data import load_dataset
 from experiments.evaluation.field_metrics import group_codes, splits
 from experiments.evaluation.fit import Folder, candidates, fit
 from experiments.evaluation.group_metrics import bootstrap_precision, group_scores, supports
-from experiments.paths import BASELINES, REPO_ROOT
-
-SHARED = REPO_ROOT.parent / "shared" / "datasets"
+from experiments.paths import BASELINES
+from tests.staged import needs_staged  # the data root as the code reads it (DUPBENCH_DATA)
 
 
 class Cosine(Method):
@@ -228,7 +227,7 @@ def staged(tmp_path: Path, dataset: str, rows: np.ndarray | None = None) -> tupl
     return folder, group_of
 
 
-@pytest.mark.skipif(not (SHARED / "fruits360_subset").is_dir(), reason="Fruits-360 subset not staged")
+@needs_staged("fruits360_subset")
 def test_the_default_finder_on_the_fruits360_subset_keeps_99_percent_precision(tmp_path):
     folder, group_of = staged(tmp_path, "fruits360")
     answer = find_json(folder, tmp_path / "a.json")
@@ -248,7 +247,7 @@ def test_the_default_finder_groups_at_most_two_of_240_distinct_pages_or_charts(t
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SHARED / "ukbench800").is_dir(), reason="ukbench800 not staged")
+@needs_staged("ukbench800")
 def test_the_default_finder_on_ukbench800s_scored_half(tmp_path):
     data = load_dataset(compose_config(["dataset=ukbench800"]).dataset)
     _, scored = splits(group_codes(data.groups))

@@ -57,3 +57,13 @@ def test_the_pass_order_matters_and_follows_pillows_rule():
         np.matmul(resample.coefficients(300, 32).T, resample._clip8(stack @ resample.coefficients(33, 32)))
     )
     assert not np.array_equal(vertical_first, horizontal_first)
+    # Pillow 13 goes vertically first here (300 rows to 32 removes far more than 33 columns to 32).
+    expected = vertical_first if resample.VERTICAL_FIRST_RULE else horizontal_first
+    assert np.array_equal(resample.resize_lanczos(stack, (32, 32)), expected)
+    pillows = [
+        np.asarray(Image.fromarray(g.astype(np.uint8)).resize((32, 32), Image.Resampling.LANCZOS)) for g in stack
+    ]
+    assert np.array_equal(expected, np.stack(pillows))
+    # A wide image of the same sizes goes horizontally first, in every release.
+    wide = stack.transpose(0, 2, 1)
+    assert np.array_equal(resample.resize_lanczos(wide, (32, 32)), vertical_first.transpose(0, 2, 1))
