@@ -1,20 +1,28 @@
 """`make peers`: build each peer's environment in .venv-peers/<name> with the Python it needs.
 
 A peer that cannot be had (no such Python here, a failed install) is one line and a `FAILED` file
-with the reason, never a failed command: the peers run records it as a skipped row. Opt-in
-environments (fastdup: CC BY-NC-ND) are built only when named: `make peers PEERS=fastdup`.
+with the reason: the peers run records it as a skipped row, and its adapter test skips. The last line
+names every peer not available. The command fails only for a peer that installed before on this kind
+of machine (experiments/peers/expected.toml) and no longer does: a broken environment is then a
+failure in CI, not a quiet skip (--optional: reported, not a failure). Opt-in environments (fastdup:
+CC BY-NC-ND) are built only when named: `make peers PEERS=fastdup`.
 """
 
 from __future__ import annotations
 
 import argparse
+import platform
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
 from pathlib import Path
 
 from experiments.peers.catalog import ENVIRONMENTS, Environment
+
+EXPECTED = Path(__file__).with_name("expected.toml")
+NOT_AVAILABLE = "not available: "
 
 
 def find_python(version: str) -> str | None:
@@ -59,17 +67,51 @@ def build(env: Environment) -> str:
 def fail(env: Environment, reason: str) -> str:
     env.folder.mkdir(parents=True, exist_ok=True)
     (env.folder / "FAILED").write_text(reason + "\n")
-    return f"not available: {reason}"
+    return f"{NOT_AVAILABLE}{reason}"
 
 
-def main() -> None:
+def machine_kind() -> str:
+    return f"{platform.system()}-{platform.machine()}"
+
+
+def expected_here(kind: str, path: Path = EXPECTED) -> set[str]:
+    """The peers that installed before on this kind of machine (none where it is not listed)."""
+    return set(tomllib.loads(path.read_text()).get(kind, {}).get("installs", []))
+
+
+def summary(outcomes: dict[str, str], expected: set[str]) -> tuple[str, list[str]]:
+    """The closing line (which peers are not available, so their adapter tests skip) and the peers
+    that installed before here and no longer do."""
+    missing = {name: why.removeprefix(NOT_AVAILABLE) for name, why in outcomes.items() if why.startswith(NOT_AVAILABLE)}
+    lost = sorted(name for name in missing if name in expected)
+    ready = [name for name in outcomes if name not in missing]
+    line = f"peers: {len(ready)} of {len(outcomes)} available ({', '.join(ready) or 'none'})"
+    if missing:
+        line += f"; not available, their adapter tests skip: {', '.join(sorted(missing))}"
+    return line, lost
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help="environments to build (default: every one not opt-in)")
-    args = parser.parse_args()
+    parser.add_argument("--optional", action="store_true", help="a peer that installed before may fail: said only")
+    args = parser.parse_args(argv)
     chosen = [e for e in ENVIRONMENTS if (e.name in args.names if args.names else not e.opt_in)]
+    outcomes = {}
     for env in chosen:
-        print(f"peers: {env.name} (Python {env.python}, {' '.join(env.packages)}): {build(env)}", flush=True)
+        outcomes[env.name] = build(env)
+        print(f"peers: {env.name} (Python {env.python}, {' '.join(env.packages)}): {outcomes[env.name]}", flush=True)
+    kind = machine_kind()
+    line, lost = summary(outcomes, expected_here(kind))
+    print(line, flush=True)
+    if not lost:
+        return 0
+    verb = "does" if len(lost) == 1 else "do"
+    then = "" if args.optional else ": failing (PEERS_OPTIONAL=1 or --optional goes on without it)"
+    where = EXPECTED.relative_to(EXPECTED.parents[2])
+    print(f"peers: {', '.join(lost)} installed before on {kind} ({where}) and no longer {verb}{then}", file=sys.stderr)
+    return 0 if args.optional else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
