@@ -76,9 +76,9 @@ bench-scale: setup
 # that installed before on this kind of machine (experiments/peers/expected.toml) and no longer does;
 # PEERS_OPTIONAL=1 reports that and goes on. PEERS=fastdup builds an opt-in one.
 PEERS ?=
+PEERS_OPTIONAL ?=
 peers: setup
 	$(PY) -m experiments.peers.environments $(if $(PEERS_OPTIONAL),--optional) $(PEERS)
-PEERS_OPTIONAL ?=
 
 # The peers on a data set (UKBench's 40 photos unless DATASET=...), each at its defaults, beside the
 # harness method at its calibrated threshold: results/peers/<dataset>/peers.csv.
