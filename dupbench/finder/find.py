@@ -402,6 +402,155 @@ def cycle_collector_paused(function: Callable) -> Callable:
     return paused
 
 
+@dataclass
+class Encoded:
+    """What the read and the encoding left: the photos kept, one representation per distinct content."""
+
+    photos: list[Photo]
+    contents: list[str]  # sha256 of each distinct content, in the order of `prepared`'s rows
+    prepared: Any
+    hits: int  # contents whose features came from the cache
+    failed: dict[int, str]  # contents that could not be decoded (by index, before they were left out)
+    known_pixels: dict[str, str]  # cached pixel digests, by sha256
+    kept: bool  # the cache is kept after the run (not a temporary one)
+
+
+def read_and_encode(
+    folders: list[Path],
+    choice: Choice,
+    cache: FeatureCache,
+    ignored: set[Path],
+    workers: int,
+    progress: bool,
+    seconds: dict[str, float],
+    skipped: list[tuple[str, str]],
+) -> Encoded:
+    """Scan, read the facts of new files, encode each distinct content once (cached or encoded now)."""
+    start = time.perf_counter()
+    early = ScanReads(
+        choice.method, choice.decode, workers, prepares_on_workers(choice), lambda: cached_contents(choice, cache)
+    )
+    with early:
+        photos, fresh = scan_for_new(folders, ignored, skipped, cache, early, progress)
+        seconds["scan"] = time.perf_counter() - start
+        start = time.perf_counter()
+        with Progress("read", len(fresh), "file", terminal=progress) as bar:
+            unreadable, made = read_facts(choice, fresh, cache, workers, skipped, bar.update, early)
+    photos = [p for p in photos if id(p) not in unreadable]
+    # One image per distinct content: byte copies are found by their sha256, never encoded twice.
+    contents = list(dict.fromkeys(p.sha256 for p in photos))
+    first = {}
+    for photo in photos:
+        first.setdefault(photo.sha256, photo.path)
+    with Progress("encode", len(contents), "img", terminal=progress) as bar:
+        prepared, hits, failed = encode_all(
+            choice, [first[sha] for sha in contents], contents, cache, workers, bar.update, made
+        )
+    seconds["encode"] = time.perf_counter() - start
+    # A temporary cache (the real one was in use) is gone at its close.
+    known = cache.pixel_digests(pixel_decoder())
+    return Encoded(photos, contents, prepared, hits, failed, known, not cache.temporary)
+
+
+def leave_out_failed(done: Encoded, skipped: list[tuple[str, str]]) -> None:
+    """Files whose content could not be decoded are recorded as skipped and left out."""
+    if not done.failed:
+        return
+    contents = done.contents
+    why = {contents[i]: reason.split(": ", 1)[-1] for i, reason in done.failed.items()}  # by content: O(N), not N x bad
+    skipped += [(str(p.path), f"cannot read image {p.path}: {why[p.sha256]}") for p in done.photos if p.sha256 in why]
+    done.photos = [p for p in done.photos if p.sha256 not in why]
+    done.contents = [sha for sha in contents if sha not in why]
+
+
+class Neighbours:
+    """The pairs the search looked at: a group's pairs listed as "near" are these, not all m^2 of a group
+    (only grouped images' neighbours are ever asked about)."""
+
+    def __init__(self, near: Any, near_groups: list[list[int]]) -> None:
+        self.of: dict[int, set[int]] = {}
+        if near is not None:
+            for rows in near_groups:
+                for r in rows:
+                    self.of[r] = set(near.indices[r].tolist())
+
+    def __call__(self, a: int, b: int) -> bool:
+        return b in self.of.get(a, ()) or a in self.of.get(b, ())
+
+
+def scored_groups(
+    method: Any, prepared: Any, photos: list[Photo], row_of: list[int], near_groups: list[list[int]]
+) -> list[tuple[list[int], GroupScores]]:
+    """Each group's files (the near groups' rows, and byte copies not in one) with their scores."""
+    files_of: dict[int, list[int]] = {}
+    for i, r in enumerate(row_of):
+        files_of.setdefault(r, []).append(i)
+    grouped_rows = {r for g in near_groups for r in g}
+    groups_rows = near_groups + [[r] for r in files_of if len(files_of[r]) > 1 and r not in grouped_rows]
+    scored = []
+    for rows in groups_rows:
+        members = sorted(i for r in rows for i in files_of[r])
+        distinct = sorted({row_of[i] for i in members})
+        sizes = np.array([next((photos[i].width, photos[i].height) for i in files_of[r]) for r in distinct])
+        scored.append((members, GroupScores(method, prepared, distinct, row_of, sizes)))
+    return scored
+
+
+def new_pixel_digests(
+    scored: list[tuple[list[int], GroupScores]], photos: list[Photo], known: dict[str, str], workers: int
+) -> dict[str, str]:
+    """Identical pixels are decided by decoding in full the images that score perfectly against another of
+    their size, each content once, then kept in the cache: decoded here on every core at once (354 files of
+    a 100,000-image run took 0.5 s on one). `known` is updated."""
+    wanted = {
+        photos[i].sha256: photos[i].path
+        for members, inside in scored
+        for i in members
+        if inside.has_perfect_twin(i) and photos[i].sha256 not in known
+    }
+    if not wanted:
+        return {}
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        new = dict(zip(wanted, pool.map(pixel_digest, wanted.values())))
+    known.update(new)
+    return new
+
+
+def group_of(
+    members: list[int],
+    inside: GroupScores,
+    photos: list[Photo],
+    row_of: list[int],
+    copies: collections.Counter,
+    pixels: dict[str, str],
+    neighbours: Neighbours,
+    keep: str,
+) -> tuple[Group, list[tuple[int, int, float, str]]]:
+    """A group with its kept copy and kind, and its pairs. Identical pixels: the same bytes (`copies`: files
+    per content), or a perfect score, the same size and the same decoded pixels (`pixels`)."""
+    best, why = best_of(photos, members, keep)
+    scores = {i: inside.between(best, i) for i in members if i != best}
+    same_pixels: dict[str, list[int]] = {}
+    for i in members:
+        twins = copies[row_of[i]] > 1
+        perfect_pair = inside.has_perfect_twin(i)
+        key = f"bytes:{photos[i].sha256}" if not perfect_pair else f"pixels:{pixels[photos[i].sha256]}"
+        if twins or perfect_pair:
+            same_pixels.setdefault(key, []).append(i)
+    exact = {i for items in same_pixels.values() if len(items) > 1 for i in items}
+    classes = {key for key, items in same_pixels.items() if len(items) > 1}
+    kind = "exact" if len(exact) == len(members) and len(classes) == 1 else "near"
+    class_of = {i: key for key, items in same_pixels.items() if len(items) > 1 for i in items}
+    pairs = []
+    for x in range(len(members)):
+        for y in range(x + 1, len(members)):
+            a, b = members[x], members[y]
+            both_exact = a in class_of and class_of.get(b) == class_of[a]
+            if both_exact or neighbours(row_of[a], row_of[b]):
+                pairs.append((a, b, inside.between(a, b), "exact" if both_exact else "near"))
+    return Group(kind, members, best, scores, exact, why), pairs
+
+
 @cycle_collector_paused
 def find(
     folders: Sequence[Path],
@@ -421,108 +570,32 @@ def find(
     }
     seconds: dict[str, float] = {}
     skipped: list[tuple[str, str]] = []
-    start = time.perf_counter()
     with FeatureCache(cache_path, given) as cache:
-        early = ScanReads(
-            choice.method, choice.decode, workers, prepares_on_workers(choice), lambda: cached_contents(choice, cache)
-        )
-        with early:
-            photos, fresh = scan_for_new(folders, ignored, skipped, cache, early, progress)
-            seconds["scan"] = time.perf_counter() - start
-            start = time.perf_counter()
-            with Progress("read", len(fresh), "file", terminal=progress) as bar:
-                unreadable, made = read_facts(choice, fresh, cache, workers, skipped, bar.update, early)
-        photos = [p for p in photos if id(p) not in unreadable]
-        # One image per distinct content: byte copies are found by their sha256, never encoded twice.
-        contents = list(dict.fromkeys(p.sha256 for p in photos))
-        first = {}
-        for photo in photos:
-            first.setdefault(photo.sha256, photo.path)
-        with Progress("encode", len(contents), "img", terminal=progress) as bar:
-            prepared, hits, failed = encode_all(
-                choice, [first[sha] for sha in contents], contents, cache, workers, bar.update, made
-            )
-        seconds["encode"] = time.perf_counter() - start
-        known_pixels = cache.pixel_digests(pixel_decoder())
-        kept = not cache.temporary  # a temporary cache (the real one was in use) is gone at its close
-    if failed:
-        why = {contents[i]: reason.split(": ", 1)[-1] for i, reason in failed.items()}  # by content: O(N), not N x bad
-        skipped += [(str(p.path), f"cannot read image {p.path}: {why[p.sha256]}") for p in photos if p.sha256 in why]
-        photos = [p for p in photos if p.sha256 not in why]
-        contents = [sha for sha in contents if sha not in why]
+        done = read_and_encode(folders, choice, cache, ignored, workers, progress, seconds, skipped)
+    leave_out_failed(done, skipped)
+    photos, contents, prepared = done.photos, done.contents, done.prepared
     row = {sha: i for i, sha in enumerate(contents)}
     row_of = [row[p.sha256] for p in photos]
     start = time.perf_counter()
-    method = choice.method
     with Progress("search", 1, terminal=progress) as bar:
-        near_groups, near = find_groups(method, prepared, choice.rule) if len(contents) > 1 else ([], None)
+        near_groups, near = find_groups(choice.method, prepared, choice.rule) if len(contents) > 1 else ([], None)
         bar.update(1)
-    files_of: dict[int, list[int]] = {}
-    for i, r in enumerate(row_of):
-        files_of.setdefault(r, []).append(i)
-    # The pairs the search looked at: a group's pairs listed as "near" are these, not all m^2 of a group.
-    neighbour_of: dict[int, set[int]] = {}
-    if near is not None:
-        for rows in near_groups:  # only grouped images' neighbours are ever asked about
-            for r in rows:
-                neighbour_of[r] = set(near.indices[r].tolist())
-
-    def neighbours(a: int, b: int) -> bool:
-        return b in neighbour_of.get(a, ()) or a in neighbour_of.get(b, ())
-
-    grouped_rows = {r for g in near_groups for r in g}
-    groups_rows = near_groups + [[r] for r in files_of if len(files_of[r]) > 1 and r not in grouped_rows]
-    scored = []
-    for rows in groups_rows:
-        members = sorted(i for r in rows for i in files_of[r])
-        distinct = sorted({row_of[i] for i in members})
-        sizes = np.array([next((photos[i].width, photos[i].height) for i in files_of[r]) for r in distinct])
-        scored.append((members, GroupScores(method, prepared, distinct, row_of, sizes)))
-    # Identical pixels are decided by decoding in full the images that score perfectly against another of
-    # their size, each content once, then kept in the cache: decoded here on every core at once (354
-    # files of a 100,000-image run took 0.5 s on one).
-    wanted = {
-        photos[i].sha256: photos[i].path
-        for members, inside in scored
-        for i in members
-        if inside.has_perfect_twin(i) and photos[i].sha256 not in known_pixels
-    }
-    new_pixels: dict[str, str] = {}
-    if wanted:
-        with ThreadPoolExecutor(max(1, workers)) as pool:
-            new_pixels = dict(zip(wanted, pool.map(pixel_digest, wanted.values())))
-        known_pixels.update(new_pixels)
-
+    scored = scored_groups(choice.method, prepared, photos, row_of, near_groups)
+    new_pixels = new_pixel_digests(scored, photos, done.known_pixels, workers)
+    copies = collections.Counter(row_of)
+    neighbours = Neighbours(near, near_groups)
     groups, pairs = [], []
     for members, inside in scored:
-        best, why = best_of(photos, members, keep)
-        scores = {i: inside.between(best, i) for i in members if i != best}
-        # Identical pixels: the same bytes, or a perfect score, the same size and the same decoded pixels.
-        same_pixels: dict[str, list[int]] = {}
-        for i in members:
-            twins = len(files_of[row_of[i]]) > 1
-            perfect_pair = inside.has_perfect_twin(i)
-            key = f"bytes:{photos[i].sha256}" if not perfect_pair else f"pixels:{known_pixels[photos[i].sha256]}"
-            if twins or perfect_pair:
-                same_pixels.setdefault(key, []).append(i)
-        exact = {i for items in same_pixels.values() if len(items) > 1 for i in items}
-        classes = {key for key, items in same_pixels.items() if len(items) > 1}
-        kind = "exact" if len(exact) == len(members) and len(classes) == 1 else "near"
-        groups.append(Group(kind, members, best, scores, exact, why))
-        class_of = {i: key for key, items in same_pixels.items() if len(items) > 1 for i in items}
-        for x in range(len(members)):
-            for y in range(x + 1, len(members)):
-                a, b = members[x], members[y]
-                both_exact = a in class_of and class_of.get(b) == class_of[a]
-                if both_exact or neighbours(row_of[a], row_of[b]):
-                    pairs.append((a, b, inside.between(a, b), "exact" if both_exact else "near"))
+        group, its_pairs = group_of(members, inside, photos, row_of, copies, done.known_pixels, neighbours, keep)
+        groups.append(group)
+        pairs += its_pairs
     groups.sort(key=lambda g: (-len(g.members), str(photos[g.best].path)))
-    if new_pixels and kept:
+    if new_pixels and done.kept:
         with FeatureCache(cache_path, given) as cache:
             cache.remember_pixel_digests(new_pixels, pixel_decoder())
     seconds["search"] = time.perf_counter() - start
-    encoded = len(contents) + len(failed) - hits
-    return Found(photos, skipped, groups, sorted(pairs), choice, encoded, hits, seconds, prepared, row_of, folders)
+    encoded = len(contents) + len(done.failed) - done.hits
+    return Found(photos, skipped, groups, sorted(pairs), choice, encoded, done.hits, seconds, prepared, row_of, folders)
 
 
 def query(choice: Choice, found: Found, images: Sequence[Path], top: int) -> list[dict]:
