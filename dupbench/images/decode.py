@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import io
 import multiprocessing
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from dupbench.errors import UnreadableImage
+from dupbench.errors import DupbenchError, UnreadableImage
 from dupbench.images import fastjpeg
 from dupbench.images.heap import keep_freed_memory
 from dupbench.images.read import DEFAULT_MAX_PIXELS, to_rgb
@@ -65,12 +66,76 @@ class Decode:
 
 DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 
+# Memory on one file (issue 38: a 12000x12000 PNG of 140 KB took 2.7-3.7 GiB, a 1.5 GiB file its size).
+# A file larger than this is never read whole: hashed in 1 MiB chunks, its image opened from its path
+# (Pillow reads as it decodes). Below it the bytes are read at once (the fast path: four system calls);
+# each worker holds at most this much file.
+LARGE_FILE = 32 << 20
+# An image whose decoding holds more pixels than this (after a JPEG's DCT scaling: a sequential JPEG
+# streams, a progressive one holds its whole image) is decoded one at a time per process (_one_large) and
+# reduced as soon as it is loaded; below it, as before (its copies: 2 x 4 bytes a pixel, 64 MiB).
+# 2**23: a 4K frame (3840x2160, 8.3 MP) stays on the common path.
+LARGE_PIXELS = 1 << 23
+# An image that would hold more pixels than this is not decoded: skipped with the reason. Pillow holds a
+# decoded image at up to 4 bytes a pixel (5 for a palette image converted), a progressive JPEG's
+# coefficients 2-6: at 32 MP one such decode is <= 160 MiB, one at a time, beside a run's ~210 MiB and
+# the other workers' ordinary images: `dupbench find` stays within ~400 MiB whatever the files. Pillow's
+# own bomb limit (89 MP, an error only past 179 MP) let one 144 MP PNG cost 2.7 GiB.
+MAX_PIXELS = 32_000_000
+MAX_PIXELS_VARIABLE = "DUPBENCH_MAX_PIXELS"  # the environment variable that raises (or lowers) it
 
-def decode(data: bytes, want: Decode, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """RGB at the wanted size from a file's bytes; UnreadableImage when it cannot be used."""
+
+def max_pixels_held() -> int:
+    """MAX_PIXELS, or the DUPBENCH_MAX_PIXELS environment variable where set (read at each large image:
+    a worker process sees what its parent was started with)."""
+    text = os.environ.get(MAX_PIXELS_VARIABLE, "").strip().replace("_", "").replace(",", "")
+    if not text:
+        return MAX_PIXELS
+    if not text.isdigit() or int(text) == 0:
+        raise DupbenchError(f"{MAX_PIXELS_VARIABLE}={os.environ[MAX_PIXELS_VARIABLE]!r}: not a whole number of pixels")
+    return int(text)
+
+
+def read_bytes(path: str | Path, limit: int | None = None) -> bytes | None:
+    """A file's bytes in four system calls (open, its size, one read, close) where open().read() makes
+    six or seven: ~6 us a small file less on these machines. A read asking one byte more than the size
+    and getting exactly the size has met the file's end; anything else (the file grew or shrank, or a
+    read of more than 2 GiB came back short) reads on to the end. With `limit`: None for a file larger
+    than it (or that grows past it), read no further (the caller hashes it in chunks, opens it by path)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        if limit is not None and size > limit:
+            return None
+        data = os.read(fd, size + 1)
+        if len(data) == size:
+            return data
+        parts, total = [data], len(data)
+        while chunk := os.read(fd, 1 << 20):
+            parts.append(chunk)
+            total += len(chunk)
+            if limit is not None and total > limit:
+                return None
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+def decode_file(path: str | Path, want: Decode, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """decode() of a file: its bytes read whole up to LARGE_FILE, a larger file opened from its path."""
+    data = read_bytes(path, LARGE_FILE)
+    return decode(data if data is not None else Path(path), want, max_pixels)
+
+
+def decode(data: bytes | Path, want: Decode, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """RGB at the wanted size from a file's bytes (or a large file's path: decode_file); UnreadableImage
+    when it cannot be used."""
     try:
         previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, max_pixels
         try:
+            if isinstance(data, Path):
+                with Image.open(data) as image:
+                    return decode_opened(image, want)
             head = fastjpeg.header(data)
             if head is not None and (fast := decode_jpeg(data, head, want)) is not None:
                 return fast
@@ -88,6 +153,8 @@ def decode_jpeg(
     """decode() of a plain JPEG in C (dupbench/images/fastjpeg.py: Pillow's pixels); None: Pillow's way.
     `arrays`: for a method that takes them (Method.takes_arrays), its pixels as an array where no resize
     is wanted."""
+    if head.progressive and head.width * head.height > LARGE_PIXELS:  # Pillow's way: limited, one at a time
+        return None
     if arrays and not want.size:
         return fastjpeg.rgb_array(data, head, want.side)  # type: ignore[arg-type]
     rgb = fastjpeg.rgb(data, head, want.side or min(want.size))  # type: ignore[arg-type]
@@ -97,17 +164,77 @@ def decode_jpeg(
 
 
 def decode_opened(image: Image.Image, want: Decode) -> Image.Image:
-    """decode() of an image whose header is read (Pillow's open checked its pixel count)."""
+    """decode() of an image whose header is read (Pillow's open checked its pixel count). One that would
+    hold more than the pixel limit is refused (UnreadableImage naming the limit); one over LARGE_PIXELS is
+    decoded one at a time and reduced at once (decode_large)."""
     try:
         low = want.side or min(want.size)  # type: ignore[arg-type]
+        whole = image.size  # a progressive JPEG holds this many pixels whatever its draft
         image.draft("RGB", (low, low))  # both sides at least `low`: EXIF rotation cannot undercut it
-        image.load()
-        rgb = to_rgb(ImageOps.exif_transpose(image))
+        held = whole if image.format in ("JPEG", "MPO") and image.info.get("progressive") else image.size
+        if held[0] * held[1] > LARGE_PIXELS:
+            rgb = decode_large(image, low, held)
+        else:
+            image.load()
+            # In place: with no orientation exif_transpose would copy the whole image for nothing.
+            ImageOps.exif_transpose(image, in_place=True)
+            rgb = to_rgb(image)
     except DECODE_ERRORS as exc:
         raise UnreadableImage(f"{type(exc).__name__}: {exc}") from None
     if want.size and rgb.size != want.size:
         rgb = rgb.resize(want.size, Image.Resampling.BILINEAR)
     return rgb
+
+
+# One large image decoded at a time in a process (its threads); a worker process is given its pool's
+# shared lock (worker_pool), so the pool's workers take turns too.
+_one_large: Any = threading.Lock()
+
+
+def decode_large(image: Image.Image, low: int, held: tuple[int, int]) -> Image.Image:
+    """RGB of an image over LARGE_PIXELS: refused over the pixel limit, else loaded (alone: _one_large) and
+    reduced by whole factors (box averages) while both sides stay >= `low`, before its EXIF turn and
+    to_rgb, which then copy a small image, not the whole one (the method resizes it anyway, as it does
+    a JPEG's draft)."""
+    limit = max_pixels_held()
+    if held[0] * held[1] > limit:
+        kind = "progressive JPEG" if image.format in ("JPEG", "MPO") else image.format or "image"
+        raise UnreadableImage(
+            f"{held[0]}x{held[1]} pixels ({held[0] * held[1]:,}), over dupbench's limit of {limit:,} for a "
+            f"{kind}, which is decoded whole (~4 bytes a pixel); set {MAX_PIXELS_VARIABLE}=N to raise it"
+        )
+    with _one_large:
+        orientation = image.getexif().get(EXIF_ORIENTATION, 1)  # read before the reduced copy loses it
+        image.load()
+        small = reduced(image, low)
+        if orientation in fastjpeg.TRANSPOSE:
+            small = small.transpose(fastjpeg.TRANSPOSE[orientation])
+        return to_rgb(small)
+
+
+EXIF_ORIENTATION = 0x0112
+
+
+def reduced(image: Image.Image, low: int) -> Image.Image:
+    """`image` reduced by the largest whole factor that keeps both sides >= `low` (Image.reduce: box
+    averages; alpha premultiplied). Modes whose values are not averageable are converted first as to_rgb
+    would: a palette to RGB(A), 1-bit to L, 16-bit to L scaled from 65535 (to_rgb's own rule)."""
+    factor = min(image.size) // max(low, 1)
+    if image.mode == "1":
+        image = image.convert("L")
+    elif image.mode in ("P", "PA"):
+        image = image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB")
+    elif image.mode.startswith("I;16"):
+        image = image.convert("I")
+        small = image.reduce(factor) if factor > 1 else image
+        pixels = np.asarray(small, dtype=np.float64) * (255.0 / 65535.0)
+        return Image.fromarray(np.clip(np.rint(pixels), 0, 255).astype(np.uint8), "L")
+    elif image.mode not in REDUCIBLE:
+        image = image.convert("RGB")
+    return image.reduce(factor) if factor > 1 else image.copy()
+
+
+REDUCIBLE = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "I", "F", "CMYK"})
 
 
 def file_digests(paths: Sequence[Path], workers: int) -> list[str]:
@@ -136,7 +263,7 @@ def prepare_batch(
     images, kept, bad = [], [], {}
     for i, path in files:
         try:
-            images.append(decode(path.read_bytes(), want))
+            images.append(decode_file(path, want))
             kept.append(i)
         except (UnreadableImage, OSError) as exc:
             if not tolerant:
@@ -163,7 +290,7 @@ def prepared_batches(
 
     def decoded(i: int) -> Image.Image | UnreadableImage:
         try:
-            return decode(paths[i].read_bytes(), want)
+            return decode_file(paths[i], want)
         except (UnreadableImage, OSError) as exc:
             if not tolerant:
                 raise
@@ -235,11 +362,12 @@ def worker_pool(
     import into (~0.2 CPU-s beside the scan), and workers ready as the scan ends, not ~0.08 s after."""
     if processes:
         context = "fork" if fork and fork_is_safe() else "forkserver"
+        mp_context = multiprocessing.get_context(context)
         pool: Executor = ProcessPoolExecutor(
             workers,
-            mp_context=multiprocessing.get_context(context),
+            mp_context=mp_context,
             initializer=_start_worker,
-            initargs=(initializer, initargs),
+            initargs=(initializer, initargs, mp_context.Lock()),
         )
         if context == "fork":
             pool.submit(int)  # a fork context's pool forks all its workers at its first task: now
@@ -251,9 +379,13 @@ def worker_pool(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _start_worker(initializer: Callable[..., None] | None, initargs: tuple) -> None:
-    """A worker process's start: freed memory kept (dupbench/images/heap.py), then the caller's own."""
+def _start_worker(initializer: Callable[..., None] | None, initargs: tuple, one_large: Any = None) -> None:
+    """A worker process's start: freed memory kept (dupbench/images/heap.py), the pool's lock for large
+    images (decode_large: its workers decode one at a time), then the caller's own."""
+    global _one_large
     keep_freed_memory()
+    if one_large is not None:
+        _one_large = one_large
     if initializer is not None:
         initializer(*initargs)
 
@@ -264,7 +396,7 @@ def usable(paths: Sequence[Path], workers: int = 2) -> dict[int, str]:
 
     def problem(path: Path) -> str:
         try:
-            decode(path.read_bytes(), Decode(side=8))
+            decode_file(path, Decode(side=8))
         except (UnreadableImage, OSError) as exc:
             return f"cannot read image {path}: {exc}"
         return ""

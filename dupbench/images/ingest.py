@@ -24,16 +24,19 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from dupbench.errors import UnreadableImage
+from dupbench.files import sha256_of
 from dupbench.images import fastjpeg
 from dupbench.images.decode import (
     BATCH,
     DECODE_ERRORS,
+    LARGE_FILE,
     PROCESSES_FROM,
     Decode,
     batches,
     decode_jpeg,
     decode_opened,
     fork_is_safe,
+    read_bytes,
     start_workers_early,
     worker_pool,
 )
@@ -94,13 +97,14 @@ def read_batch(
             parts.append(method.prepare_many(images))
             images = []
         try:
-            data = read_bytes(path)
+            data = read_bytes(path, LARGE_FILE)
+            # A file over LARGE_FILE is never held whole: hashed in 1 MiB chunks, its image opened from its path.
+            sha = hashlib.sha256(data).hexdigest() if data is not None else sha256_of(Path(path))
         except OSError as exc:
             out.unreadable[i] = ("", unreadable_because(exc, path))
             continue
-        sha = hashlib.sha256(data).hexdigest()
         new = prepare and sha not in _cached and sha not in met
-        head = fastjpeg.header(data)  # a plain JPEG: its facts and pixels without Pillow's Python parsing
+        head = fastjpeg.header(data) if data is not None else None  # a plain JPEG: without Pillow's parsing
         fast = decode_jpeg(data, head, want, method.takes_arrays) if head is not None and new else None
         if head is not None and (fast is not None or not new):
             out.facts[i] = Facts(sha, *head.shown)
@@ -110,7 +114,7 @@ def read_batch(
                 out.prepared.append(i)
             continue
         try:
-            with Image.open(io.BytesIO(data)) as image:
+            with Image.open(io.BytesIO(data) if data is not None else path) as image:
                 out.facts[i] = Facts(sha, *shown_size(image))
                 if new:
                     met.add(sha)
@@ -125,25 +129,6 @@ def read_batch(
     if parts:
         out.part = parts[0] if len(parts) == 1 else method.join(parts)
     return out
-
-
-def read_bytes(path: str | Path) -> bytes:
-    """A file's bytes in four system calls (open, its size, one read, close) where open().read() makes
-    six or seven: ~6 us a small file less on these machines. A read asking one byte more than the size
-    and getting exactly the size has met the file's end; anything else (the file grew or shrank, or a
-    read of more than 2 GiB came back short) reads on to the end."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    try:
-        size = os.fstat(fd).st_size
-        data = os.read(fd, size + 1)
-        if len(data) == size:
-            return data
-        parts = [data]
-        while chunk := os.read(fd, 1 << 20):
-            parts.append(chunk)
-        return b"".join(parts)
-    finally:
-        os.close(fd)
 
 
 def unreadable_because(exc: BaseException, path: str | Path) -> str:
