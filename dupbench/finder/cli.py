@@ -103,9 +103,17 @@ class OneLineParser(argparse.ArgumentParser):
         print(f"error: {self.prog}: {message}", file=sys.stderr)
         sys.exit(ERROR)
 
+    def format_help(self) -> str:
+        """An epilog given as a function is written when help is asked for: the methods' list imports
+        every method family (0.1 s), which a run does not need."""
+        if callable(self.epilog):
+            self.epilog = self.epilog()
+        return super().format_help()
+
 
 def parser() -> argparse.ArgumentParser:
     from dupbench.finder.find import KEEP_RULES
+    from dupbench.finder.recommend import methods_here
     from dupbench.grouping import GROUPINGS, NORMALISATIONS
 
     top = OneLineParser(prog="dupbench", description="Find duplicate and near-duplicate images.")
@@ -117,7 +125,7 @@ def parser() -> argparse.ArgumentParser:
         "grouped so that they cannot chain (--grouping); each group with the copy it keeps (--keep). "
         "Default: the method, rule and threshold the benchmark calibrated (see `dupbench find --help`'s "
         "epilog).",
-        epilog=default_epilog(),
+        epilog=lambda: f"{default_epilog()}\n\n{methods_here()}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     find.add_argument("folders", nargs="+", type=Path, metavar="DIR")

@@ -20,6 +20,7 @@ from dupbench.features import feature_identity
 from dupbench.grouping import GROUPINGS, NORMALISATIONS, Rule
 from dupbench.images.decode import Decode
 from dupbench.methods import Method, create_method
+from dupbench.methods.registry import availability, unavailable
 
 SHIPPED = "thresholds.json"
 
@@ -54,6 +55,27 @@ def shipped() -> dict[str, Any]:
         ) from None
 
 
+def default_here(table: dict[str, Any]) -> tuple[str, str]:
+    """The default method, and "" where it can run here; else the first method the benchmark offers after
+    it (thresholds.json's `offered`, best first) that can, with a line saying why and what brings the default."""
+    default = table["default"]
+    why = unavailable(default)
+    if not why:
+        return default, ""
+    for name in table.get("offered", []):
+        if name in table["methods"] and not unavailable(name):
+            return name, f"; {name} in place of the default: {why}"
+    raise DupbenchError(why)
+
+
+def methods_here() -> str:
+    """`dupbench find --help`'s list: the methods that can run here, and the others with what brings them."""
+    ready, lacking = availability()
+    lines = [f"Methods installed here: {', '.join(ready)}."]
+    lines += [f"Not installed: {', '.join(names)} (needs {missing})." for missing, names in lacking.items()]
+    return "\n".join(lines)
+
+
 def choose(
     method: str | None,
     threshold: str = "calibrated",
@@ -68,7 +90,7 @@ def choose(
             table = shipped()
         except DupbenchError:
             table = {"methods": {}}
-    name = method or table["default"]
+    name, stand_in = (method, "") if method else default_here(table)
     instance = create_method(name, options or {"backbone": "auto", "weights_path": None})
     entry = table["methods"].get(name)
     for value, allowed, what in ((grouping, GROUPINGS, "--grouping"), (normalise, NORMALISATIONS, "--normalise")):
@@ -100,7 +122,7 @@ def choose(
             f"calibrated: {rule.grouping} groups{background}, from {where.get('table', 'the benchmark')} "
             f"at commit {where.get('git_commit', '?')}; `dupbench find --help` says what it held"
         )
-        return Choice(name, instance, rule, source, Decode.from_label(entry["decode"]))
+        return Choice(name, instance, rule, source + stand_in, Decode.from_label(entry["decode"]))
     try:
         value = float(threshold)
     except ValueError:
@@ -117,4 +139,4 @@ def choose(
         int(base.get("background_k", 10)),
         base.get("prior") if normalise == "local" else None,
     )
-    return Choice(name, instance, rule, "given on the command line", Decode.for_method(instance))
+    return Choice(name, instance, rule, f"given on the command line{stand_in}", Decode.for_method(instance))

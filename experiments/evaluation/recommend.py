@@ -18,7 +18,9 @@ def chosen_rows(table: pd.DataFrame) -> pd.DataFrame:
     return fitted[fitted["chosen"].fillna(False).astype(bool)].drop_duplicates("method")
 
 
-def default_method(table: pd.DataFrame) -> str | None:
+def offered_methods(table: pd.DataFrame) -> list[str]:
+    """Every method the rule offers, best first: the first is the default, the next stand in for it
+    where its libraries are not installed (`dupbench find` on Python 3.11 without the SSCD models)."""
     offered = [
         (float(row["mean_recall"]), str(row["method"]))
         for _, row in chosen_rows(table).iterrows()
@@ -26,4 +28,8 @@ def default_method(table: pd.DataFrame) -> str | None:
         and float(row.get("images_per_s") or 0) >= MIN_RATE
         and method_class(row["method"]).index_kind is not None
     ]
-    return max(offered)[1] if offered else None
+    return [name for _, name in sorted(offered, reverse=True)]
+
+
+def default_method(table: pd.DataFrame) -> str | None:
+    return next(iter(offered_methods(table)), None)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from dupbench.files import atomic_write_text
 from dupbench.methods import method_class
-from experiments.evaluation.recommend import MIN_RATE, chosen_rows, default_method
+from experiments.evaluation.recommend import MIN_RATE, chosen_rows, default_method, offered_methods
 from experiments.paths import BASELINES, REPO_ROOT
 
 TARGET = REPO_ROOT / "dupbench" / "finder" / "thresholds.json"
@@ -93,7 +93,12 @@ def from_kinds(table: pd.DataFrame) -> dict:
     if default is None:
         raise SystemExit("no method held 99 % precision on every kind at a usable speed: nothing to recommend")
     commit = str(chosen["git_commit"].iloc[0])
-    return {"default": default, "methods": methods, "source": {"table": "kinds.csv", "git_commit": commit}}
+    return {
+        "default": default,
+        "offered": offered_methods(table),
+        "methods": methods,
+        "source": {"table": "kinds.csv", "git_commit": commit},
+    }
 
 
 def main() -> None:
