@@ -111,6 +111,14 @@ thresholds: setup
 cluster-cost: setup
 	$(PY) -m experiments.tools.cluster_cost $(ARGS)
 
+# The browser tests' set-up (tests/test_review.py, tests/test_find.py's report test): Debian's chromium, and
+# Playwright for Python, which drives it by its path (its pip package carries its driver: no browser is
+# downloaded, `playwright install` is never run). .ci/run calls it before the tests.
+.PHONY: browser
+browser: setup
+	command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt playwright
+
 # The fast tests (in-process; under 2 minutes here). test-all adds the slow ones: what CI runs.
 test: setup
 	$(PY) -m pytest -m "not slow"

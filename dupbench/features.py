@@ -45,7 +45,11 @@ CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, stamp TEXT, sha256 TEXT
 CREATE TABLE IF NOT EXISTS features (sha256 TEXT, identity INTEGER, data BLOB, PRIMARY KEY (sha256, identity));
 CREATE TABLE IF NOT EXISTS identities (id INTEGER PRIMARY KEY, identity TEXT UNIQUE);
 CREATE TABLE IF NOT EXISTS pixels (sha256 TEXT, decoder TEXT, digest TEXT, PRIMARY KEY (sha256, decoder));
+CREATE TABLE IF NOT EXISTS not_duplicates (contents TEXT PRIMARY KEY, marked TEXT);
 """
+# not_duplicates: groups a person marked "not duplicates" in `dupbench review`, by the sorted sha256 of their
+# files joined by commas (not_duplicates_key): the same files are not shown again as a group (a cache made
+# before the table gets it at the first mark).
 VERSION = 5  # PRAGMA user_version: a cache file of another version is rebuilt (4 is converted), not misread
 # Version 4 -> 5: identities numbered, rows kept (a network's features can take an hour to compute).
 UPGRADE_FROM_4 = """
@@ -69,7 +73,7 @@ CACHE_KIB = 8 * 1024
 # SQLite's application_id ("dupb"): a file carrying it is a dupbench cache. `--cache PATH` refuses any other
 # file, untouched: a path given by mistake used to be "rebuilt" (a thesis, another program's database).
 APPLICATION_ID = 0x64757062
-CACHE_TABLES = frozenset({"files", "features", "identities", "pixels"})
+CACHE_TABLES = frozenset({"files", "features", "identities", "pixels", "not_duplicates"})
 # Another process holding the cache's write lock (a second run commits every COMMIT_EVERY seconds): waited
 # for, with a line on stderr, then this run goes on with a temporary cache. Mid-run, a write waits
 # BUSY_TIMEOUT_MS for a holder's commit.
@@ -131,6 +135,11 @@ def feature_identity(method: Method, decode: str) -> str:
         sort_keys=True,
         default=str,
     )
+
+
+def not_duplicates_key(digests: Iterable[str]) -> str:
+    """A group by its contents: the sorted sha256 of its files (each once), joined by commas."""
+    return ",".join(sorted(set(digests)))
 
 
 def file_stamp(stat: os.stat_result) -> str:
@@ -390,6 +399,15 @@ class FeatureCache:
         rows = [(sha, decoder, digest) for sha, digest in digests.items()]
         self.db.executemany("INSERT OR REPLACE INTO pixels VALUES (?, ?, ?)", rows)
         self.db.commit()
+
+    def mark_not_duplicates(self, digests: Iterable[str]) -> None:
+        """A group a person marked "not duplicates", by its files' contents (read back by finder/marks.py)."""
+        self.db.execute("CREATE TABLE IF NOT EXISTS not_duplicates (contents TEXT PRIMARY KEY, marked TEXT)")
+        self.db.execute(
+            "INSERT OR REPLACE INTO not_duplicates VALUES (?, ?)",
+            (not_duplicates_key(digests), time.strftime("%Y-%m-%d %H:%M:%S")),
+        )
+        self.commit()
 
     def put(self, rows: Iterable[tuple[str, np.ndarray]], identity: str) -> None:
         number = self.number(identity, add=True)

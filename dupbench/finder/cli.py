@@ -164,6 +164,25 @@ def parser() -> argparse.ArgumentParser:
     find.add_argument("--dry-run", action="store_true", help="with --move-to: show what would move, move nothing")
     find.add_argument("--workers", type=positive, default=None, help="decode threads (default: one per core)")
     find.add_argument("--quiet", action="store_true", help="no progress bars")
+    review = commands.add_parser(
+        "review",
+        help="the groups in a browser: choose what each keeps, apply with undo",
+        description="Runs the find (as `find`, its cache makes a second run quick) and serves a page on 127.0.0.1 "
+        "(a random port, a random token in its URL) where a person chooses each group's kept copy, unmarks a copy, "
+        "or marks a group 'not duplicates' (remembered: not shown again), then applies: the chosen copies are moved "
+        "as --move-to moves them (never deleted), and `dupbench undo MANIFEST` puts them back.",
+    )
+    review.add_argument("folders", nargs="+", type=Path, metavar="DIR")
+    shared = {"method", "threshold", "grouping", "normalise", "cache", "keep", "workers", "quiet"}
+    for action in find._actions:
+        if action.dest in shared:
+            review._add_action(action)
+    review.add_argument(
+        "--move-to", type=Path, metavar="DIR", help="where chosen copies go (default: 'DIR - duplicates moved by "
+        "dupbench' beside the first folder)"
+    )  # fmt: skip
+    review.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: one the system picks)")
+    review.add_argument("--open", action="store_true", help="open the page in a browser (default: when there is one)")
     undo = commands.add_parser("undo", help="put back the files a --move-to run moved")
     undo.add_argument("manifest", type=Path)
     return top
@@ -305,7 +324,7 @@ def check_query(path: Path, choice) -> None:
 
 def run_find(args) -> int:
     from dupbench.files import atomic_write_text
-    from dupbench.finder.find import default_workers, find, query
+    from dupbench.finder.find import default_cache, default_workers, find, query
     from dupbench.finder.recommend import choose
 
     if args.dry_run and not args.move_to:
@@ -324,11 +343,17 @@ def run_find(args) -> int:
         ignore=ignore,
         keep=args.keep,
     )
+    from dupbench.finder.marks import leave_out_not_duplicates
+
+    # Groups a person marked "not duplicates" in `dupbench review` are left out of every output, and said so.
+    left_out = leave_out_not_duplicates(found, args.cache or default_cache(args.folders))
     queries = query(choice, found, args.query, args.top) if args.query else None
-    answer = as_json(found, queries)
+    answer = {**as_json(found, queries), "left_out_not_duplicates": left_out}
     to_stdout = args.json == "-"
     out = sys.stderr if to_stdout else sys.stdout
     summary(found, out)
+    if left_out:
+        print(f"{left_out} groups marked not duplicates (dupbench review) left out", file=out)
     for item in queries or []:
         print(f"query {shown(item['query'])}:", file=out)
         for match in item["matches"]:
@@ -414,6 +439,10 @@ def run_command(args) -> int:
             for line in problems:
                 print(f"not restored: {shown(line)}", file=sys.stderr)
             return ERROR if problems or beside else NONE
+        if args.command == "review":
+            from dupbench.finder.review import run_review
+
+            return run_review(args, shown)
         from dupbench.finder.find import cycle_collector_paused
 
         # Paused to the end: the answer's 100,000s of dicts would set the collector going over everything.

@@ -47,6 +47,15 @@ def kept_rule(found, keep: str) -> str:
     return quality
 
 
+def score_words(found, group, i: int) -> str:
+    """A copy's score against the kept one, in words with its scale ("pdq distance 2 of 256 bits:
+    near-identical"); identical pixels said as such."""
+    method, score = found.choice.method, group.scores.get(i, float("nan"))
+    if i in group.exact and group.best in group.exact and score == method.perfect_score():
+        return "identical pixels to the kept copy"
+    return method.score_in_words(score)
+
+
 def render(found, keep: str = "first-folder") -> str:
     photos, choice = found.photos, found.choice
     parts = [
@@ -66,7 +75,7 @@ def render(found, keep: str = "first-folder") -> str:
         for i in order:
             photo = photos[i]
             best = i == group.best
-            score = f"kept: {html.escape(group.why)}" if best else f"score {group.scores.get(i, float('nan')):.4g}"
+            score = html.escape(f"kept: {group.why}" if best else score_words(found, group, i))
             parts.append(
                 f"<figure class='{'best' if best else 'copy'}' data-path='{html.escape(str(photo.path))}'>"
                 f"<img alt='' src='{thumbnail(photo.path)}'><figcaption><b>{score}</b><br>"

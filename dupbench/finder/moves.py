@@ -57,6 +57,14 @@ def why_not_movable(path: Path, real_roots: list[Path]) -> str | None:
 
 
 def plan(found, target: Path) -> list[dict]:
+    """Every group's copies but its best: what `--move-to` moves."""
+    every = [(number, g.best, [i for i in g.members if i != g.best]) for number, g in enumerate(found.groups, start=1)]
+    return plan_chosen(found, target, every)
+
+
+def plan_chosen(found, target: Path, chosen: list[tuple[int, int, list[int]]]) -> list[dict]:
+    """The moves of a person's choices (`dupbench review`): for each (group number, the photo kept, the photos
+    moved), photos given by their index in `found.photos`; the same entries, checks and refusals as plan's."""
     roots = roots_of(found)
     clash = [name for name, where in roots.items() if len(where) > 1]
     if clash:
@@ -71,11 +79,9 @@ def plan(found, target: Path) -> list[dict]:
     if inside:
         raise DupbenchError(f"--move-to {target}: inside the scanned folder {inside[0]}; choose a folder outside it")
     moves = []
-    for number, group in enumerate(found.groups, start=1):
-        keep = found.photos[group.best]
-        for i in group.members:
-            if i == group.best:
-                continue
+    for number, best, moved in chosen:
+        keep = found.photos[best]
+        for i in moved:
             photo = found.photos[i]
             relative = photo.path.relative_to(photo.root) if photo.path.is_relative_to(photo.root) else photo.path.name
             entry = {
@@ -139,7 +145,18 @@ def place(source: Path, destination: Path) -> None:
 def move(found, target: Path, started: Callable[[Path], None] = lambda manifest: None) -> tuple[Path, list[dict]]:
     """`started` is told the manifest's path before the first move: a caller that is stopped (Ctrl-C, a
     full disk) can still say how to undo what moved."""
-    moves = plan(found, target)
+    return carry_out(plan(found, target), target, started)
+
+
+def move_chosen(
+    found, target: Path, chosen: list[tuple[int, int, list[int]]], started: Callable[[Path], None] = lambda m: None
+) -> tuple[Path, list[dict]]:
+    """A person's choices moved (plan_chosen), write-ahead as `--move-to`'s."""
+    return carry_out(plan_chosen(found, target, chosen), target, started)
+
+
+def carry_out(moves: list[dict], target: Path, started: Callable[[Path], None]) -> tuple[Path, list[dict]]:
+    """The planned moves made, write-ahead: the manifest first, each move marked before and after."""
     taken = [m["to"] for m in moves if not m.get("skipped") and os.path.lexists(m["to"])]
     if taken:
         raise DupbenchError(f"{taken[0]} exists already: nothing moved, nothing overwritten")

@@ -66,6 +66,9 @@ class Method:
     # The threshold the method's authors or its usual tool ship (None where there is none), and whose.
     default_threshold: ClassVar[float | None] = None
     default_threshold_source: ClassVar[str] = ""
+    # How many bits a Hamming distance counts (a hash): its score reads "distance 2 of 256 bits"; None for
+    # any other score (a cosine, from index_kind, or a plain distance).
+    score_bits: ClassVar[int | None] = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> Method:
@@ -160,9 +163,26 @@ class Method:
         """Whether threshold `a` calls more pairs duplicates than `b`."""
         return bool(self.goodness(a) < self.goodness(b))
 
+    def score_in_words(self, score: float) -> str:
+        """A score as a person reads it, with its scale and how alike it says the pair is: "pdq distance 2 of
+        256 bits: near-identical", "sscd cosine 0.93: very similar" (the review page, the --html report)."""
+        if self.score_bits:
+            said, spread = f"{self.name} distance {score:g} of {self.score_bits} bits", float(self.score_bits)
+        elif self.index_kind == "cosine":
+            said, spread = f"{self.name} cosine {score:.2f}", 1.0  # 0: nothing in common, for these features
+        else:
+            return f"{self.name} {self.direction} {score:.4g}"  # no fixed scale: the number alone
+        off = abs(score - self.perfect_score()) / spread
+        alike = next(words for limit, words in SCORE_WORDS if off <= limit)
+        return f"{said}: {alike}"
+
     def order(self, scores: np.ndarray) -> np.ndarray:
         """Indices from best to worst; a stable sort so ties keep the data set's order."""
         return np.argsort(-self.goodness(scores), kind="stable")
+
+
+# How far from a perfect score, as a share of the score's scale, each wording goes.
+SCORE_WORDS = ((0.03, "near-identical"), (0.10, "very similar"), (0.25, "similar"), (float("inf"), "loosely similar"))
 
 
 def _source_files(cls: type) -> set[str]:

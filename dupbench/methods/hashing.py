@@ -44,6 +44,7 @@ class _ImageHash(Method):
     parallel_prepare = True
     licence = "BSD-2-Clause"
     representation = "64 bits"
+    score_bits = 64
 
     def compute(self, image: Image.Image) -> imagehash.ImageHash:
         raise NotImplementedError
@@ -154,6 +155,7 @@ class WaveletHash(_ImageHash):
 class ColourHash(_ImageHash):
     variant = "imagehash"
     representation = "42 bits"
+    score_bits = 42
     summary = "imagehash.colorhash (HSV share of black, gray and 6+4 hue bins, 3 bits each: 42 bits), Hamming"
     decode_side = 32  # colorhash counts hue bins over every pixel: an 80x60 JPEG draft keeps their shares
 

@@ -26,6 +26,7 @@ class _Pdq(Method):
     library = "pdqhash"
     licence = "MIT (bindings; Meta's PDQ reference code BSD-3-Clause)"
     representation = "256 bits"
+    score_bits = 256
     parallel_prepare = True
     decode_side = 64  # PDQ filters the image down to 64x64 itself: a JPEG draft with both sides >= 64 suffices
     takes_arrays = True  # pdqhash reads an array: np.asarray below leaves one as it is
