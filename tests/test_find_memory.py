@@ -116,21 +116,30 @@ print(json.dumps({"code": code, "peak_mib": peak / 1024}))
 def test_a_run_over_two_12000_square_pngs_and_a_large_file_stays_within_bounded_memory(tmp_path):
     """The peak of a whole `dupbench find` (its read workers are threads below PROCESSES_FROM files: one
     process's max RSS is the run's) on a few photos beside a 12000x12000 PNG as L and as RGB (576 MiB
-    decoded) and a 400 MiB file: 2.7 GiB and more before, within 300 MiB now (pHash)."""
+    decoded), a 400 MiB file and a photo with 400 MiB after it: GiBs before, within 300 MiB now (pHash)."""
     folder = tmp_path / "photos"
     embedded_photos(folder)
     big_png(folder / "big-l.png")
     big_png(folder / "big-rgb.png", "RGB", shade=200)
     sparse(folder / "large.png", 400 << 20)
+    # The same pixels as 3_tone.jpg with 400 MiB after them: twins, so their pixels are decoded in full to
+    # call them identical (find.pixel_digest), from its path.
+    sparse(folder / "motion.jpg", 400 << 20, (folder / "3_tone.jpg").read_bytes())
     argv = ["find", str(folder), *PHASH, "--cache", str(tmp_path / "cache.sqlite"), "--json", str(tmp_path / "o.json")]
     done = subprocess.run(
         [sys.executable, "-c", MEASURE, *argv], capture_output=True, text=True, cwd=REPO_ROOT, timeout=600
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    skipped = {Path(s["path"]).name for s in json.loads((tmp_path / "o.json").read_text())["skipped"]}
+    answer = json.loads((tmp_path / "o.json").read_text())
     print(f"peak {result['peak_mib']:.0f} MiB")
     assert result["peak_mib"] <= 300
-    assert result["code"] == 1 and {"big-l.png", "big-rgb.png", "large.png"} <= skipped
+    assert result["code"] == 1 and {Path(s["path"]).name for s in answer["skipped"]} == {
+        "big-l.png",
+        "big-rgb.png",
+        "large.png",
+    }
+    identical = {Path(m["path"]).name for g in answer["groups"] for m in g["members"] if m["identical_pixels_in_group"]}
+    assert {"3_tone.jpg", "motion.jpg"} <= identical
 
 
 def groups_by_name(answer: dict) -> set[frozenset[str]]:

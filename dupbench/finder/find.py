@@ -41,7 +41,7 @@ from dupbench.images import fastjpeg
 from dupbench.images.decode import Decode, decode, prepared_batches
 from dupbench.images.frames import frames_digest
 from dupbench.images.ingest import ScanReads, read_bytes, read_new
-from dupbench.images.read import read_rgb
+from dupbench.images.read import LARGE_FILE, read_rgb
 from dupbench.images.scan import scan, why_link_unusable
 from dupbench.progress import Progress
 
@@ -310,7 +310,7 @@ def pixel_digest(path: Path) -> str:
     """The sha256 of an image's size and decoded RGB pixels (read_rgb's, in full); a plain JPEG's
     through libjpeg in C (dupbench/images/fastjpeg.py: the same pixels, without Pillow's Python parsing);
     an image of several frames (animated, multi-page), of every frame, one at a time (frames.py)."""
-    data = read_bytes(path)
+    data = read_bytes(path, LARGE_FILE) or b""  # a large file is not held whole: read_rgb opens it by path
     head = fastjpeg.header(data)
     # Asking for the long side takes libjpeg's full scale: the whole image, as read_rgb decodes it.
     pixels = fastjpeg.rgb_array(data, head, max(head.width, head.height)) if head is not None else None

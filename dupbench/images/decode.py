@@ -29,7 +29,7 @@ from PIL import Image, ImageOps
 from dupbench.errors import DupbenchError, UnreadableImage
 from dupbench.images import fastjpeg
 from dupbench.images.heap import keep_freed_memory
-from dupbench.images.read import DEFAULT_MAX_PIXELS, to_rgb
+from dupbench.images.read import DEFAULT_MAX_PIXELS, LARGE_FILE, read_bytes, to_rgb
 from dupbench.methods.base import Method
 
 # Images decoded per batch; two batches are in memory at once (one prepared, the next decoding).
@@ -64,13 +64,12 @@ class Decode:
         return cls(size=(int(width), int(height)))
 
 
-DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+# The warning too: raised where warnings are errors (read_rgb's catch_warnings in another thread can leave
+# that filter set process-wide), it is an image not read, not an internal error ending the run.
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning)
 
-# Memory on one file (issue 38: a 12000x12000 PNG of 140 KB took 2.7-3.7 GiB, a 1.5 GiB file its size).
-# A file larger than this is never read whole: hashed in 1 MiB chunks, its image opened from its path
-# (Pillow reads as it decodes). Below it the bytes are read at once (the fast path: four system calls);
-# each worker holds at most this much file.
-LARGE_FILE = 32 << 20
+# Memory on one file (issue 38: a 12000x12000 PNG of 140 KB took 2.7-3.7 GiB). A file over LARGE_FILE
+# (read.py) is opened from its path, never read whole.
 # An image whose decoding holds more pixels than this (after a JPEG's DCT scaling: a sequential JPEG
 # streams, a progressive one holds its whole image) is decoded one at a time per process (_one_large) and
 # reduced as soon as it is loaded; below it, as before (its copies: 2 x 4 bytes a pixel, 64 MiB).
@@ -94,31 +93,6 @@ def max_pixels_held() -> int:
     if not text.isdigit() or int(text) == 0:
         raise DupbenchError(f"{MAX_PIXELS_VARIABLE}={os.environ[MAX_PIXELS_VARIABLE]!r}: not a whole number of pixels")
     return int(text)
-
-
-def read_bytes(path: str | Path, limit: int | None = None) -> bytes | None:
-    """A file's bytes in four system calls (open, its size, one read, close) where open().read() makes
-    six or seven: ~6 us a small file less on these machines. A read asking one byte more than the size
-    and getting exactly the size has met the file's end; anything else (the file grew or shrank, or a
-    read of more than 2 GiB came back short) reads on to the end. With `limit`: None for a file larger
-    than it (or that grows past it), read no further (the caller hashes it in chunks, opens it by path)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    try:
-        size = os.fstat(fd).st_size
-        if limit is not None and size > limit:
-            return None
-        data = os.read(fd, size + 1)
-        if len(data) == size:
-            return data
-        parts, total = [data], len(data)
-        while chunk := os.read(fd, 1 << 20):
-            parts.append(chunk)
-            total += len(chunk)
-            if limit is not None and total > limit:
-                return None
-        return b"".join(parts)
-    finally:
-        os.close(fd)
 
 
 def decode_file(path: str | Path, want: Decode, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:

@@ -29,17 +29,16 @@ from dupbench.images import fastjpeg
 from dupbench.images.decode import (
     BATCH,
     DECODE_ERRORS,
-    LARGE_FILE,
     PROCESSES_FROM,
     Decode,
     batches,
     decode_jpeg,
     decode_opened,
     fork_is_safe,
-    read_bytes,
     start_workers_early,
     worker_pool,
 )
+from dupbench.images.read import LARGE_FILE, read_bytes
 from dupbench.methods.base import Method
 
 EXIF_ORIENTATION = 0x0112
