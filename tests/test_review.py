@@ -408,7 +408,8 @@ def test_ten_thousand_groups_first_screen_in_under_two_seconds_thumbnails_on_dem
         drawn = page.locator("section.group").count()
         print(f"\n10,000 groups: first screen {first_screen:.2f} s, {drawn} groups drawn, {at_first} thumbnails loaded")
         assert first_screen < 2.0
-        assert at_first < 200 and drawn < 200  # on demand: not 20,000 thumbnails, not 10,000 groups at once
+        # On demand: not 10,000 groups drawn at once, and of those drawn only the thumbnails in view or near it.
+        assert drawn < 200 and at_first < page.locator("figure").count()
         for step in range(1, 6):
             start = time.perf_counter()
             page.mouse.wheel(0, 20_000)

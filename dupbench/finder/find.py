@@ -35,6 +35,7 @@ import numpy as np
 
 from dupbench.errors import DupbenchError
 from dupbench.features import FeatureCache, file_stamp
+from dupbench.finder.original import original_of
 from dupbench.finder.recommend import Choice
 from dupbench.grouping import find_groups
 from dupbench.images import fastjpeg
@@ -361,7 +362,8 @@ KEEP_RULES = ("first-folder", "most-pixels")
 
 def best_of(photos: list[Photo], members: Sequence[int], keep: str = "first-folder") -> tuple[int, str]:
     """The copy a group keeps, and why: by default one in the first folder given (`find ~/Photos
-    ~/Backup` keeps the library's copy), then the most pixels, then the largest file, then the first path."""
+    ~/Backup` keeps the library's copy), then the most pixels, then the largest file, then the first path;
+    but never an upscaled copy of a smaller member: its original (compared at the smaller size)."""
 
     # A symbolic link is never the copy kept: it is not a copy, and keeping it would move the folder's real
     # file away (one lstat per grouped file).
@@ -377,10 +379,23 @@ def best_of(photos: list[Photo], members: Sequence[int], keep: str = "first-fold
 
     if keep == "first-folder":
         best = first(lambda i: (link[i], photos[i].folder_rank, *quality(i)))
-        if any(photos[i].folder_rank != photos[best].folder_rank for i in members):
-            return best, f"in the first folder given ({photos[best].root})"
+        pool = [i for i in members if photos[i].folder_rank == photos[best].folder_rank and link[i] == link[best]]
+        folder = any(photos[i].folder_rank != photos[best].folder_rank for i in members)
     else:
         best = first(quality)
+        pool, folder = [i for i in members if link[i] == link[best]], False
+    # An upscaled copy has the most pixels and no more detail: its original is kept (finder/original.py).
+    best, upscaled = original_of(photos, best, pool)
+    where = f"in the first folder given ({photos[best].root})"
+    if upscaled:
+        copy = photos[upscaled[0]]
+        why = (
+            f"the original ({photos[best].width}x{photos[best].height}): {copy.path.name} ({copy.width}x{copy.height}) "
+            f"is an upscaled copy of it, with no more detail at {photos[best].width}x{photos[best].height}"
+        )
+        return best, f"{where}; {why}" if folder else why
+    if folder:
+        return best, where
     return best, f"most pixels ({photos[best].width}x{photos[best].height}), then the largest file"
 
 
