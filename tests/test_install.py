@@ -26,11 +26,10 @@ from experiments.data.embedded import ensure_embedded
 from experiments.paths import REPO_ROOT
 
 PYTHONS = {"3.11": "3.11.7", "3.12": "3.12.1", "3.13": "3.13.0"}  # pyenv's, on these machines
-# `du -s` of what the install adds to a fresh venv (every .pyc included): dupbench and its dependencies,
-# ~487 MiB here. Not the venv's own pip, which depends on the Python (pip 23.2.1 of 3.11.7 and 3.12.1 takes
-# 16 MiB, 3.13.0's 24.2 13 MiB): with it the whole venv is 490 MiB on 3.11 (no SSCD models there), 503 on
-# 3.12 and 500 on 3.13.
-BUDGET_KIB = 500 * 1024
+# `du -s` of the whole venv after the install (every .pyc and the venv's own pip included), as issue 40
+# asks: at most 500 MB. With OpenCV in the plain install it was 490 MiB on 3.11 (no SSCD models there), 503
+# on 3.12 and 500 on 3.13: OpenCV (176 MiB) is the `verify` extra until the verification is on find's path.
+BUDGET_KIB = 500_000_000 // 1024
 HEAVY = ("torch", "hydra", "pandas", "matplotlib", "scipy")  # the benchmark's, never the finder's
 UKBENCH = REPO_ROOT.parent / "shared" / "datasets" / "ukbench800"
 EMBEDDED = REPO_ROOT / "data" / "embedded"
@@ -122,7 +121,7 @@ def test_a_plain_install_is_light_and_finds_at_its_default(version, installs, ph
     size = int(subprocess.run(["du", "-sk", str(venv)], capture_output=True, text=True).stdout.split()[0])
     fresh = int((venv.parent / "fresh.du").read_text().split()[0])
     print(f"Python {version}: the install adds {(size - fresh) / 1024:.1f} MiB, the venv {size / 1024:.1f} MiB")
-    assert size - fresh <= BUDGET_KIB, f"the install adds {(size - fresh) / 1024:.0f} MiB"
+    assert size <= BUDGET_KIB, f"the venv is {size / 1024:.0f} MiB (the install adds {(size - fresh) / 1024:.0f})"
     listed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format=json"], capture_output=True)
     names = {entry["name"].lower() for entry in json.loads(listed.stdout)}
     assert not {name for name in names if name.startswith(HEAVY)}, names
