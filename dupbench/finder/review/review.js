@@ -52,7 +52,7 @@ function load(data) {
   document.getElementById("title").textContent = title;
   const left = data.left_out_not_duplicates ? `; ${data.left_out_not_duplicates} groups marked "not duplicates" left out` : "";
   document.getElementById("meta").textContent =
-    `method ${data.method}, threshold ${data.threshold} (${data.direction}); most alike first; ` +
+    `method ${data.method}, threshold ${Number(data.threshold.toPrecision(4))} (${data.direction}); most alike first; ` +
     `the copies marked for moving go to ${data.move_to}${left}. Nothing is deleted: every move can be undone.`;
   document.getElementById("score-label").firstChild.textContent =
     data.direction === "distance" ? "Worst score at most " : "Worst score at least ";
