@@ -365,6 +365,44 @@ def test_the_static_report_shows_hostile_names_as_text_in_a_browser(folder, tmp_
     assert re.search(r"phash distance \d+ of 64 bits: (near-identical|very similar|similar)", text)
 
 
+def loaded(page, selector: str) -> None:
+    """Every image `selector` finds has loaded (polled: the page's policy forbids wait_for_function's eval)."""
+    for _ in range(100):
+        if page.evaluate(f"[...document.querySelectorAll({selector!r})].every(i => i.naturalWidth > 0)"):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{selector}: not loaded in 10 s")
+
+
+@pytest.mark.slow
+def test_keys_and_the_comparison_in_a_browser(served, browser):
+    page, dialogs = open_page(browser, served.url)
+    page.keyboard.press("j")  # the first group
+    assert page.locator("section.group.current").get_attribute("data-index") == "0"
+    first = page.locator("section.group[data-index='0']")
+    second_name = first.locator("figure .name").nth(1).text_content()
+    page.keyboard.press("2")  # keep the second image
+    assert first.locator("figure.kept .name").text_content() == second_name
+    page.keyboard.press("x")  # not duplicates, and back
+    assert first.get_attribute("class").split() == ["group", "current", "notdup"]
+    page.keyboard.press("x")
+    page.keyboard.press("s")  # skipped: nothing of it moves; the next group is current
+    assert "skipped" in first.get_attribute("class")
+    assert page.locator("section.group.current").get_attribute("data-index") == "1"
+    page.keyboard.press("c")  # the kept copy and another at full resolution
+    loaded(page, "#compare-body img")
+    assert page.locator("#compare").is_visible() and page.locator("#compare-body img").count() == 2
+    page.locator("#compare-diff").click()
+    loaded(page, ".stack img")
+    assert page.locator(".stack img").count() == 2 and "difference" in page.locator("#compare-what").text_content()
+    page.keyboard.press("Escape")
+    assert not page.locator("#compare").is_visible()
+    plan = page.evaluate("plan()")
+    skipped_group = int(first.get_attribute("data-group"))
+    assert skipped_group not in [g["group"] for g in plan["groups"]] and plan["not_duplicates"] == []
+    assert not dialogs
+
+
 def many_groups(tmp_path: Path, count: int) -> Found:
     """`count` groups of two, each photo a hard link to one of a few small JPEGs (the page's work, not a find's)."""
     from PIL import Image
