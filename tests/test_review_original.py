@@ -76,3 +76,30 @@ def test_another_shape_or_a_close_size_is_never_called_upscaled_nor_decoded(tmp_
     close = image.resize((round(image.width * 1.2), round(image.height * 1.2)), Image.Resampling.BICUBIC)
     assert not upscaled_from(as_photo(saved(close, tmp_path / "close.jpg")), source)
     assert decoded == []  # neither is worth a decode: a group of burst shots at two sizes costs nothing here
+
+
+def test_of_two_copies_of_one_size_the_one_with_the_cameras_exif_is_kept(tmp_path):
+    image = Image.fromarray(skimage.data.chelsea()).convert("RGB")
+    folder = tmp_path / "photos"
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Canon", "EOS 5D"
+    saved(image, folder / "IMG_0001.jpg", quality=80).unlink()
+    image.save(folder / "IMG_0001.jpg", quality=80, exif=exif)
+    saved(image, folder / "shared.jpg", quality=95)  # saved again without it: larger, the same pixels
+    assert (folder / "shared.jpg").stat().st_size > (folder / "IMG_0001.jpg").stat().st_size
+    _, answer = found_json(tmp_path, str(folder), *PHASH, "--cache", str(tmp_path / "c.sqlite"))
+    (group,) = answer["groups"]
+    assert Path(group["best"]).name == "IMG_0001.jpg" and "camera's EXIF" in group["kept_because"]
+
+
+def test_of_two_jpegs_of_one_size_the_higher_quality_is_kept_over_the_larger_file(tmp_path):
+    image = Image.fromarray(skimage.data.chelsea()).convert("RGB")
+    folder = tmp_path / "photos"
+    saved(image, folder / "fine.jpg", quality=90)
+    folder.joinpath("coarse.jpg").parent.mkdir(exist_ok=True)
+    image.save(folder / "coarse.jpg", quality=70, comment=b"x" * 60_000)  # larger for its comment alone
+    assert (folder / "coarse.jpg").stat().st_size > (folder / "fine.jpg").stat().st_size
+    _, answer = found_json(tmp_path, str(folder), *PHASH, "--cache", str(tmp_path / "c.sqlite"))
+    (group,) = answer["groups"]
+    assert Path(group["best"]).name == "fine.jpg"
+    assert group["kept_because"] == "most pixels (451x300), then the higher JPEG quality (about 90, against 70)"

@@ -35,7 +35,7 @@ import numpy as np
 
 from dupbench.errors import DupbenchError
 from dupbench.features import FeatureCache, file_stamp
-from dupbench.finder.original import original_of
+from dupbench.finder.original import original_of, richest
 from dupbench.finder.recommend import Choice
 from dupbench.grouping import find_groups
 from dupbench.images import fastjpeg
@@ -394,9 +394,12 @@ def best_of(photos: list[Photo], members: Sequence[int], keep: str = "first-fold
             f"is an upscaled copy of it, with no more detail at {photos[best].width}x{photos[best].height}"
         )
         return best, f"{where}; {why}" if folder else why
+    # Copies of the same size: what their files say of which was saved first (finder/original.py).
+    best, richer = richest(photos, best, pool)
+    pixels = f"most pixels ({photos[best].width}x{photos[best].height}), then {richer or 'the largest file'}"
     if folder:
-        return best, where
-    return best, f"most pixels ({photos[best].width}x{photos[best].height}), then the largest file"
+        return best, f"{where}; {pixels}" if richer else where
+    return best, pixels
 
 
 def cycle_collector_paused(function: Callable) -> Callable:

@@ -75,3 +75,50 @@ def original_of(photos: Sequence, best: int, pool: Sequence[int]) -> tuple[int, 
             passed.append(best)
             best = i
     return best, passed
+
+
+# The sum of libjpeg's luminance quantisation table at quality 50 (as Pillow saves it): a JPEG's own table
+# against it gives the quality it was saved at (saved at 30, 50, 70, 85, 95: estimated 29, 50, 70, 85, 95).
+IJG_LUMINANCE_SUM = 3688
+
+
+def camera_and_quality(path: Path) -> tuple[bool, int | None]:
+    """(the file carries the camera's EXIF: a make, model or date taken; its JPEG quality, estimated from its
+    luminance quantisation table as the IJG scales it, None for another format). Read from the header only."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            exif = image.getexif()
+            camera = bool(exif.get(0x010F) or exif.get(0x0110) or exif.get_ifd(0x8769).get(0x9003))
+            tables = getattr(image, "quantization", None) if image.format == "JPEG" else None
+    except (OSError, ValueError, SyntaxError):
+        return False, None
+    if not tables or 0 not in tables:
+        return camera, None
+    scale = 100 * sum(tables[0]) / IJG_LUMINANCE_SUM  # 100 at quality 50; 200 - 2q above, 5000 / q below
+    quality = (200 - scale) / 2 if scale <= 100 else 5000 / scale
+    return camera, max(1, min(100, round(quality)))
+
+
+def richest(photos: Sequence, best: int, pool: Sequence[int]) -> tuple[int, str]:
+    """Among the copies of `pool` with `best`'s pixels (other bytes), the one its file says is the original:
+    the camera's EXIF over a copy without (a re-save drops it), then the higher JPEG quality; (that copy, the
+    words for why), or (`best`, "") when the files say nothing more than the largest file did."""
+    tied = [i for i in pool if photos[i].pixels == photos[best].pixels]
+    if len({photos[i].sha256 for i in tied}) < 2:
+        return best, ""
+    facts = {i: camera_and_quality(photos[i].path) for i in tied}
+    if any(camera for camera, _ in facts.values()) and not all(camera for camera, _ in facts.values()):
+        with_exif = [i for i in tied if facts[i][0]]
+        chosen = best if best in with_exif else min(with_exif, key=lambda i: -photos[i].size)
+        return chosen, "the camera's EXIF (a copy without it was saved again)"
+    qualities = {i: quality for i, (_, quality) in facts.items()}
+    if None in qualities.values() or len(set(qualities.values())) < 2:
+        return best, ""
+    top = max(qualities.values())
+    chosen = (
+        best if qualities[best] == top else min((i for i in tied if qualities[i] == top), key=lambda i: -photos[i].size)
+    )
+    lower = min(qualities.values())
+    return chosen, f"the higher JPEG quality (about {top}, against {lower})"
