@@ -202,6 +202,19 @@ def test_a_group_marked_not_duplicates_is_left_out_of_a_rerun_and_of_finds_json(
     assert code == 1 and json.loads(out.read_text())["left_out_not_duplicates"] == 0
 
 
+@pytest.mark.slow
+def test_a_move_to_inside_the_scanned_folder_is_one_line_before_serving(folder, tmp_path):
+    # Its own process: a review that went on to serve would be stopped by the timeout, not hang the tests.
+    done = subprocess.run(
+        [sys.executable, "-m", "dupbench.finder.cli", "review", str(folder), *PHASH, "--cache", str(tmp_path / "c"),
+         "--move-to", str(folder / "trip" / "dups")],
+        capture_output=True, text=True, timeout=60, cwd=REPO_ROOT,
+    )  # fmt: skip
+    code, out, err = done.returncode, done.stdout, done.stderr
+    assert code == 2 and err.startswith("error: --move-to") and "inside the scanned folder" in err
+    assert err.count("\n") == 1 and "review them at" not in out
+
+
 def test_the_move_to_default_is_beside_the_first_folder_never_inside(tmp_path):
     target = default_move_to([tmp_path / "photos", tmp_path / "other"])
     assert target.parent == tmp_path and not target.is_relative_to(tmp_path / "photos")

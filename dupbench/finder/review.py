@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from dupbench.errors import DupbenchError
 from dupbench.features import FeatureCache
 from dupbench.finder.marks import leave_out_not_duplicates
-from dupbench.finder.moves import move_chosen, roots_of
+from dupbench.finder.moves import move_chosen, plan_chosen, roots_of
 
 HOSTS = {"127.0.0.1", "localhost"}
 THUMB = 200
@@ -398,6 +398,7 @@ def run_review(args, shown: Callable[[object], str]) -> int:
         ignore=[move_to],
         keep=args.keep,
     )
+    plan_chosen(found, move_to, [])  # a --move-to inside a scanned folder is one line now, not at the first apply
     cache_path = args.cache or default_cache(args.folders)
     left_out = leave_out_not_duplicates(found, cache_path)
     review = Review(found, cache_path, args.cache is not None, move_to, left_out)
