@@ -91,7 +91,7 @@ def test_a_method_without_a_baseline_row_is_reported_not_failed(mean_colour, tmp
 
 
 def test_the_regenerate_command_draws_it_into_the_methods_table(mean_colour, capsys):
-    assert blocks.main(["--check"]) == 1  # the README's methods table is stale until it is redrawn
-    assert "stale: README.md" in capsys.readouterr().out
+    assert blocks.main(["--check"]) == 1  # the methods table (docs/methods.md) is stale until it is redrawn
+    assert "stale: docs/methods.md" in capsys.readouterr().out
     table = blocks.MethodsBlock().text()
     assert "`mean_colour_test` | ours | distance" in table and "mean RGB colours" in table
