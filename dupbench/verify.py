@@ -1,0 +1,293 @@
+"""Is one image a copy of the other, or a look-alike? The verification stage of issue 39.
+
+A copy keeps the other's content under one geometric transform: another encoding, size, a border
+crop, the image shown inside a window and captured, grayscale, a caption drawn on it. A look-alike
+(another invoice of the same template, another settings screen differing in one toggle, a chart with
+one point moved) aligns just as well, and differs in a detail that no global similarity sees. So:
+
+1. geometry: SIFT keypoints of both images (luminance, longest side FEATURE_SIZE), matched by
+   Lowe's ratio test, one similarity transform (scale, rotation, shift) fitted by RANSAC. A copy
+   needs MIN_INLIERS inliers, one image (nearly) inside the other (CONTAINED: a crop lies inside
+   its original, an original inside its window capture) and the other not a small piece of it
+   (OVERLAP);
+2. pixels: the larger image resampled onto the smaller one's grid by that transform, both in
+   luminance (grayscale copies pass), blurred by BLUR_SIGMA (resampling and JPEG noise at edges),
+   their absolute difference averaged over BOX x BOX boxes. A copy's largest box stays at or under
+   MAX_BOX_DIFF; a changed digit, toggle or point makes a box well above it;
+3. an overlay: a caption drawn on a copy is a local difference too. It is allowed when it covers
+   at least OVERLAY_SHARE of the compared boxes, nearly all (OVERLAY_IN_BAND) in one horizontal
+   band of BAND of the height: a line of text drawn to be read at the image's size, where a
+   look-alike's changed field, toggle or point covers a few boxes and another page differs all
+   over. docs/verify.md gives the measurements behind each constant and what it misses (a small
+   watermark is refused).
+
+The constants were chosen on one half of experiments/data/lookalikes.py's pairs and reported on the
+other half (docs/verify.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dupbench.errors import DupbenchError, UnreadableImage
+
+FEATURE_SIZE = 512  # longest side for keypoints: enough for a page's text lines, ~20 ms a pair
+MAX_FEATURES = 1500
+RATIO = 0.8  # Lowe's ratio test
+RANSAC_PX = 3.0  # at FEATURE_SIZE
+MIN_INLIERS = 12
+CONTAINED = 0.85  # the share of one image that must lie inside the other
+OVERLAP = 0.25  # the share of the other image it must cover (not a logo or a detail of it)
+COMPARE_SIZE = 1024  # the pixel comparison's longest side, at most the smaller image's own
+ECC_SIZE = 256  # the alignment refined by ECC at this longest side (0: not refined), ~20 ms
+ECC_ITERATIONS = 50
+BLUR_SIGMA = 1.0
+BOX = 4
+MAX_BOX_DIFF = 16.0
+OVERLAY_SHARE = 0.015
+BAND = 0.15
+OVERLAY_IN_BAND = 0.9
+EDGE_PX = 3  # pixels along the overlap's edge left out of the comparison (interpolation at the border)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    copy: bool
+    inliers: int
+    transform: np.ndarray | None  # 2x3, a's pixel coordinates to b's
+    largest_box_diff: float | None
+    reason: str
+    contained: float | None = None  # the larger of the shares of a inside b and of b inside a
+    differing_boxes: int = 0  # boxes above MAX_BOX_DIFF
+
+
+def as_rgb(image) -> np.ndarray:
+    """A decoded RGB array (H x W x 3, uint8) from a path or an array (gray, RGB or RGBA)."""
+    if isinstance(image, str | Path):
+        from PIL import Image, ImageOps
+
+        try:
+            with Image.open(image) as opened:
+                return np.asarray(ImageOps.exif_transpose(opened).convert("RGB"))
+        except OSError as error:
+            raise UnreadableImage(f"{image}: cannot read it as an image ({error})") from error
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    if array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise DupbenchError(f"verify: expected an H x W x 3 image, got an array of shape {array.shape}")
+    return np.ascontiguousarray(array[:, :, :3], dtype=np.uint8)
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def resizing(before: tuple[int, ...], after: tuple[int, ...]) -> np.ndarray:
+    """The 3x3 matrix from an image's pixel coordinates (shape `before`) to its resized copy's (shape
+    `after`), pixel centres matched as cv2.resize matches them: a half-pixel off at every resize puts
+    a page's text lines out of register by more than JPEG does."""
+    fx, fy = after[1] / before[1], after[0] / before[0]
+    return np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5], [0, 0, 1.0]])
+
+
+def shrunk(gray: np.ndarray, longest: int) -> tuple[np.ndarray, np.ndarray]:
+    """The image with its longest side at most `longest`, and the matrix to its pixels."""
+    import cv2
+
+    factor = longest / max(gray.shape)
+    if factor >= 1.0:
+        return gray, np.eye(3)
+    size = (max(1, round(gray.shape[1] * factor)), max(1, round(gray.shape[0] * factor)))
+    small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    return small, resizing(gray.shape, small.shape)
+
+
+_SIFT = None
+
+
+def keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """Keypoint positions (at FEATURE_SIZE), their descriptors and the matrix from full size to them."""
+    import cv2
+
+    global _SIFT
+    if _SIFT is None:
+        _SIFT = cv2.SIFT_create(nfeatures=MAX_FEATURES)
+    small, to_small = shrunk(gray, FEATURE_SIZE)
+    found, descriptors = _SIFT.detectAndCompute(small, None)
+    return np.float32([k.pt for k in found]).reshape(-1, 2), descriptors, to_small
+
+
+def similarity(a: tuple, b: tuple) -> tuple[np.ndarray | None, int]:
+    """One similarity transform from a's keypoints to b's (full-size pixels) and its inlier count."""
+    import cv2
+
+    (pa, da, fa), (pb, db, fb) = a, b
+    if da is None or db is None or len(da) < 2 or len(db) < 2:
+        return None, 0
+    pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(da, db, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    if len(good) < max(3, MIN_INLIERS):
+        return None, len(good)
+    src = pa[[m.queryIdx for m in good]]
+    dst = pb[[m.trainIdx for m in good]]
+    fitted, mask = cv2.estimateAffinePartial2D(
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX, maxIters=2000, confidence=0.999
+    )
+    if fitted is None:
+        return None, 0
+    # From a's full-size pixels to a's feature pixels, through the fit, back to b's full size.
+    full = np.linalg.inv(fb) @ np.vstack([fitted, [0, 0, 1]]) @ fa
+    return full[:2], int(mask.sum())
+
+
+def inverse(transform: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.invertAffineTransform(transform)
+
+
+def share_inside(transform: np.ndarray, size_from: tuple[int, int], size_to: tuple[int, int]) -> float:
+    """The share of the first image's area (w, h) that the transform puts inside the second."""
+    import cv2
+
+    w, h = size_from
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    mapped = corners @ transform[:, :2].T.astype(np.float32) + transform[:, 2].astype(np.float32)
+    W, H = size_to
+    frame = np.float32([[0, 0], [W, 0], [W, H], [0, H]])
+    area, _ = cv2.intersectConvexConvex(mapped.reshape(-1, 1, 2), frame.reshape(-1, 1, 2))
+    scale = abs(np.linalg.det(transform[:, :2]))
+    return float(area / (scale * w * h)) if scale > 0 else 0.0
+
+
+def warp(large: np.ndarray, to_large: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The larger image sampled at the smaller one's pixels (3x3 `to_large` from them to its own) and
+    the mask of those it covers, less EDGE_PX along the edge."""
+    import cv2
+
+    out, flags = (shape[1], shape[0]), cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    warped = cv2.warpAffine(large, to_large[:2], out, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    ones = np.full(large.shape, 255, np.uint8)
+    mask = cv2.warpAffine(ones, to_large[:2], out, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return warped, cv2.erode(mask, np.ones((2 * EDGE_PX + 1,) * 2, np.uint8)) == 255
+
+
+def refinement(small: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A small affine correction (3x3, small's pixels to warped's) found by ECC at ECC_SIZE. Keypoints
+    leave a scale error of ~0.1 % and a tenth of a pixel: 1 px at the far side of a page, enough
+    to raise a crop's largest box difference from 6 to 34. The identity when ECC fails or wanders."""
+    import cv2
+
+    a, to_a = shrunk(small, ECC_SIZE)
+    size = (a.shape[1], a.shape[0])
+    b = cv2.resize(warped, size, interpolation=cv2.INTER_AREA) if warped.shape != a.shape else warped
+    # Shrinking blends the black outside the overlap into its edge: ECC would align that edge (a window's
+    # frame) instead of the content, so the mask is eroded again at this size.
+    m = cv2.erode(cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST), np.ones((5, 5), np.uint8))
+    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, ECC_ITERATIONS, 1e-6)
+    try:
+        _, found = cv2.findTransformECC(a, b, np.eye(2, 3, dtype=np.float32), cv2.MOTION_AFFINE, criteria, m, 1)
+    except cv2.error:
+        return np.eye(3)
+    if np.abs(found[:, :2] - np.eye(2)).max() > 0.02 or np.abs(found[:, 2]).max() > 2:
+        return np.eye(3)
+    return np.linalg.inv(to_a) @ np.vstack([found, [0, 0, 1]]) @ to_a
+
+
+def aligned(small: np.ndarray, large: np.ndarray, to_large: np.ndarray) -> tuple:
+    """The smaller image (at most COMPARE_SIZE), the larger one resampled onto its grid, the mask of
+    the pixels both cover, and the 3x3 transform and larger image that made it. The larger image is
+    first shrunk by area to about the smaller's scale: bilinear sampling of a twice larger image
+    would alias its text into differences."""
+    import cv2
+
+    small, to_small = shrunk(small, COMPARE_SIZE)
+    m = np.vstack([to_large, [0, 0, 1]]) @ np.linalg.inv(to_small)  # small's (shrunk) pixels to large's
+    scale = float(np.sqrt(abs(np.linalg.det(m[:2, :2]))))
+    if scale > 1.25:
+        size = (max(1, round(large.shape[1] / scale)), max(1, round(large.shape[0] / scale)))
+        shrunk_large = cv2.resize(large, size, interpolation=cv2.INTER_AREA)
+        m = resizing(large.shape, shrunk_large.shape) @ m
+        large = shrunk_large
+    warped, mask = warp(large, m, small.shape)
+    return small, warped, mask, m, large
+
+
+def box_differences(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The mean absolute difference of each BOX x BOX box wholly inside the mask (NaN elsewhere)."""
+    import cv2
+
+    if BLUR_SIGMA > 0:
+        a = cv2.GaussianBlur(a, (0, 0), BLUR_SIGMA)
+        b = cv2.GaussianBlur(b, (0, 0), BLUR_SIGMA)
+    diff = np.abs(a.astype(np.float32) - b.astype(np.float32))
+    rows, cols = diff.shape[0] // BOX, diff.shape[1] // BOX
+    boxes = diff[: rows * BOX, : cols * BOX].reshape(rows, BOX, cols, BOX).mean(axis=(1, 3))
+    inside = mask[: rows * BOX, : cols * BOX].reshape(rows, BOX, cols, BOX).all(axis=(1, 3))
+    return np.where(inside, boxes, np.nan)
+
+
+def compared(small: np.ndarray, warped: np.ndarray, mask: np.ndarray, to_large: np.ndarray, large: np.ndarray):
+    """The box differences of the aligned pair, after ECC's refinement when it explains the pair
+    better (a lower largest box): the keypoints' transform stays when ECC drifts."""
+    boxes = box_differences(small, warped, mask)
+    if not ECC_SIZE or np.isnan(boxes).all():
+        return boxes
+    refined = box_differences(small, *warp(large, to_large @ refinement(small, warped, mask), small.shape))
+    if np.isnan(refined).all() or np.nanmax(refined) >= np.nanmax(boxes):
+        return boxes
+    return refined
+
+
+def overlay_like(differing: np.ndarray, valid: np.ndarray) -> bool:
+    """Whether the differing boxes look like a caption or a watermark line drawn on a copy: at least
+    OVERLAY_SHARE of the compared boxes (drawn to be read at the image's size, where a changed
+    field, toggle or point is a few boxes) and OVERLAY_IN_BAND of them in one horizontal band of
+    BAND of the compared height (one line of text, where another page differs all over)."""
+    count = int(differing.sum())
+    if count < OVERLAY_SHARE * int(valid.sum()):
+        return False
+    rows = np.flatnonzero(valid.any(axis=1))
+    per_row = differing.sum(axis=1)[rows[0] : rows[-1] + 1]
+    band = max(1, round(BAND * len(per_row)))
+    densest = np.convolve(per_row, np.ones(band, dtype=int), mode="valid").max()
+    return bool(densest >= OVERLAY_IN_BAND * count)
+
+
+def verify(a, b) -> Verdict:
+    """Whether b is a copy of a (or a of b): see the module's docstring."""
+    rgb_a, rgb_b = as_rgb(a), as_rgb(b)
+    gray_a, gray_b = luminance(rgb_a), luminance(rgb_b)
+    to_b, inliers = similarity(keypoints(gray_a), keypoints(gray_b))
+    if to_b is None or inliers < MIN_INLIERS:
+        return Verdict(False, inliers, to_b, None, f"{inliers} keypoints agree on one transform (< {MIN_INLIERS})")
+    size_a, size_b = (gray_a.shape[1], gray_a.shape[0]), (gray_b.shape[1], gray_b.shape[0])
+    a_in_b = share_inside(to_b, size_a, size_b)
+    b_in_a = share_inside(inverse(to_b), size_b, size_a)
+    contained = max(a_in_b, b_in_a)
+    if contained < CONTAINED or min(a_in_b, b_in_a) < OVERLAP:
+        return Verdict(False, inliers, to_b, None,
+                       f"neither lies inside the other ({a_in_b:.2f} of a in b, {b_in_a:.2f} of b in a)",
+                       contained)  # fmt: skip
+    if gray_a.size <= gray_b.size:
+        boxes = compared(*aligned(gray_a, gray_b, to_b))
+    else:
+        boxes = compared(*aligned(gray_b, gray_a, inverse(to_b)))
+    valid = ~np.isnan(boxes)
+    if not valid.any():
+        return Verdict(False, inliers, to_b, None, "no area to compare", contained)
+    largest = float(np.nanmax(boxes))
+    differing = np.nan_to_num(boxes, nan=0.0) > MAX_BOX_DIFF
+    count = int(differing.sum())
+    if count == 0:
+        return Verdict(True, inliers, to_b, largest, "aligned, no box differs", contained)
+    if overlay_like(differing, valid):
+        return Verdict(True, inliers, to_b, largest, f"{count} boxes differ, in one band, as a caption",
+                       contained, count)  # fmt: skip
+    return Verdict(False, inliers, to_b, largest, f"{count} boxes differ (largest {largest:.1f})", contained, count)
