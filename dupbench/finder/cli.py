@@ -112,12 +112,20 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
+    top = OneLineParser(prog="dupbench", description="Find duplicate and near-duplicate images.")
+    commands = top.add_subparsers(dest="command", required=True)
+    find = find_parser(commands)
+    review_parser(commands, find)
+    undo = commands.add_parser("undo", help="put back the files a --move-to run moved")
+    undo.add_argument("manifest", type=Path)
+    return top
+
+
+def find_parser(commands) -> argparse.ArgumentParser:
     from dupbench.finder.find import KEEP_RULES
     from dupbench.finder.recommend import methods_here
     from dupbench.grouping import GROUPINGS, NORMALISATIONS
 
-    top = OneLineParser(prog="dupbench", description="Find duplicate and near-duplicate images.")
-    commands = top.add_subparsers(dest="command", required=True)
     find = commands.add_parser(
         "find",
         help="duplicate groups in folders",
@@ -164,6 +172,10 @@ def parser() -> argparse.ArgumentParser:
     find.add_argument("--dry-run", action="store_true", help="with --move-to: show what would move, move nothing")
     find.add_argument("--workers", type=positive, default=None, help="decode threads (default: one per core)")
     find.add_argument("--quiet", action="store_true", help="no progress bars")
+    return find
+
+
+def review_parser(commands, find: argparse.ArgumentParser) -> None:
     review = commands.add_parser(
         "review",
         help="the groups in a browser: choose what each keeps, apply with undo",
@@ -183,9 +195,6 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     review.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: one the system picks)")
     review.add_argument("--open", action="store_true", help="open the page in a browser (default: when there is one)")
-    undo = commands.add_parser("undo", help="put back the files a --move-to run moved")
-    undo.add_argument("manifest", type=Path)
-    return top
 
 
 def as_json(found, queries: list | None) -> dict:
@@ -323,7 +332,6 @@ def check_query(path: Path, choice) -> None:
 
 
 def run_find(args) -> int:
-    from dupbench.files import atomic_write_text
     from dupbench.finder.find import default_cache, default_workers, find, query
     from dupbench.finder.recommend import choose
 
@@ -349,21 +357,34 @@ def run_find(args) -> int:
     left_out = leave_out_not_duplicates(found, args.cache or default_cache(args.folders))
     queries = query(choice, found, args.query, args.top) if args.query else None
     answer = {**as_json(found, queries), "left_out_not_duplicates": left_out}
-    to_stdout = args.json == "-"
-    out = sys.stderr if to_stdout else sys.stdout
+    out = sys.stderr if args.json == "-" else sys.stdout
     summary(found, out)
     if left_out:
         print(f"{left_out} groups marked not duplicates (dupbench review) left out", file=out)
-    for item in queries or []:
+    show_queries(queries or [], out)
+    write_outputs(args, found, answer, out)
+    if args.move_to:
+        act(args, found, out)
+    return FOUND if found.groups else NONE
+
+
+def show_queries(queries: list[dict], out) -> None:
+    for item in queries:
         print(f"query {shown(item['query'])}:", file=out)
         for match in item["matches"]:
             print(
                 f"    {match['score']:.4g}  {shown(match['path'])}{'  (duplicate)' if match['duplicate'] else ''}",
                 file=out,
             )
+
+
+def write_outputs(args, found, answer: dict, out) -> None:
+    """--json, --csv and --html."""
+    from dupbench.files import atomic_write_text
+
     if args.json:
         text = json_text(answer)
-        if to_stdout:
+        if args.json == "-":
             print(text)
         else:
             atomic_write_text(Path(args.json), text + "\n")
@@ -373,29 +394,31 @@ def run_find(args) -> int:
         from dupbench.finder.html import write
 
         print(f"report: {shown(write(found, args.html, args.keep))}", file=out)
-    if args.move_to:
-        from dupbench.finder.moves import move, plan
 
-        if args.dry_run:
-            for entry in plan(found, args.move_to):
-                if entry.get("skipped"):
-                    print(f"would not move {shown(entry['from'])}: {shown(entry['skipped'])}", file=out)
-                else:
-                    print(f"would move {shown(entry['from'])} -> {shown(entry['to'])}", file=out)
-        else:
-            begun: list[Path] = []
-            try:
-                manifest, moves = move(found, args.move_to, started=begun.append)
-            except BaseException:  # Ctrl-C, a full disk, a vanished folder: what moved can still go back
-                if begun:
-                    say_how_to_undo(begun[0])
-                raise
-            for entry in moves:
-                if entry.get("skipped"):
-                    print(f"not moved: {shown(entry['from'])}: {shown(entry['skipped'])}", file=out)
-            done = sum(bool(entry["done"]) for entry in moves)
-            print(f"moved {done} files; to put them back: {undo_command(manifest)}", file=out)
-    return FOUND if found.groups else NONE
+
+def act(args, found, out) -> None:
+    """--move-to: what would move (--dry-run), or the moves, with the undo command."""
+    from dupbench.finder.moves import move, plan
+
+    if args.dry_run:
+        for entry in plan(found, args.move_to):
+            if entry.get("skipped"):
+                print(f"would not move {shown(entry['from'])}: {shown(entry['skipped'])}", file=out)
+            else:
+                print(f"would move {shown(entry['from'])} -> {shown(entry['to'])}", file=out)
+        return
+    begun: list[Path] = []
+    try:
+        manifest, moves = move(found, args.move_to, started=begun.append)
+    except BaseException:  # Ctrl-C, a full disk, a vanished folder: what moved can still go back
+        if begun:
+            say_how_to_undo(begun[0])
+        raise
+    for entry in moves:
+        if entry.get("skipped"):
+            print(f"not moved: {shown(entry['from'])}: {shown(entry['skipped'])}", file=out)
+    done = sum(bool(entry["done"]) for entry in moves)
+    print(f"moved {done} files; to put them back: {undo_command(manifest)}", file=out)
 
 
 def undo_command(manifest: Path) -> str:

@@ -76,6 +76,70 @@ def methods_here() -> str:
     return "\n".join(lines)
 
 
+def rule_of(entry: dict) -> Rule:
+    """The one place a shipped entry of thresholds.json becomes a Rule (the finder's and the field's)."""
+    return Rule(
+        float(entry["threshold"]),
+        entry.get("grouping", "components"),
+        entry.get("normalise", "none"),
+        int(entry.get("background_k", 10)),
+        entry.get("prior"),
+    )
+
+
+def check_rule_options(grouping: str | None, normalise: str | None) -> None:
+    for value, allowed, what in ((grouping, GROUPINGS, "--grouping"), (normalise, NORMALISATIONS, "--normalise")):
+        if value is not None and value not in allowed:
+            raise DupbenchError(f"{what} {value!r}: one of {', '.join(allowed)}")
+
+
+def calibrated(name: str, instance: Method, table: dict, changed: bool, stand_in: str) -> Choice:
+    """The shipped rule of `name` (`changed`: --grouping or --normalise given, which it fixes)."""
+    entry = table["methods"].get(name)
+    if entry is None:
+        raise DupbenchError(
+            f"no calibrated threshold for {name} (calibrated: {', '.join(sorted(table['methods']))}); "
+            "pass --threshold VALUE"
+        )
+    if not entry.get("calibrated", True):
+        raise DupbenchError(
+            f"{name} is not offered as calibrated: {entry.get('why', 'its threshold missed 99 % precision')}; "
+            "pass --threshold VALUE to use it anyway"
+        )
+    if changed:
+        raise DupbenchError("--grouping and --normalise go with --threshold VALUE (the calibrated rule is fixed)")
+    rule = rule_of(entry)
+    where = table.get("source", {})
+    background = ", scores less the folder background" if rule.normalise == "local" else ""
+    source = (
+        f"calibrated: {rule.grouping} groups{background}, from {where.get('table', 'the benchmark')} "
+        f"at commit {where.get('git_commit', '?')}; `dupbench find --help` says what it held"
+    )
+    return Choice(name, instance, rule, source + stand_in, Decode.from_label(entry["decode"]))
+
+
+def given(
+    name: str, instance: Method, threshold: str, entry: dict, grouping: str | None, normalise: str | None, stand_in: str
+) -> Choice:
+    """A threshold given on the command line; the shipped entry still gives the grouping and prior."""
+    try:
+        value = float(threshold)
+    except ValueError:
+        raise DupbenchError(f"--threshold {threshold!r}: give 'calibrated' or a number") from None
+    if not math.isfinite(value):
+        raise DupbenchError(f"--threshold {threshold!r}: give a finite number")
+    if normalise != "local" and instance.goodness(value) > instance.goodness(instance.perfect_score()):
+        raise DupbenchError(f"--threshold {threshold!r}: stricter than a perfect score (nothing would be found)")
+    rule = Rule(
+        value,
+        grouping or entry.get("grouping", "components"),
+        normalise or "none",
+        int(entry.get("background_k", 10)),
+        entry.get("prior") if normalise == "local" else None,
+    )
+    return Choice(name, instance, rule, f"given on the command line{stand_in}", Decode.for_method(instance))
+
+
 def choose(
     method: str | None,
     threshold: str = "calibrated",
@@ -92,51 +156,7 @@ def choose(
             table = {"methods": {}}
     name, stand_in = (method, "") if method else default_here(table)
     instance = create_method(name, options or {"backbone": "auto", "weights_path": None})
-    entry = table["methods"].get(name)
-    for value, allowed, what in ((grouping, GROUPINGS, "--grouping"), (normalise, NORMALISATIONS, "--normalise")):
-        if value is not None and value not in allowed:
-            raise DupbenchError(f"{what} {value!r}: one of {', '.join(allowed)}")
+    check_rule_options(grouping, normalise)
     if threshold == "calibrated":
-        if entry is None:
-            raise DupbenchError(
-                f"no calibrated threshold for {name} (calibrated: {', '.join(sorted(table['methods']))}); "
-                "pass --threshold VALUE"
-            )
-        if not entry.get("calibrated", True):
-            raise DupbenchError(
-                f"{name} is not offered as calibrated: {entry.get('why', 'its threshold missed 99 % precision')}; "
-                "pass --threshold VALUE to use it anyway"
-            )
-        if grouping or normalise:
-            raise DupbenchError("--grouping and --normalise go with --threshold VALUE (the calibrated rule is fixed)")
-        rule = Rule(
-            float(entry["threshold"]),
-            entry.get("grouping", "components"),
-            entry.get("normalise", "none"),
-            int(entry.get("background_k", 10)),
-            entry.get("prior"),
-        )
-        where = table.get("source", {})
-        background = ", scores less the folder background" if rule.normalise == "local" else ""
-        source = (
-            f"calibrated: {rule.grouping} groups{background}, from {where.get('table', 'the benchmark')} "
-            f"at commit {where.get('git_commit', '?')}; `dupbench find --help` says what it held"
-        )
-        return Choice(name, instance, rule, source + stand_in, Decode.from_label(entry["decode"]))
-    try:
-        value = float(threshold)
-    except ValueError:
-        raise DupbenchError(f"--threshold {threshold!r}: give 'calibrated' or a number") from None
-    if not math.isfinite(value):
-        raise DupbenchError(f"--threshold {threshold!r}: give a finite number")
-    if normalise != "local" and instance.goodness(value) > instance.goodness(instance.perfect_score()):
-        raise DupbenchError(f"--threshold {threshold!r}: stricter than a perfect score (nothing would be found)")
-    base = entry or {}
-    rule = Rule(
-        value,
-        grouping or base.get("grouping", "components"),
-        normalise or "none",
-        int(base.get("background_k", 10)),
-        base.get("prior") if normalise == "local" else None,
-    )
-    return Choice(name, instance, rule, f"given on the command line{stand_in}", Decode.for_method(instance))
+        return calibrated(name, instance, table, bool(grouping or normalise), stand_in)
+    return given(name, instance, threshold, table["methods"].get(name) or {}, grouping, normalise, stand_in)

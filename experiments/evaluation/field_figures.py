@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from dupbench.errors import DupbenchError
-from dupbench.finder.recommend import shipped
+from dupbench.finder.recommend import rule_of, shipped
 from dupbench.grouping import Rule
 from dupbench.methods import Method
 from experiments.evaluation.field_metrics import (
@@ -43,8 +43,7 @@ def shipped_rule(name: str) -> Rule | None:
         return None
     if not entry or entry.get("threshold") is None:
         return None
-    k = int(entry.get("background_k", 10))
-    return Rule(float(entry["threshold"]), entry["grouping"], entry["normalise"], k, entry.get("prior"))
+    return rule_of(entry)
 
 
 class Folders:
