@@ -154,16 +154,36 @@ def inverse(transform: np.ndarray) -> np.ndarray:
 
 def share_inside(transform: np.ndarray, size_from: tuple[int, int], size_to: tuple[int, int]) -> float:
     """The share of the first image's area (w, h) that the transform puts inside the second."""
-    import cv2
-
     w, h = size_from
-    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    mapped = corners @ transform[:, :2].T.astype(np.float32) + transform[:, 2].astype(np.float32)
-    W, H = size_to
-    frame = np.float32([[0, 0], [W, 0], [W, H], [0, H]])
-    area, _ = cv2.intersectConvexConvex(mapped.reshape(-1, 1, 2), frame.reshape(-1, 1, 2))
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=float)
+    inside = clipped(corners @ transform[:, :2].T + transform[:, 2], *size_to)
     scale = abs(np.linalg.det(transform[:, :2]))
-    return float(area / (scale * w * h)) if scale > 0 else 0.0
+    return float(area(inside) / (scale * w * h)) if scale > 0 and len(inside) >= 3 else 0.0
+
+
+def clipped(polygon: np.ndarray, width: float, height: float) -> np.ndarray:
+    """A convex polygon cut to the rectangle (0, 0)-(width, height), edge by edge (Sutherland-Hodgman).
+    cv2.intersectConvexConvex gave a quarter of the area for two identical rectangles (edges on edges):
+    an identical copy of a settings screen was refused."""
+    for axis, bound, keep_below in ((0, 0.0, False), (0, width, True), (1, 0.0, False), (1, height, True)):
+        inside = (polygon[:, axis] <= bound) if keep_below else (polygon[:, axis] >= bound)
+        out = []
+        for k in range(len(polygon)):
+            here, before = polygon[k], polygon[k - 1]
+            if inside[k] != inside[k - 1]:
+                t = (bound - before[axis]) / (here[axis] - before[axis])
+                out.append(before + t * (here - before))
+            if inside[k]:
+                out.append(here)
+        polygon = np.array(out, dtype=float).reshape(-1, 2)
+        if not len(polygon):
+            break
+    return polygon
+
+
+def area(polygon: np.ndarray) -> float:
+    x, y = polygon[:, 0], polygon[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
 
 
 def warp(large: np.ndarray, to_large: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:

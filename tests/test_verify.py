@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from dupbench.errors import DupbenchError
-from dupbench.verify import verify
+from dupbench.verify import share_inside, verify
 from experiments.data import lookalikes
 
 
@@ -73,6 +73,15 @@ def test_a_caption_drawn_on_a_copy_passes(invoices):
     original, _ = invoices
     verdict = verify(original, copy_of(original, "caption"))
     assert verdict.copy, verdict.reason
+
+
+def test_an_identical_screen_lies_wholly_inside_itself():
+    # cv2.intersectConvexConvex gave 0.25 for two identical 720 x 1280 frames: this screen's PNG and
+    # grayscale copies were refused as "neither lies inside the other".
+    assert share_inside(np.eye(3)[:2], (720, 1280), (720, 1280)) == pytest.approx(1.0)
+    assert share_inside(np.array([[2.0, 0, -50], [0, 2.0, -50]]), (100, 100), (100, 100)) == pytest.approx(0.25)
+    screen = lookalikes.settings_family(np.random.default_rng([0, 1, 5]))[0]
+    assert verify(screen, copy_of(screen, "png")).copy
 
 
 def test_unrelated_images_are_refused_by_geometry():
