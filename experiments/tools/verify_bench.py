@@ -21,6 +21,7 @@ import pandas as pd
 from dupbench.verify import as_rgb, keypoints, luminance, verify
 from experiments.data.lookalikes import pairs
 from experiments.paths import REPO_ROOT
+from experiments.reporting.sections import Entry, Section
 
 UKBENCH = REPO_ROOT.parent / "shared" / "datasets" / "ukbench800"
 
@@ -86,6 +87,85 @@ def main() -> None:
     with pd.option_context("display.max_rows", None, "display.width", 200):
         print(table[table.half == "report"].to_string(index=False))
     print(f"wrote {args.out / 'pairs.csv'} and {args.out / 'summary.csv'}")
+
+
+FAMILIES = ("invoices", "settings", "charts", "products", "photos")
+COPY_KINDS = {
+    "jpeg50": "JPEG 50",
+    "jpeg70": "JPEG 70",
+    "jpeg95": "JPEG 95",
+    "half": "half size",
+    "messenger": "messenger (1024 px, JPEG 80)",
+    "png": "PNG",
+    "webp": "WebP",
+    "crop5": "border crop 5 %",
+    "crop10": "border crop 10 %",
+    "crop20": "border crop 20 %",
+    "window": "window capture",
+    "grayscale": "grayscale",
+    "caption": "caption along the top or bottom",
+    "caption_middle": "caption across the middle",
+    "watermark": "watermark (half-transparent, a corner)",
+}
+LOOKALIKES = {
+    "next_number": "the next invoice number (one digit)",
+    "other_date": "another date",
+    "other_amount": "another amount due",
+    "other_invoice": "another invoice of the template",
+    "one_toggle": "one toggle flipped",
+    "other_user": "another user's name",
+    "one_point": "one point moved",
+    "other_product": "another product on white",
+    "other_view": "another view of the object (ukbench800)",
+}
+
+
+def passed(rows: pd.DataFrame) -> str:
+    """'passed/pairs' of summary rows ('' where there are none)."""
+    if rows.empty:
+        return ""
+    return f"{int(round((rows['pass_rate'] * rows['pairs']).sum()))}/{int(rows['pairs'].sum())}"
+
+
+def rate(rows: pd.DataFrame) -> float:
+    return float((rows["pass_rate"] * rows["pairs"]).sum() / rows["pairs"].sum())
+
+
+def render_verify(table: pd.DataFrame, source: str) -> str:
+    """The report half's copies passed and look-alikes accepted, per kind and family (summary.csv)."""
+    report = table[table["half"] == "report"]
+    copies = report[report["truth"] == "copy"]
+    lines = ["Copies passed / pairs, report half:", "", "| copy type | " + " | ".join(FAMILIES) + " | all |"]
+    lines.append("|---" * (len(FAMILIES) + 2) + "|")
+    for kind, label in COPY_KINDS.items():
+        rows = copies[copies["kind"] == kind]
+        cells = [passed(rows[rows["family"] == family]) for family in FAMILIES]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {rate(rows):.2f} |")
+    choose = table[(table["half"] == "choose") & (table["truth"] == "copy") & (table["kind"] != "watermark")]
+    kept = copies[copies["kind"] != "watermark"]
+    lines.append(
+        f"| all but the watermark ({int(kept['pairs'].sum())} pairs) |" + " |" * len(FAMILIES)
+        + f" {rate(kept):.3f} (the choose half: {rate(choose):.3f}) |"
+    )  # fmt: skip
+    lookalikes = report[report["truth"] != "copy"]
+    lines += ["", "Look-alikes accepted / pairs, report half:", ""]
+    lines += ["| look-alike | family | as drawn | its JPEG 70 | its half size |", "|---|---|---|---|---|"]
+    for kind, label in LOOKALIKES.items():
+        rows = lookalikes[lookalikes["kind"] == kind]
+        family = rows["family"].iloc[0] if not rows.empty else ""
+        variants = [passed(lookalikes[lookalikes["kind"] == f"{kind}{end}"]) for end in ("", "+jpeg70", "+half")]
+        lines.append(f"| {label} | {family} | " + " | ".join(variants) + " |")
+    lines += ["", f"From `{source}` (`python -m experiments.tools.verify_bench` writes `results/verify/summary.csv`)."]
+    return "\n".join(lines)
+
+
+ENTRY = Entry(
+    key="verify",
+    title="Verification: a copy or a look-alike (issue 39)",
+    output="verify",
+    section=Section(table="summary.csv", render=render_verify),
+    per_dataset=False,
+)
 
 
 if __name__ == "__main__":
