@@ -21,6 +21,7 @@ import pandas as pd
 from dupbench.verify import as_rgb, keypoints, luminance, verify
 from experiments.data.lookalikes import pairs
 from experiments.paths import REPO_ROOT
+from experiments.provenance import git_commit, machine, now_utc
 from experiments.reporting.sections import Entry, Section
 
 UKBENCH = REPO_ROOT.parent / "shared" / "datasets" / "ukbench800"
@@ -82,7 +83,8 @@ def main() -> None:
     rows = measure(args.per_family, args.photos)
     args.out.mkdir(parents=True, exist_ok=True)
     rows.to_csv(args.out / "pairs.csv", index=False)
-    table = summary(rows)
+    # The environment with the result: a baseline is promoted only from a clean commit (refuse_dirty).
+    table = summary(rows).assign(git_commit=git_commit(), machine=machine(), finished_at=now_utc())
     table.to_csv(args.out / "summary.csv", index=False)
     with pd.option_context("display.max_rows", None, "display.width", 200):
         print(table[table.half == "report"].to_string(index=False))
