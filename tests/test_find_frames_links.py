@@ -3,9 +3,7 @@ and 8): "identical pixels" means every frame, and a link loop is a skipped file,
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import io
 import json
 import subprocess
 import sys
@@ -15,16 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dupbench.finder.cli import main
-
-PHASH = ["--method", "phash", "--threshold", "12", "--quiet"]
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
+from tests.test_find import PHASH, run
 
 
 def found(tmp_path: Path, folder: Path, *argv: str) -> tuple[int, dict, str]:

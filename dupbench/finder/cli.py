@@ -340,7 +340,7 @@ def check_query(path: Path, choice) -> None:
 
 
 def run_find(args) -> int:
-    from dupbench.finder.find import default_cache, default_workers, find, query
+    from dupbench.finder.find import default_cache, find_with_options, query
     from dupbench.finder.recommend import choose
 
     if args.dry_run and not args.move_to:
@@ -351,17 +351,7 @@ def run_find(args) -> int:
         raise DupbenchError("--verify needs OpenCV: pip install 'dupbench[verify]'")
     for path in args.query or []:
         check_query(path, choice)
-    ignore = [args.move_to] if args.move_to else []
-    found = find(
-        args.folders,
-        choice,
-        cache_path=args.cache,
-        workers=args.workers or default_workers(),
-        progress=not args.quiet and sys.stderr.isatty(),
-        ignore=ignore,
-        keep=args.keep,
-        verify=args.verify,
-    )
+    found = find_with_options(args, choice, [args.move_to] if args.move_to else [], verify=args.verify)
     from dupbench.finder.marks import leave_out_not_duplicates
 
     # Groups a person marked "not duplicates" in `dupbench review` are left out of every output, and said so.
@@ -433,10 +423,10 @@ def act(args, found, out) -> None:
 
 
 def undo_command(manifest: Path) -> str:
-    """The undo command as a person pastes it: quoted for the shell (a folder with spaces), escaped."""
-    import shlex
+    """The undo command as the terminal shows it: control characters escaped."""
+    from dupbench.finder import moves
 
-    return shown(f"dupbench undo {shlex.quote(str(manifest))}")
+    return shown(moves.undo_command(manifest))
 
 
 def say_how_to_undo(manifest: Path) -> None:

@@ -24,6 +24,7 @@ import functools
 import gc
 import hashlib
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -644,6 +645,20 @@ def find(
     return Found(photos, skipped, groups, sorted(pairs), choice, encoded, done.hits, seconds, prepared, row_of, folders)
 
 
+def find_with_options(args: Any, choice: Choice, ignore: Sequence[Path], verify: bool = False) -> Found:
+    """find() with the command's options (`dupbench find` and `dupbench review` share them)."""
+    return find(
+        args.folders,
+        choice,
+        cache_path=args.cache,
+        workers=args.workers or default_workers(),
+        progress=not args.quiet and sys.stderr.isatty(),
+        ignore=ignore,
+        keep=args.keep,
+        verify=verify,
+    )
+
+
 def query(choice: Choice, found: Found, images: Sequence[Path], top: int) -> list[dict]:
     """The nearest photos of the folder to each query image, with scores."""
     method = choice.method
@@ -673,4 +688,4 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-__all__ = ["Decode", "Found", "Group", "Photo", "default_workers", "find", "query"]
+__all__ = ["Decode", "Found", "Group", "Photo", "default_workers", "find", "find_with_options", "query"]

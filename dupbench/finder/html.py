@@ -26,17 +26,24 @@ figure.best img { border-color: #2a8a2a; } figure.best figcaption b { color: #2a
 """
 
 
-def thumbnail(path: Path) -> str:
+def thumbnail_jpeg(path: Path, side: int) -> bytes:
+    """A JPEG at most `side` pixels a side, as shown (EXIF turn applied); b"" for a file that cannot be read.
+    The static report's and the review page's thumbnails."""
     try:
         with Image.open(path) as image:
-            image.draft("RGB", (THUMB, THUMB))
+            image.draft("RGB", (side, side))
             small = ImageOps.exif_transpose(image).convert("RGB")
-            small.thumbnail((THUMB, THUMB))
+            small.thumbnail((side, side))
         out = io.BytesIO()
         small.save(out, format="JPEG", quality=80)
-        return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode()
+        return out.getvalue()
     except (OSError, ValueError):
-        return ""
+        return b""
+
+
+def thumbnail(path: Path) -> str:
+    data = thumbnail_jpeg(path, THUMB)
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode() if data else ""
 
 
 def kept_rule(found, keep: str) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shlex
 import shutil
 import time
 from collections.abc import Callable
@@ -100,6 +101,11 @@ def plan_chosen(found, target: Path, chosen: list[tuple[int, int, list[int]]]) -
                 entry["skipped"] = why if why_not_movable(photo.path, real_roots) else f"its kept copy is {why}"
             moves.append(entry)
     return moves
+
+
+def undo_command(manifest: Path) -> str:
+    """The command that puts a manifest's moves back, quoted for the shell as a person pastes it."""
+    return f"dupbench undo {shlex.quote(str(manifest))}"
 
 
 def write_manifest(path: Path, moves: list[dict]) -> None:

@@ -23,7 +23,6 @@ import json
 import mimetypes
 import os
 import secrets
-import shlex
 import sys
 import threading
 import time
@@ -35,8 +34,9 @@ from urllib.parse import urlsplit
 
 from dupbench.errors import DupbenchError
 from dupbench.features import FeatureCache
+from dupbench.finder.html import thumbnail_jpeg
 from dupbench.finder.marks import leave_out_not_duplicates
-from dupbench.finder.moves import move_chosen, plan_chosen, roots_of
+from dupbench.finder.moves import move_chosen, plan_chosen, roots_of, undo_command
 
 HOSTS = {"127.0.0.1", "localhost"}
 THUMB = 200
@@ -156,7 +156,7 @@ class Review:
         path = self.servable(photo_id)
         if path is None:
             return None
-        data = small_jpeg(path, THUMB)
+        data = thumbnail_jpeg(path, THUMB)
         with self.lock:
             self.thumbs[photo_id] = data
             while len(self.thumbs) > THUMBS_KEPT:
@@ -227,36 +227,15 @@ class Review:
                 except DupbenchError as problem:
                     said = str(problem)
                     if begun:
-                        said += f" (to put back what moved: {undo_line(begun[0])})"
+                        said += f" (to put back what moved: {undo_command(begun[0])})"
                     raise DupbenchError(said) from None
                 for number, _, _ in chosen:
                     self.forget(number)
                 answer["moved"] = sum(bool(entry["done"]) for entry in moves)
                 answer["skipped"] = [f"{e['from']}: {e['skipped']}" for e in moves if e.get("skipped")]
                 answer["manifest"] = str(manifest)
-                answer["undo"] = undo_line(manifest)
+                answer["undo"] = undo_command(manifest)
             return answer
-
-
-def undo_line(manifest: Path) -> str:
-    """The undo command as the page shows it (as text: a control character in a name does nothing there),
-    quoted for the shell as a person pastes it."""
-    return f"dupbench undo {shlex.quote(str(manifest))}"
-
-
-def small_jpeg(path: Path, side: int) -> bytes:
-    from PIL import Image, ImageOps
-
-    try:
-        with Image.open(path) as image:
-            image.draft("RGB", (side, side))
-            small = ImageOps.exif_transpose(image).convert("RGB")
-            small.thumbnail((side, side))
-        out = io.BytesIO()
-        small.save(out, format="JPEG", quality=80)
-        return out.getvalue()
-    except (OSError, ValueError):
-        return b""
 
 
 def as_png(path: Path) -> bytes:
@@ -382,22 +361,14 @@ def a_browser_is_there() -> bool:
 def run_review(args, shown: Callable[[object], str]) -> int:
     """`dupbench review`: the find (its cache makes a second run quick), then the page served until Ctrl-C.
     `shown`: the command's way of printing a path on the terminal (cli.shown: control characters escaped)."""
-    from dupbench.finder.find import default_cache, default_workers, find
+    from dupbench.finder.find import default_cache, find_with_options
     from dupbench.finder.recommend import choose
 
     choice = choose(args.method, args.threshold, args.grouping, args.normalise)
     move_to = args.move_to or default_move_to(args.folders)
     if move_to.exists() and not move_to.is_dir():
         raise DupbenchError(f"--move-to {move_to}: a file; give a folder")
-    found = find(
-        args.folders,
-        choice,
-        cache_path=args.cache,
-        workers=args.workers or default_workers(),
-        progress=not args.quiet and sys.stderr.isatty(),
-        ignore=[move_to],
-        keep=args.keep,
-    )
+    found = find_with_options(args, choice, [move_to])
     plan_chosen(found, move_to, [])  # a --move-to inside a scanned folder is one line now, not at the first apply
     cache_path = args.cache or default_cache(args.folders)
     left_out = leave_out_not_duplicates(found, cache_path)
