@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dupbench.engine.reads import shown_size
 from dupbench.images import fastjpeg
 from dupbench.images.decode import Decode, decode, decode_jpeg, decode_opened
-from dupbench.images.ingest import shown_size
 from experiments.data.embedded import ensure_embedded
 from experiments.paths import REPO_ROOT
 

@@ -231,8 +231,8 @@ def test_the_html_report_renders_in_headless_chromium_with_the_json_groups(photo
 
 
 def test_ctrl_c_while_encoding_keeps_the_batches_already_encoded(photos, tmp_path, monkeypatch):
-    import dupbench.finder.find as find_module
-    import dupbench.images.decode as decode_module
+    import dupbench.engine.encode as find_module  # the engine `dupbench find` encodes through
+    import dupbench.engine.prepare as decode_module
 
     real = find_module.prepared_batches
 
@@ -569,7 +569,7 @@ def test_the_read_workers_start_during_the_scan_with_progress_bars_off(photos, t
     forked from the process where that is safe, reading full batches while the scan goes on (the
     groups come back the same); else the fork server, started early. A second run, every file in the
     cache, starts none."""
-    from dupbench.images import ingest
+    from dupbench.engine import reads as ingest
 
     started = []
     monkeypatch.setattr(ingest, "PROCESSES_FROM", 3)

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from dupbench.engine import reads as ingest
 from dupbench.images import decode as decoding
-from dupbench.images import ingest
 from dupbench.images.decode import Decode
 from dupbench.methods import create_method
 from experiments.data.embedded import ensure_embedded

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from dupbench.images import ingest
+from dupbench.engine import reads as ingest
 from dupbench.images.decode import worker_pool
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"

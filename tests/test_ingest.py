@@ -1,4 +1,4 @@
-"""dupbench/images/ingest.py: a new file read once gives its sha256, its size as shown and (for a
+"""dupbench/engine/reads.py: a new file read once gives its sha256, its size as shown and (for a
 method that prepares on its workers) its features, the same as reading it three times did."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from dupbench.engine.reads import read_new
 from dupbench.features import FeatureCache, feature_identity
 from dupbench.images.decode import Decode, decode
-from dupbench.images.ingest import read_new
 from dupbench.methods.registry import create_method
 from tests.conftest import photo
 
@@ -110,7 +110,7 @@ def test_facts_alone_for_a_method_that_prepares_on_this_thread(tmp_path):
 
 
 def test_read_bytes_gives_every_byte_of_files_of_any_size(tmp_path):
-    from dupbench.images.ingest import read_bytes
+    from dupbench.engine.reads import read_bytes
 
     rng = np.random.default_rng(0)
     for size in (0, 1, 4095, 4096, (1 << 20) + 3, 3 << 20):
@@ -122,8 +122,8 @@ def test_read_bytes_gives_every_byte_of_files_of_any_size(tmp_path):
 def test_a_long_batch_holds_at_most_BATCH_decoded_images_and_gives_the_same_features(tmp_path, monkeypatch):
     """A worker's batch may be READ_BATCH files (fewer hand-overs); its decoded images are prepared BATCH
     at a time (a batch of big photos must not hold hundreds of decodes), the features the same."""
+    from dupbench.engine.reads import read_batch
     from dupbench.images.decode import BATCH
-    from dupbench.images.ingest import read_batch
 
     method = create_method("phash")
     want = Decode.for_method(method)
@@ -145,7 +145,7 @@ def test_a_long_batch_holds_at_most_BATCH_decoded_images_and_gives_the_same_feat
 
 
 def test_a_small_folder_gets_small_batches_so_every_worker_has_several(tmp_path):
-    from dupbench.images import ingest
+    from dupbench.engine import reads as ingest
 
     method = create_method("phash")
     paths = folder(tmp_path) * 40  # 200 files
@@ -158,7 +158,7 @@ def test_reads_started_during_a_scan_come_back_as_a_read_after_it_would_give_the
     """ScanReads: files offered while a scan goes on are read on forked workers in full batches; read_new
     then gives every file's facts and features under the caller's numbering, the same as reading after
     the scan, and drops a file offered early that the caller does not read (a link its scan left out)."""
-    from dupbench.images import ingest
+    from dupbench.engine import reads as ingest
 
     monkeypatch.setattr(ingest, "PROCESSES_FROM", 3)
     monkeypatch.setattr(ingest, "READ_BATCH", 2)

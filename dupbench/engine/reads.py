@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from dupbench.engine.prepare import start_workers_early
 from dupbench.errors import UnreadableImage
 from dupbench.files import sha256_of
 from dupbench.images import fastjpeg
@@ -35,7 +36,6 @@ from dupbench.images.decode import (
     decode_jpeg,
     decode_opened,
     fork_is_safe,
-    start_workers_early,
     worker_pool,
 )
 from dupbench.images.read import LARGE_FILE, read_bytes

@@ -3,11 +3,11 @@ benchmark recommends.
 
 1. Scan every folder recursively (dupbench/images/scan.py: what is not used is recorded with why).
 2. Read each file the cache has no facts for once (skipped when its size, mtime, ctime and inode
-   are unchanged; dupbench/images/ingest.py): its sha256, its size as shown and, for a hash, its
-   features on the workers from the same bytes. A large folder's reading starts during the scan, on
-   worker processes forked from this one (ScanReads). Files with the same bytes are one image from here
-   on. Encode the images the cache still has no features for (dupbench/images/decode.py: reduced
-   JPEG decodes, batches, threads or processes), storing each batch in the cache
+   are unchanged) by the one engine (dupbench/engine, which the benchmark measures too): its sha256, its
+   size as shown and, for a hash, its features on the workers from the same bytes. A large folder's
+   reading starts during the scan, on worker processes forked from this one (ScanReads). Files with the
+   same bytes are one image from here on. Encode the images the cache still has no features for
+   (reduced JPEG decodes, batches, threads or processes), storing each batch in the cache
    (dupbench/features.py) as it is done.
 3. Groups (dupbench/grouping.py, the code the benchmark calibrates): each image's nearest others,
    scores against the folder's own background where the rule says so, links that pass the
@@ -34,16 +34,18 @@ from typing import Any
 
 import numpy as np
 
+from dupbench import engine
+from dupbench.engine import Facts, ScanReads, identity_of
+from dupbench.engine.encode import prepares_on_workers
 from dupbench.errors import DupbenchError
 from dupbench.features import FeatureCache, file_stamp
 from dupbench.finder.original import original_of, richest
 from dupbench.finder.recommend import Choice
 from dupbench.grouping import find_groups
 from dupbench.images import fastjpeg
-from dupbench.images.decode import Decode, decode, prepared_batches
+from dupbench.images.decode import Decode, decode
 from dupbench.images.frames import frames_digest
-from dupbench.images.ingest import ScanReads, read_bytes, read_new
-from dupbench.images.read import LARGE_FILE, read_rgb
+from dupbench.images.read import LARGE_FILE, read_bytes, read_rgb
 from dupbench.images.scan import scan, why_link_unusable
 from dupbench.progress import Progress
 
@@ -219,95 +221,6 @@ def scan_for_new(
     return photos, known_facts(photos, known)
 
 
-def prepares_on_workers(choice: Choice) -> bool:
-    """The read's workers prepare the features too (a hash, with a cache identity), not only the facts."""
-    return bool(choice.identity) and choice.method.parallel_prepare
-
-
-def cached_contents(choice: Choice, cache: FeatureCache) -> frozenset[str]:
-    """The contents whose features a read's workers need not prepare: for a method that prepares on
-    them (a hash), the cache's (a whole table's scan: asked only when there are files to read)."""
-    return cache.contents(choice.identity) if prepares_on_workers(choice) else frozenset()
-
-
-def read_facts(
-    choice: Choice,
-    fresh: list[Photo],
-    cache: FeatureCache,
-    workers: int,
-    skipped: list[tuple[str, str]],
-    tick: Callable[[int], None],
-    early: ScanReads | None = None,
-) -> tuple[set[int], dict[str, Any]]:
-    """The fresh photos' facts, each file read once (dupbench/images/ingest.py); a method that prepares
-    on its workers (a hash) gets the features of new contents from the same read, stored in the cache
-    as each batch is done. (ids of the photos whose header cannot be read, the features by content).
-    `early`: the reads the scan started (made knowing cached_contents)."""
-    method, identity = choice.method, choice.identity
-    prepare = prepares_on_workers(choice)
-    started = early is not None and early.pool is not None
-    cached = cached_contents(choice, cache) if fresh and not started else frozenset()  # a table's scan: when needed
-    unreadable: set[int] = set()
-    features: dict[str, Any] = {}
-    # Each file by its cache key, the bytes of its path as scanned: no str() of a Path per file here.
-    paths = [p.key or os.fsencode(p.path) for p in fresh]
-    for batch in read_new(method, paths, choice.decode, workers, cached, prepare, tick, early):
-        for i, facts in batch.facts.items():
-            fresh[i].sha256, fresh[i].width, fresh[i].height = facts.sha256, facts.width, facts.height
-        for i, (sha, why) in batch.unreadable.items():
-            fresh[i].sha256 = sha
-            unreadable.add(id(fresh[i]))
-            skipped.append((str(fresh[i].path), why))
-        if batch.prepared:
-            rows = [(fresh[i].sha256, row) for i, row in zip(batch.prepared, batch.part)]
-            cache.put(rows, identity)
-            features.update(rows)
-        # Remembered batch by batch while the workers read on, not all at the end, when nothing else runs
-        # (100,000 rows: ~0.3 s at the end of a cold run).
-        done = [fresh[i] for i in (*batch.facts, *batch.unreadable)]
-        cache.remember_files((p.key, p.stamp, p.sha256, p.width or None, p.height or None) for p in done if p.sha256)
-    cache.commit()
-    return unreadable, features
-
-
-def encode_all(
-    choice: Choice,
-    paths: list[Path],
-    digests: list[str],
-    cache: FeatureCache,
-    workers: int,
-    tick: Callable[[int], None],
-    made: dict[str, Any] | None = None,
-) -> tuple[Any, int, dict[int, str]]:
-    """The representation of every distinct content (`made`: encoded and stored this run already;
-    cached rows loaded, the rest encoded in batches and stored as each batch finishes); the count
-    of contents found in the cache; contents that failed to decode, by index (left out by the caller)."""
-    method = choice.method
-    identity = choice.identity
-    made = made or {}
-    known = cache.get([d for d in digests if d not in made], identity) if identity else {}
-    hits = len(known)
-    known.update(made)
-    missing = [i for i, sha in enumerate(digests) if sha not in known]
-    tick(len(digests) - len(missing))
-    want = choice.decode
-    failed: dict[int, str] = {}  # a file that cannot be decoded: recorded as its batch is prepared
-    parts: dict[int, Any] = {}
-    for chunk, part in prepared_batches(method, paths, missing, want, workers, failed):
-        if identity:
-            rows = list(part)
-            cache.put([(digests[i], row) for i, row in zip(chunk, rows)], identity)
-            known.update((digests[i], row) for i, row in zip(chunk, rows))
-        else:
-            parts[chunk[0]] = part
-        tick(len(chunk))
-    if identity:
-        kept = [i for i in range(len(digests)) if i not in failed]
-        prepared = np.stack([known[digests[i]] for i in kept]) if kept else np.empty((0, 0))
-        return prepared, hits, failed
-    return (method.join([parts[k] for k in sorted(parts)]) if parts else []), 0, failed
-
-
 def pixel_digest(path: Path) -> str:
     """The sha256 of an image's size and decoded RGB pixels (read_rgb's, in full); a plain JPEG's
     through libjpeg in C (dupbench/images/fastjpeg.py: the same pixels, without Pillow's Python parsing);
@@ -429,9 +342,28 @@ class Encoded:
     contents: list[str]  # sha256 of each distinct content, in the order of `prepared`'s rows
     prepared: Any
     hits: int  # contents whose features came from the cache
-    failed: dict[int, str]  # contents that could not be decoded (by index, before they were left out)
+    encoded: int  # contents encoded this run (those that could not be decoded included)
     known_pixels: dict[str, str]  # cached pixel digests, by sha256
     kept: bool  # the cache is kept after the run (not a temporary one)
+
+
+def remembering(cache: FeatureCache, photos: list[Photo]) -> Callable[[dict[int, Facts], dict], None]:
+    """encode_files' on_read: each read batch's facts kept in the cache while the workers read on, not all
+    at the end, when nothing else runs (100,000 rows: ~0.3 s at the end of a cold run)."""
+
+    def remember(facts: dict[int, Facts], unreadable: dict[int, tuple[str, str]]) -> None:
+        rows = [(photos[i].key, photos[i].stamp, f.sha256, f.width or None, f.height or None) for i, f in facts.items()]
+        # A file whose header could not be read: its sha256 without a size, so the next run reads it again.
+        rows += [(photos[i].key, photos[i].stamp, sha, None, None) for i, (sha, _) in unreadable.items() if sha]
+        cache.remember_files(rows)
+
+    return remember
+
+
+def bars(progress: bool) -> Callable[[str, int], Progress]:
+    """The engine's stages as the terminal's progress bars (counted here: a disabled bar counts nothing)."""
+    units = {"read": "file", "encode": "img"}
+    return lambda name, total: Progress(name, total, units.get(name, ""), terminal=progress)
 
 
 def read_and_encode(
@@ -444,42 +376,47 @@ def read_and_encode(
     seconds: dict[str, float],
     skipped: list[tuple[str, str]],
 ) -> Encoded:
-    """Scan, read the facts of new files, encode each distinct content once (cached or encoded now)."""
+    """Scan, then the engine (dupbench/engine): the facts of new files read, each distinct content encoded
+    once (cached or encoded now); files that cannot be read or decoded recorded as skipped, left out."""
     start = time.perf_counter()
+    method, want = choice.method, choice.decode
+    identity = identity_of(method, want)
     early = ScanReads(
-        choice.method, choice.decode, workers, prepares_on_workers(choice), lambda: cached_contents(choice, cache)
+        method, want, workers, prepares_on_workers(method, identity), lambda: cached_contents(cache, identity)
     )
     with early:
         photos, fresh = scan_for_new(folders, ignored, skipped, cache, early, progress)
         seconds["scan"] = time.perf_counter() - start
         start = time.perf_counter()
-        with Progress("read", len(fresh), "file", terminal=progress) as bar:
-            unreadable, made = read_facts(choice, fresh, cache, workers, skipped, bar.update, early)
-    photos = [p for p in photos if id(p) not in unreadable]
-    # One image per distinct content: byte copies are found by their sha256, never encoded twice.
-    contents = list(dict.fromkeys(p.sha256 for p in photos))
-    first = {}
-    for photo in photos:
-        first.setdefault(photo.sha256, photo.path)
-    with Progress("encode", len(contents), "img", terminal=progress) as bar:
-        prepared, hits, failed = encode_all(
-            choice, [first[sha] for sha in contents], contents, cache, workers, bar.update, made
+        new = {id(p) for p in fresh}
+        known = {i: Facts(p.sha256, p.width, p.height) for i, p in enumerate(photos) if id(p) not in new}
+        paths = [p.key or os.fsencode(p.path) for p in photos]
+        done = engine.encode_files(
+            method, want, paths, cache, workers, bars(progress), known, early, remembering(cache, photos)
         )
+    cache.commit()
     seconds["encode"] = time.perf_counter() - start
+    for photo, facts in zip(photos, done.facts):
+        if facts is not None:
+            photo.sha256, photo.width, photo.height = facts
+    skipped += [(str(photos[i].path), why) for i, why in sorted(done.unreadable.items())]
+    # A content that could not be decoded: each of its files named (the engine names the first).
+    skipped += [
+        (str(p.path), f"cannot read image {p.path}: {done.failed[p.sha256].split(': ', 1)[-1]}")
+        for i, p in enumerate(photos)
+        if done.facts[i] is not None and p.sha256 in done.failed
+    ]
+    kept = [p for i, p in enumerate(photos) if done.facts[i] is not None and p.sha256 not in done.failed]
     # A temporary cache (the real one was in use) is gone at its close.
-    known = cache.pixel_digests(pixel_decoder())
-    return Encoded(photos, contents, prepared, hits, failed, known, not cache.temporary)
+    known_pixels = cache.pixel_digests(pixel_decoder())
+    encoded = len(done.contents) + len(done.failed) - done.hits
+    return Encoded(kept, done.contents, done.prepared, done.hits, encoded, known_pixels, not cache.temporary)
 
 
-def leave_out_failed(done: Encoded, skipped: list[tuple[str, str]]) -> None:
-    """Files whose content could not be decoded are recorded as skipped and left out."""
-    if not done.failed:
-        return
-    contents = done.contents
-    why = {contents[i]: reason.split(": ", 1)[-1] for i, reason in done.failed.items()}  # by content: O(N), not N x bad
-    skipped += [(str(p.path), f"cannot read image {p.path}: {why[p.sha256]}") for p in done.photos if p.sha256 in why]
-    done.photos = [p for p in done.photos if p.sha256 not in why]
-    done.contents = [sha for sha in contents if sha not in why]
+def cached_contents(cache: FeatureCache, identity: str | None) -> frozenset[str]:
+    """The contents whose features a read's workers need not prepare (a whole table's scan: asked only
+    when the scan has files for its workers to read)."""
+    return cache.contents(identity) if identity else frozenset()
 
 
 class Neighbours:
@@ -615,7 +552,6 @@ def find(
     skipped: list[tuple[str, str]] = []
     with FeatureCache(cache_path, given) as cache:
         done = read_and_encode(folders, choice, cache, ignored, workers, progress, seconds, skipped)
-    leave_out_failed(done, skipped)
     photos, contents, prepared = done.photos, done.contents, done.prepared
     row = {sha: i for i, sha in enumerate(contents)}
     row_of = [row[p.sha256] for p in photos]
@@ -641,8 +577,9 @@ def find(
         with FeatureCache(cache_path, given) as cache:
             cache.remember_pixel_digests(new_pixels, pixel_decoder())
     seconds["search"] = time.perf_counter() - start
-    encoded = len(contents) + len(done.failed) - done.hits
-    return Found(photos, skipped, groups, sorted(pairs), choice, encoded, done.hits, seconds, prepared, row_of, folders)
+    return Found(
+        photos, skipped, groups, sorted(pairs), choice, done.encoded, done.hits, seconds, prepared, row_of, folders
+    )
 
 
 def find_with_options(args: Any, choice: Choice, ignore: Sequence[Path], verify: bool = False) -> Found:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from dupbench.engine import identity_of
 from dupbench.errors import DupbenchError
-from dupbench.features import feature_identity
 from dupbench.grouping import GROUPINGS, NORMALISATIONS, Rule
 from dupbench.images.decode import Decode
 from dupbench.methods import Method, create_method
@@ -40,8 +40,7 @@ class Choice:
     @property
     def identity(self) -> str | None:
         """The cache key of this method's features (None: its representation is not one array per image)."""
-
-        return feature_identity(self.method, self.decode.label) if self.method.index_kind else None
+        return identity_of(self.method, self.decode)
 
 
 def shipped() -> dict[str, Any]:

@@ -18,7 +18,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,6 @@ from dupbench.errors import DupbenchError, UnreadableImage
 from dupbench.images import fastjpeg
 from dupbench.images.heap import keep_freed_memory
 from dupbench.images.read import DEFAULT_MAX_PIXELS, LARGE_FILE, read_bytes, to_rgb
-from dupbench.methods.base import Method
 
 # Images decoded per batch; two batches are in memory at once (one prepared, the next decoding).
 # 32 photos at the networks' 288 px are ~10 MiB: 64 cost `dupbench find` ~90 MiB more at its peak.
@@ -53,7 +52,8 @@ class Decode:
         return f"short{self.side}" if self.side else f"{self.size[0]}x{self.size[1]}"
 
     @classmethod
-    def for_method(cls, method: Method, size: tuple[int, int] = FIXED_SIZE) -> Decode:
+    def for_method(cls, method: Any, size: tuple[int, int] = FIXED_SIZE) -> Decode:
+        """`method`: a dupbench Method (its declared `decode_side`); not imported: images sit below methods."""
         return cls(side=method.decode_side) if method.decode_side else cls(size=tuple(size))
 
     @classmethod
@@ -229,96 +229,11 @@ def batches(indices: Sequence[int], size: int = BATCH) -> Iterator[Sequence[int]
 PROCESSES_FROM = 2000
 
 
-def prepare_batch(
-    method: Method, files: Sequence[tuple[int, Path]], want: Decode, tolerant: bool
-) -> tuple[list[int], Any, dict[int, str]]:
-    """One batch decoded and prepared: (the indices prepared, their prepare_many, files that could
-    not be decoded with the reason). Module-level: a process pool's worker runs it."""
-    images, kept, bad = [], [], {}
-    for i, path in files:
-        try:
-            images.append(decode_file(path, want))
-            kept.append(i)
-        except (UnreadableImage, OSError) as exc:
-            if not tolerant:
-                raise
-            bad[i] = f"cannot read image {path}: {exc}"
-    return kept, (method.prepare_many(images) if images else None), bad
-
-
-def prepared_batches(
-    method: Method,
-    paths: Sequence[Path],
-    indices: Sequence[int],
-    want: Decode,
-    workers: int,
-    failed: dict[int, str] | None = None,
-) -> Iterator[tuple[Sequence[int], Any]]:
-    """(batch, its prepare_many) in order. A method that declares `parallel_prepare` decodes and
-    prepares whole batches on every worker (a hash: Python and Pillow work, one core each; processes
-    for a large folder); any other (a network, already on every core) prepares on this thread while
-    the workers decode the next batch. With `failed`, a file that cannot be decoded is left out of its
-    batch and recorded there (index -> reason) instead of stopping the run."""
-
-    tolerant = failed is not None
-
-    def decoded(i: int) -> Image.Image | UnreadableImage:
-        try:
-            return decode_file(paths[i], want)
-        except (UnreadableImage, OSError) as exc:
-            if not tolerant:
-                raise
-            return UnreadableImage(f"cannot read image {paths[i]}: {exc}")
-
-    chunks = list(batches(indices, BATCH))
-    processes = method.parallel_prepare and workers > 1 and len(indices) >= PROCESSES_FROM
-    with worker_pool(workers, processes) as pool:
-        if method.parallel_prepare:
-            # `workers` batches in flight: every core busy, and a budget check after the first batch
-            # does not wait for a queue behind it.
-            def submit(chunk: Sequence[int]) -> Future:
-                return pool.submit(prepare_batch, method, [(i, paths[i]) for i in chunk], want, tolerant)
-
-            ahead = [submit(c) for c in chunks[:workers]]
-            for number in range(len(chunks)):
-                kept, part, bad = ahead[number].result()
-                if number + workers < len(chunks):
-                    ahead.append(submit(chunks[number + workers]))
-                if failed is not None:
-                    failed.update(bad)
-                if kept:
-                    yield kept, part
-            return
-        pending = [pool.submit(decoded, i) for i in chunks[0]] if chunks else []
-        for number, chunk in enumerate(chunks):
-            images = [future.result() for future in pending]
-            pending = [pool.submit(decoded, i) for i in chunks[number + 1]] if number + 1 < len(chunks) else []
-            kept = [i for i, image in zip(chunk, images) if not isinstance(image, UnreadableImage)]
-            if failed is not None:
-                failed.update((i, str(image)) for i, image in zip(chunk, images) if isinstance(image, UnreadableImage))
-            if kept:
-                yield kept, method.prepare_many([image for image in images if not isinstance(image, UnreadableImage)])
-
-
 def fork_is_safe() -> bool:
     """Worker processes may be forked from this process: on Linux (on macOS a forked child may crash in
     system libraries) with no other Python thread alive (a lock another thread held at the fork would
     stay held in the child for ever). Native threads (OpenBLAS's) are the libraries' own to handle."""
     return sys.platform.startswith("linux") and threading.active_count() == 1
-
-
-def start_workers_early(method: Method) -> None:
-    """Start the process pools' fork server now, importing what a worker of `method` needs: the workers
-    it forks later start with them loaded, their imports (~0.5 s) done while this process scans.
-    For a method whose workers prepare (a hash) only: a network's modules stay out of the server.
-    (Where fork_is_safe, the finder forks its workers from itself instead: worker_pool's `fork`.)"""
-    if not method.parallel_prepare:
-        return
-    from multiprocessing import forkserver
-
-    modules = ["__main__", "dupbench.images.ingest", type(method).__module__]
-    multiprocessing.get_context("forkserver").set_forkserver_preload(modules)
-    forkserver.ensure_running()
 
 
 @contextlib.contextmanager

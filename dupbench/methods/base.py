@@ -61,7 +61,7 @@ class Method:
     # False for a method that already uses every core itself (a network) or keeps state.
     parallel_prepare: ClassVar[bool] = False
     # prepare_many takes (height, width, 3) uint8 arrays as well as RGB images: a JPEG decoded in C
-    # reaches it without a Pillow image in between (dupbench/images/ingest.py).
+    # reaches it without a Pillow image in between (dupbench/engine/reads.py).
     takes_arrays: ClassVar[bool] = False
     # The threshold the method's authors or its usual tool ship (None where there is none), and whose.
     default_threshold: ClassVar[float | None] = None

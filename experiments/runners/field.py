@@ -36,7 +36,6 @@ import pandas as pd
 
 from dupbench.errors import DupbenchError
 from dupbench.methods import Method, create_method, method_class
-from dupbench.progress import Progress
 from experiments.data import Dataset
 from experiments.data.encode import Decode, OverBudget, encode, file_digests, usable
 from experiments.evaluation.field_figures import field_figures
@@ -126,17 +125,16 @@ class Field:
         per_image = float(self.experiment["max_encode_s_per_image"])
         start = time.perf_counter()
         try:
-            with Progress(f"{method.name} (encode)", len(self.paths), "img") as bar:
-                encoded = encode(
-                    method,
-                    self.paths,
-                    self.digests,
-                    want,
-                    self.cache_dir,
-                    self.workers,
-                    progress=bar,
-                    budget_s=per_image * len(self.paths),
-                )
+            encoded = encode(
+                method,
+                self.paths,
+                self.digests,
+                want,
+                self.cache_dir,
+                self.workers,
+                label=method.name,
+                budget_s=per_image * len(self.paths),
+            )
         except OverBudget as over:
             return self.over_budget(
                 base, f"{over} (from its first batch), over experiment.max_encode_s_per_image={per_image:g}"

@@ -1,0 +1,8 @@
+"""The one engine (encode.py): scanned files and a method in, file facts and features out, through the
+one FeatureCache; used by `dupbench find` and by every benchmark that encodes files. Above both
+dupbench.images (decoding) and dupbench.methods (features)."""
+
+from dupbench.engine.encode import Encoded, Stage, encode_contents, encode_files, identity_of, silent
+from dupbench.engine.reads import Facts, ScanReads
+
+__all__ = ["Encoded", "Facts", "ScanReads", "Stage", "encode_contents", "encode_files", "identity_of", "silent"]
