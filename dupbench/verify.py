@@ -27,6 +27,7 @@ other half (docs/verify.md).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,18 +109,17 @@ def shrunk(gray: np.ndarray, longest: int) -> tuple[np.ndarray, np.ndarray]:
     return small, resizing(gray.shape, small.shape)
 
 
-_SIFT = None
+_SIFT = threading.local()  # one detector per thread: the finder verifies pairs on every core
 
 
 def keypoints(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, float]:
     """Keypoint positions (at FEATURE_SIZE), their descriptors and the matrix from full size to them."""
     import cv2
 
-    global _SIFT
-    if _SIFT is None:
-        _SIFT = cv2.SIFT_create(nfeatures=MAX_FEATURES)
+    if getattr(_SIFT, "detector", None) is None:
+        _SIFT.detector = cv2.SIFT_create(nfeatures=MAX_FEATURES)
     small, to_small = shrunk(gray, FEATURE_SIZE)
-    found, descriptors = _SIFT.detectAndCompute(small, None)
+    found, descriptors = _SIFT.detector.detectAndCompute(small, None)
     return np.float32([k.pt for k in found]).reshape(-1, 2), descriptors, to_small
 
 
@@ -280,11 +280,27 @@ def overlay_like(differing: np.ndarray, valid: np.ndarray) -> bool:
     return bool(densest >= OVERLAY_IN_BAND * count)
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What verify needs of one image, computed once however many pairs it is in: its luminance and
+    its keypoints (a finder verifying an image against several candidates pays for them once)."""
+
+    gray: np.ndarray
+    points: tuple
+
+
+def seen(image) -> Seen:
+    """`image`: a path or an array (as_rgb)."""
+    gray = luminance(as_rgb(image))
+    return Seen(gray, keypoints(gray))
+
+
 def verify(a, b) -> Verdict:
-    """Whether b is a copy of a (or a of b): see the module's docstring."""
-    rgb_a, rgb_b = as_rgb(a), as_rgb(b)
-    gray_a, gray_b = luminance(rgb_a), luminance(rgb_b)
-    to_b, inliers = similarity(keypoints(gray_a), keypoints(gray_b))
+    """Whether b is a copy of a (or a of b): see the module's docstring. `a`, `b`: paths, arrays, or
+    what seen() made of them."""
+    a, b = (x if isinstance(x, Seen) else seen(x) for x in (a, b))
+    gray_a, gray_b = a.gray, b.gray
+    to_b, inliers = similarity(a.points, b.points)
     if to_b is None or inliers < MIN_INLIERS:
         return Verdict(False, inliers, to_b, None, f"{inliers} keypoints agree on one transform (< {MIN_INLIERS})")
     size_a, size_b = (gray_a.shape[1], gray_a.shape[0]), (gray_b.shape[1], gray_b.shape[0])

@@ -42,3 +42,60 @@ def test_a_look_alike_invoice_grouped_by_its_hash_is_left_out_by_verification(in
     checked = groups_of(invoices, tmp_path, "--verify")
     assert {"invoice.png", "invoice-resaved.jpg", "invoice-half.png"} in checked, checked
     assert not any("invoice-next-month.png" in g for g in checked), checked
+
+
+TWO_STAGE = ["--method", "phash", "--threshold", "20", "--normalise", "none", "--grouping", "components", "--verify"]
+
+
+@pytest.fixture(scope="module")
+def burst(tmp_path_factory):
+    """One photo saved 15 ways (JPEG 50-95 at full, 3/4 and half size) among 8 other photos."""
+    from PIL import Image
+
+    from experiments.data.copies import burst as burst_rows
+    from experiments.data.embedded import ensure_embedded
+    from experiments.paths import REPO_ROOT
+
+    embedded = REPO_ROOT / "data" / "embedded"
+    ensure_embedded(embedded)
+    folder = tmp_path_factory.mktemp("burst")
+    originals = sorted(p / "0_original.png" for p in embedded.iterdir() if (p / "0_original.png").is_file())
+    with Image.open(originals[0]) as photo:
+        numbers = iter(range(15))
+        shots = burst_rows(photo.convert("RGB"), 15, 0, lambda suffix: f"shot{next(numbers):02d}.{suffix}")
+    for name, _, _, data, _, _ in shots:
+        (folder / name).write_bytes(data)
+    for k, other in enumerate(originals[1:]):
+        (folder / f"other{k}.png").write_bytes(other.read_bytes())
+    return folder
+
+
+def test_a_burst_of_15_is_one_group_without_the_folder_background(burst, tmp_path):
+    """A burst is its own background: scored less it (the shipped rule), its shots do not stand out
+    from one another and are not all grouped; the two stages (loose candidates, no background,
+    verified) group all 15 and nothing else."""
+    out = tmp_path / "two-stage.json"
+    code, _, err = run("find", str(burst), *TWO_STAGE, "--cache", str(tmp_path / "c"), "--quiet", "--json", str(out))
+    assert code == 1, err
+    groups = [{m["path"].rsplit("/", 1)[-1] for m in g["members"]} for g in json.loads(out.read_text())["groups"]]
+    assert groups == [{f"shot{k:02d}.jpg" for k in range(15)}], groups
+    out = tmp_path / "shipped.json"  # the shipped rule scores less the folder background
+    run("find", str(burst), "--cache", str(tmp_path / "c"), "--quiet", "--json", str(out))
+    sizes = [len(g["members"]) for g in json.loads(out.read_text())["groups"]]
+    assert max(sizes, default=0) < 15, sizes  # the background's failure this test guards against
+
+
+def test_each_image_is_prepared_for_verification_once_however_many_pairs_it_is_in(burst, tmp_path, monkeypatch):
+    import dupbench.verify as verification
+
+    made = []
+    real = verification.seen
+
+    def counting(image):
+        made.append(str(image))
+        return real(image)
+
+    monkeypatch.setattr(verification, "seen", counting)
+    code, _, err = run("find", str(burst), *TWO_STAGE, "--cache", str(tmp_path / "c"), "--quiet", "--workers", "1")
+    assert code == 1, err
+    assert len(made) == len(set(made)) and len(made) >= 15  # 105 pairs inside the burst, 15 images prepared

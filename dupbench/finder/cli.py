@@ -122,6 +122,15 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+VERIFY_HELP = (
+    "verify each candidate pair of a near group (each image's 8 nearest in it) by local features and an "
+    "aligned pixel comparison (dupbench/verify.py); groups are the verified links': look-alikes that differ in "
+    "a detail (another invoice of one template) are left out, a burst stays one group. With a loose "
+    "--threshold and --normalise none it is issue 39's two stages (not yet the default: ~0.12 s of CPU a "
+    "candidate pair). Needs OpenCV: pip install 'dupbench[verify]'"
+)
+
+
 def find_parser(commands) -> argparse.ArgumentParser:
     from dupbench.finder.find import KEEP_RULES
     from dupbench.finder.recommend import methods_here
@@ -176,9 +185,7 @@ def find_parser(commands) -> argparse.ArgumentParser:
     find.add_argument(
         "--verify",
         action="store_true",
-        help="check each near group's members against its largest image (local features and an aligned "
-        "pixel comparison, dupbench/verify.py): look-alikes that differ in a detail (another invoice of one "
-        "template) are left out. A first cut, ~0.2 s a grouped image; needs OpenCV: pip install 'dupbench[verify]'",
+        help=VERIFY_HELP,
     )
     return find
 
