@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dupbench.errors import DupbenchError, UnreadableImage
+from dupbench.errors import DupbenchError
+from dupbench.images.read import read_rgb
 
 FEATURE_SIZE = 512  # longest side for keypoints: enough for a page's text lines, ~20 ms a pair
 MAX_FEATURES = 1500
@@ -68,13 +69,9 @@ class Verdict:
 def as_rgb(image) -> np.ndarray:
     """A decoded RGB array (H x W x 3, uint8) from a path or an array (gray, RGB or RGBA)."""
     if isinstance(image, str | Path):
-        from PIL import Image, ImageOps
-
-        try:
-            with Image.open(image) as opened:
-                return np.asarray(ImageOps.exif_transpose(opened).convert("RGB"))
-        except OSError as error:
-            raise UnreadableImage(f"{image}: cannot read it as an image ({error})") from error
+        # dupbench's own reader: the formats the finder reads (HEIC, AVIF through their plugins, which a
+        # bare Image.open did not know: a HEIC copy met in --verify could not be verified), EXIF turns.
+        return np.asarray(read_rgb(Path(image)))
     array = np.asarray(image)
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)

@@ -99,3 +99,23 @@ def test_paths_and_bad_arrays(tmp_path, invoices):
     assert verify(tmp_path / "a.png", str(tmp_path / "b.jpg")).copy
     with pytest.raises(DupbenchError, match="expected an H x W x 3 image"):
         verify(np.zeros((4, 4, 4, 4), np.uint8), original)
+
+
+def test_files_are_read_as_the_finder_reads_them_a_heic_copy_included(invoices, tmp_path):
+    """Paths go through dupbench's reader: a HEIC copy (which a bare Image.open cannot identify) and a
+    PNG are verified as copies, read in a process where nothing registered the HEIF plugin before."""
+    import subprocess
+    import sys
+
+    from experiments.data.copies import saved
+
+    original, _ = invoices
+    (tmp_path / "invoice.png").write_bytes(saved(original, "PNG"))
+    (tmp_path / "invoice.heic").write_bytes(saved(original, "HEIF", quality=80))
+    code = (
+        "import sys; from dupbench.verify import verify; "
+        "v = verify(sys.argv[1], sys.argv[2]); print(v.copy, v.reason); sys.exit(0 if v.copy else 1)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "invoice.png"), str(tmp_path / "invoice.heic")],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
