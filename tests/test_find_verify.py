@@ -99,3 +99,32 @@ def test_each_image_is_prepared_for_verification_once_however_many_pairs_it_is_i
     code, _, err = run("find", str(burst), *TWO_STAGE, "--cache", str(tmp_path / "c"), "--quiet", "--workers", "1")
     assert code == 1, err
     assert len(made) == len(set(made)) and len(made) >= 15  # 105 pairs inside the burst, 15 images prepared
+
+
+def test_the_pairs_order_keeps_their_images_held():
+    """Candidates of a ring of 300 images (each with its 4 nearest along it) under random numbers: in
+    held_order, 16 held images make each image's keypoints once; sorted by number they are made again
+    and again. Every pair is verified once either way."""
+    import collections
+
+    from dupbench.finder.verified import held_order
+
+    label = np.random.default_rng(3).permutation(300)
+    pairs = {tuple(sorted((int(label[i]), int(label[(i + d) % 300])))) for i in range(300) for d in (1, 2)}
+
+    def made(order) -> int:
+        held, count = collections.OrderedDict(), 0
+        for pair in order:
+            for image in pair:
+                if image in held:
+                    held.move_to_end(image)
+                else:
+                    count += 1
+                    held[image] = True
+                    if len(held) > 16:
+                        held.popitem(last=False)
+        return count
+
+    ordered = held_order(pairs)
+    assert sorted(ordered) == sorted(pairs)
+    assert made(ordered) <= 300 + 2 and made(sorted(pairs)) > 600

@@ -41,7 +41,8 @@ from dupbench.errors import DupbenchError
 from dupbench.features import FeatureCache, file_stamp
 from dupbench.finder.original import original_of, richest
 from dupbench.finder.recommend import Choice
-from dupbench.grouping import components, find_groups
+from dupbench.finder.verified import verified
+from dupbench.grouping import find_groups
 from dupbench.images import fastjpeg
 from dupbench.images.decode import Decode, decode
 from dupbench.images.frames import frames_digest
@@ -505,51 +506,6 @@ def group_of(
             if both_exact or neighbours(row_of[a], row_of[b]):
                 pairs.append((a, b, inside.between(a, b), "exact" if both_exact else "near"))
     return Group(kind, members, best, scores, exact, why), pairs
-
-
-def verified(
-    near_groups: list[list[int]], near: Any, photos: list[Photo], row_of: list[int], workers: int
-) -> list[list[int]]:
-    """Issue 39's second stage (opt-in, --verify): each candidate pair (two contents of one near group,
-    one among the other's nearest) is verified by dupbench.verify, and the groups are the verified links'
-    components, so a look-alike the descriptor grouped (another invoice of the template, another screen
-    of the app) ends alone. Candidates: each content's VERIFY_NEIGHBOURS nearest in its group. Each image's
-    luminance and keypoints are made once however many pairs it is in (pairs come sorted by their first
-    image; the last VERIFY_HELD are held); pairs on every core."""
-    from dupbench.verify import seen, verify
-
-    file_of: dict[int, Photo] = {}
-    for i, r in enumerate(row_of):
-        file_of.setdefault(r, photos[i])
-    group_of = {r: g for g, rows in enumerate(near_groups) for r in rows}
-    pairs = sorted(
-        {
-            (min(r, s), max(r, s))
-            for r in group_of
-            for s in map(int, near.indices[r][:VERIFY_NEIGHBOURS])
-            if s >= 0 and s != r and group_of.get(s) == group_of[r]
-        }
-    )
-    held = functools.lru_cache(maxsize=VERIFY_HELD)(lambda r: seen(file_of[r].path))
-
-    def copy(pair: tuple[int, int]) -> bool:
-        try:
-            return verify(held(pair[0]), held(pair[1])).copy
-        except (DupbenchError, OSError):  # a file gone or changed since it was read: no link
-            return False
-
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        passed = list(pool.map(copy, pairs))
-    return components(max(row_of, default=0) + 1, [(a, b, 1.0) for (a, b), ok in zip(pairs, passed) if ok])
-
-
-# Images whose luminance and keypoints the verification holds at once (a 12 MP photo's luminance: 12 MiB).
-VERIFY_HELD = 64
-# Candidates verified per image: its nearest this many inside its near group. A burst or a set of copies
-# is still one group (the verified links' components join them); on a person's folder of 960 images
-# (experiments/tools/copies_bench.py) 8 gave 4,654 candidate pairs, 3,562 of them true, all 32 15,736
-# (5,959 true), at ~0.12 s of CPU a pair there.
-VERIFY_NEIGHBOURS = 8
 
 
 @cycle_collector_paused
