@@ -271,6 +271,13 @@ def figure_of(section, name: str):
     return section.locator("figure").filter(has=section.page.locator(".name", has_text=name)).first
 
 
+def ctrl_c_as_at_a_terminal() -> None:
+    """The server gets SIGINT's default disposition, as a terminal gives it. Run from a background job
+    (`cmd &` in a script: SIGINT ignored, inherited through make and pytest), Python installs no Ctrl-C
+    handler, and the server ignored the test's Ctrl-C until the 30 s timeout (CI failed so, twice)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_review(folder: Path, cache: Path, move_to: Path) -> tuple[subprocess.Popen, str]:
     """`dupbench review` as a person runs it, in its own process; its URL from what it prints."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -278,6 +285,7 @@ def start_review(folder: Path, cache: Path, move_to: Path) -> tuple[subprocess.P
         [sys.executable, "-m", "dupbench.finder.cli", "review", str(folder), *PHASH, "--cache", str(cache),
          "--move-to", str(move_to)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT,
+        preexec_fn=ctrl_c_as_at_a_terminal,
     )  # fmt: skip
     lines = []
     for line in process.stdout:
