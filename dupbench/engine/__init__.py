@@ -2,7 +2,17 @@
 one FeatureCache; used by `dupbench find` and by every benchmark that encodes files. Above both
 dupbench.images (decoding) and dupbench.methods (features)."""
 
-from dupbench.engine.encode import Encoded, Stage, encode_contents, encode_files, identity_of, silent
+from dupbench.engine.encode import UNITS, Encoded, Stage, encode_contents, encode_files, identity_of, silent
 from dupbench.engine.reads import Facts, ScanReads
 
-__all__ = ["Encoded", "Facts", "ScanReads", "Stage", "encode_contents", "encode_files", "identity_of", "silent"]
+__all__ = [
+    "UNITS",
+    "Encoded",
+    "Facts",
+    "ScanReads",
+    "Stage",
+    "encode_contents",
+    "encode_files",
+    "identity_of",
+    "silent",
+]

@@ -49,6 +49,16 @@ def prepares_on_workers(method: Method, identity: str | None) -> bool:
     return bool(identity) and method.parallel_prepare
 
 
+def cached_contents(method: Method, identity: str | None, cache: FeatureCache) -> frozenset[str]:
+    """The contents whose features a read's workers need not prepare: for a method that prepares on them,
+    the cache's (a whole table's scan: asked only when there are files to read); for any other, none."""
+    return cache.contents(identity) if prepares_on_workers(method, identity) else frozenset()
+
+
+# Each stage's unit, for a progress bar.
+UNITS = {"read": "file", "encode": "img"}
+
+
 @dataclass
 class Encoded:
     """Each file's facts, and one representation per distinct content."""
@@ -90,7 +100,7 @@ def read_files(
     identity = identity_of(method, want)
     prepare = prepares_on_workers(method, identity)
     started = early is not None and early.pool is not None
-    cached = cache.contents(identity) if prepare and paths and not started else frozenset()  # a table's scan
+    cached = cached_contents(method, identity, cache) if paths and not started else frozenset()
     for batch in read_new(method, paths, want, workers, cached, prepare, tick, early):
         if batch.prepared:
             rows = [(batch.facts[i].sha256, row) for i, row in zip(batch.prepared, batch.part)]

@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 
 from dupbench import engine
-from dupbench.engine import Facts, ScanReads, identity_of
-from dupbench.engine.encode import prepares_on_workers
+from dupbench.engine import UNITS, Facts, ScanReads, identity_of
+from dupbench.engine.encode import cached_contents, prepares_on_workers
 from dupbench.errors import DupbenchError
 from dupbench.features import FeatureCache, file_stamp
 from dupbench.finder.original import original_of, richest
@@ -363,8 +363,7 @@ def remembering(cache: FeatureCache, photos: list[Photo]) -> Callable[[dict[int,
 
 def bars(progress: bool) -> Callable[[str, int], Progress]:
     """The engine's stages as the terminal's progress bars (counted here: a disabled bar counts nothing)."""
-    units = {"read": "file", "encode": "img"}
-    return lambda name, total: Progress(name, total, units.get(name, ""), terminal=progress)
+    return lambda name, total: Progress(name, total, UNITS.get(name, ""), terminal=progress)
 
 
 def read_and_encode(
@@ -383,7 +382,7 @@ def read_and_encode(
     method, want = choice.method, choice.decode
     identity = identity_of(method, want)
     early = ScanReads(
-        method, want, workers, prepares_on_workers(method, identity), lambda: cached_contents(cache, identity)
+        method, want, workers, prepares_on_workers(method, identity), lambda: cached_contents(method, identity, cache)
     )
     with early:
         photos, fresh = scan_for_new(folders, ignored, skipped, cache, early, progress)
@@ -395,7 +394,6 @@ def read_and_encode(
         done = engine.encode_files(
             method, want, paths, cache, workers, bars(progress), known, early, remembering(cache, photos)
         )
-    cache.commit()
     seconds["encode"] = time.perf_counter() - start
     for photo, facts in zip(photos, done.facts):
         if facts is not None:
@@ -412,12 +410,6 @@ def read_and_encode(
     known_pixels = cache.pixel_digests(pixel_decoder())
     encoded = len(done.contents) + len(done.failed) - done.hits
     return Encoded(kept, done.contents, done.prepared, done.hits, encoded, known_pixels, not cache.temporary)
-
-
-def cached_contents(cache: FeatureCache, identity: str | None) -> frozenset[str]:
-    """The contents whose features a read's workers need not prepare (a whole table's scan: asked only
-    when the scan has files for its workers to read)."""
-    return cache.contents(identity) if identity else frozenset()
 
 
 class Neighbours:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from dupbench.engine import identity_of
 from dupbench.errors import DupbenchError
 from dupbench.grouping import GROUPINGS, NORMALISATIONS, Rule
 from dupbench.images.decode import Decode
@@ -36,11 +35,6 @@ class Choice:
     @property
     def threshold(self) -> float:
         return self.rule.threshold
-
-    @property
-    def identity(self) -> str | None:
-        """The cache key of this method's features (None: its representation is not one array per image)."""
-        return identity_of(self.method, self.decode)
 
 
 def shipped() -> dict[str, Any]:

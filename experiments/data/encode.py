@@ -18,7 +18,7 @@ import numpy as np
 
 from dupbench import engine
 from dupbench.errors import DupbenchError
-from dupbench.features import FeatureCache, feature_identity
+from dupbench.features import FeatureCache
 from dupbench.images.decode import Decode, file_digests, usable
 from dupbench.methods import Method
 from dupbench.progress import Progress
@@ -53,8 +53,7 @@ class Budgeted:
 
     def __init__(self, label: str | None, stage: str, total: int, budget_s: float | None) -> None:
         self.total, self.budget_s, self.done = total, budget_s, 0
-        unit = {"read": "file"}.get(stage, "img")
-        self.bar = Progress(f"{label} ({stage})", total, unit) if label else None
+        self.bar = Progress(f"{label} ({stage})", total, engine.UNITS.get(stage, "")) if label else None
         self.start = time.perf_counter()
 
     def __enter__(self) -> Budgeted:
@@ -123,8 +122,9 @@ def cached_rows(
     method: Method, digests: Sequence[str], want: Decode, cache_dir: Path | None, always_cache: bool = False
 ) -> list[np.ndarray | None]:
     """Each file's cached row, None where there is none."""
-    if not cached(method, cache_dir, always_cache):
+    identity = engine.identity_of(method, want)  # the key the engine stored the rows under
+    if not cached(method, cache_dir, always_cache) or identity is None:
         return [None] * len(digests)
     with FeatureCache(cache_dir) as store:
-        known = store.get(digests, feature_identity(method, want.label))
+        known = store.get(digests, identity)
     return [known.get(sha) for sha in digests]
