@@ -160,12 +160,12 @@ def copies_folder(root: Path) -> Dataset:
 @pytest.fixture
 def one_way(tmp_path, monkeypatch) -> tuple[list[Peer], list[tuple[str, int, int | None, dict]]]:
     """A peer that runs (byte copies, as pairs) and one whose environment is not built; every call of
-    evaluate_peer made by the callers recorded as (peer, images, images among, its outcome). A
+    evaluate_peer made by the four callers recorded as (peer, images, images among, its outcome). A
     caller that runs a peer another way makes no call here, or rows that are not the call's."""
     from experiments.peers import catalog, run
     from experiments.runners import field
     from experiments.runners import peers as peers_runner
-    from experiments.tools import kinds
+    from experiments.tools import copies_bench, kinds
 
     monkeypatch.setattr(catalog, "PEERS_ROOT", tmp_path / "peers")
     script = tmp_path / "same_bytes.py"
@@ -186,7 +186,7 @@ def one_way(tmp_path, monkeypatch) -> tuple[list[Peer], list[tuple[str, int, int
         calls.append((peer.name, len(dataset.items), None if among is None else int(np.sum(among)), outcome))
         return outcome
 
-    for module in (peers_runner, field, kinds):
+    for module in (peers_runner, field, kinds, copies_bench):
         monkeypatch.setattr(module, "evaluate_peer", spy)
     return fakes, calls
 
@@ -241,3 +241,18 @@ def test_the_kinds_benchmark_runs_and_scores_a_peer_the_one_way(one_way, tmp_pat
     assert (fake["pairs_found"], fake["true_pairs"], fake["recall"]) == (3, 4, 0.75)
     assert fake["wall_s"] == calls[0][3]["wall_s"] + calls[1][3]["wall_s"] and fake["version"] == "9.9"
     assert rows["absent tool"]["status"].startswith("skipped: environment not built")
+
+
+def test_copies_bench_runs_and_scores_a_peer_the_one_way(one_way, tmp_path):
+    from experiments.tools.copies_bench import measure
+
+    fakes, calls = one_way
+    copies_folder(tmp_path / "person")
+    rows = measure({"person": tmp_path / "person"}, [], fakes, timeout=60)
+    assert [(name, n, among) for name, n, among, _ in calls] == [("fake tool", 9, None), ("absent tool", 9, None)]
+    by = {(r["variant"], r.get("half"), r.get("measure")): r for r in rows}
+    report = by[("fake tool", "report", "pairs")]
+    assert (report["found_pairs"], report["true_pairs"], report["recall"]) == (3, 4, 0.75)
+    assert by[("fake tool", "report", "byte")]["recall"] == 1.0 and by[("fake tool", "report", "jpeg70")]["recall"] == 0
+    assert report["wall_s"] == round(calls[0][3]["wall_s"], 2) and report["version"] == "9.9"
+    assert by[("absent tool", None, None)]["status"].startswith("skipped: environment not built")
