@@ -1,9 +1,11 @@
 """Running a peer tool as its users do: the files staged in a fresh folder, the tool's whole command
 in its own environment, its wall time and peak memory (through launch.py), its groups read from its
-JSON. Used by the peers, field and kinds benchmarks and by find-scale."""
+JSON. evaluate_peer is the one way the benchmarks run and score a peer (the peers runner, the field,
+the kinds benchmark, copies_bench); find-scale times the tools' commands through run_tool."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import shutil
@@ -11,13 +13,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from experiments.data import Dataset
+from experiments.evaluation.field_metrics import group_codes
+from experiments.evaluation.group_metrics import group_scores
 from experiments.peers.catalog import Peer
 
 LAUNCHER = Path(__file__).resolve().parent / "launch.py"
@@ -29,6 +33,53 @@ def stage(dataset: Dataset, folder: Path) -> None:
         target = folder / item.key
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(item.path, target)
+
+
+@contextlib.contextmanager
+def staged(dataset: Dataset) -> Iterator[Path]:
+    """A fresh temporary folder holding the data set's files (stage), removed afterwards: stage once,
+    run several peers on it."""
+    with tempfile.TemporaryDirectory(prefix="dupbench-peers-") as tmp:
+        folder = Path(tmp) / dataset.name
+        stage(dataset, folder)
+        yield folder
+
+
+def evaluate_peer(
+    peer: Peer, dataset: Dataset, timeout: float, among: Sequence[bool] | None = None, folder: Path | None = None
+) -> dict[str, Any]:
+    """The one way the benchmarks run and score a peer: the tool run as its users run it (run_peer) on
+    the data set's files, staged in a fresh folder (or in `folder`, from `staged(dataset)`).
+
+    Returns `status`, and when it is "ok": version, wall_s, peak_rss_mib, images_per_s and
+    - `pairs`, `pairs_all`: score_pairs of every pair inside one of the tool's own groups, among the
+      images `among` flags (a half) and among all;
+    - `groups`: group_scores of its groups merged where they share an image (what a person sees);
+    - `merged`: those merged groups, as the data set's keys.
+    The pair and group figures differ where a tool's groups overlap (imagededup lists each image's
+    duplicates): the peers and field tables have always counted the tool's own pairs, the kinds table
+    the merged groups, and each keeps its meaning."""
+    if folder is None:
+        with staged(dataset) as fresh:
+            return evaluate_peer(peer, dataset, timeout, among, fresh)
+    outcome = run_peer(peer, folder, timeout)
+    if outcome["status"] != "ok":
+        return {"status": outcome["status"]}
+    keys = [item.key for item in dataset.items]
+    codes = group_codes(dataset.groups)
+    found = index_pairs(outcome["answer"], folder, keys)
+    merged = peer_groups(outcome["answer"], folder, keys)
+    return {
+        "status": "ok",
+        "version": outcome["version"],
+        "wall_s": outcome["wall_s"],
+        "peak_rss_mib": outcome["peak_rss_mib"],
+        "images_per_s": len(keys) / outcome["wall_s"],
+        "pairs": score_pairs(found, codes, among),
+        "pairs_all": score_pairs(found, codes),
+        "groups": group_scores(merged, codes),
+        "merged": [[keys[i] for i in members] for members in merged],
+    }
 
 
 def run_tool(command: list[str], timeout: float) -> tuple[str, float, float, str]:

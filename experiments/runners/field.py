@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,7 +42,7 @@ from experiments.evaluation.field_metrics import group_codes, splits, thinned
 from experiments.memory import give_back_memory, peak_rss_mib, reset_peak
 from experiments.paths import repo_path
 from experiments.peers import catalog
-from experiments.peers.run import index_pairs, run_peer, score_pairs, stage
+from experiments.peers.run import evaluate_peer, staged
 from experiments.provenance import environment, now_utc
 from experiments.reporting.labels import method_label
 from experiments.reporting.render import render_field
@@ -203,12 +202,9 @@ class Field:
         peers = [p for p in catalog.PEERS if chosen is None or p.name in chosen]
         if not peers:
             return
-        keys = [item.key for item in self.dataset.items]
-        scored = np.zeros(len(keys), dtype=bool)
+        scored = np.zeros(len(self.dataset.items), dtype=bool)
         scored[self.scored] = True
-        with tempfile.TemporaryDirectory(prefix="dupbench-field-") as tmp:
-            folder = Path(tmp) / self.dataset.name
-            stage(self.dataset, folder)
+        with staged(self.dataset) as folder:
             for peer in peers:
                 base = {
                     **self.common,
@@ -222,21 +218,21 @@ class Field:
                     "threshold_source": peer.default,
                     "equivalent": peer.equivalent,
                 }
-                outcome = run_peer(peer, folder, float(self.experiment["timeout_s"]))
+                # The whole set staged (a tool sees every file, as a person's folder), its pairs scored
+                # on the scored half, as the methods' rows are, and on all.
+                outcome = evaluate_peer(peer, self.dataset, float(self.experiment["timeout_s"]), scored, folder)
                 if outcome["status"] != "ok":
                     self.save([{**base, "status": outcome["status"], **self.stamp()}], peer.name, [], None)
                     log.warning("%-24s %s", peer.name, outcome["status"])
                     continue
-                found = index_pairs(outcome["answer"], folder, keys)
-                wall = outcome["wall_s"]
                 row = {
                     **base,
                     "version": outcome["version"],
-                    "total_s": wall,
-                    "images_per_s": len(keys) / wall,
+                    "total_s": outcome["wall_s"],
+                    "images_per_s": outcome["images_per_s"],
                     "peak_rss_mib": outcome["peak_rss_mib"],
-                    **score_pairs(found, self.codes, scored),
-                    **{f"{k}_all": v for k, v in score_pairs(found, self.codes).items()},
+                    **outcome["pairs"],
+                    **{f"{k}_all": v for k, v in outcome["pairs_all"].items()},
                     "status": "ok",
                     **self.stamp(),
                 }
@@ -244,8 +240,8 @@ class Field:
                 log.info(
                     "%-24s %.2f s, peak %.0f MiB, %d pairs (all), precision %.3f, recall %.3f",
                     peer.name,
-                    wall,
-                    outcome["peak_rss_mib"],
+                    row["total_s"],
+                    row["peak_rss_mib"],
                     row["pairs_found_all"],
                     row["precision_all"],
                     row["recall_all"],

@@ -15,7 +15,6 @@ built, or that fails, is a `skipped` row with the reason, never a failed run.
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,9 @@ import pandas as pd
 from dupbench.methods import create_method
 from experiments.data import Dataset
 from experiments.data.images import ImageCache
-from experiments.evaluation.field_metrics import group_codes
 from experiments.evaluation.metrics import pair_classification, pair_scores
 from experiments.peers.catalog import PEERS, Peer
-from experiments.peers.run import index_pairs, run_peer, score_pairs, stage
+from experiments.peers.run import evaluate_peer, staged
 from experiments.provenance import environment, now_utc
 from experiments.reporting.render import render_peers
 from experiments.reporting.sections import Section
@@ -56,18 +54,14 @@ def calibrated(name: str, images: ImageCache, cache: dict[str, dict[str, float]]
 
 
 def evaluate(peer: Peer, dataset: Dataset, folder: Path, timeout: float) -> dict[str, Any]:
-    outcome = run_peer(peer, folder, timeout)
+    """The peer's columns of peers.csv: its run and its own pairs scored on the whole data set."""
+    outcome = evaluate_peer(peer, dataset, timeout, folder=folder)
     if outcome["status"] != "ok":
         return {"status": outcome["status"]}
-    keys = [item.key for item in dataset.items]
-    found = index_pairs(outcome["answer"], folder, keys)
     return {
         "status": "ok",
-        "version": outcome["version"],
-        "wall_s": outcome["wall_s"],
-        "peak_rss_mib": outcome["peak_rss_mib"],
-        "images_per_s": len(dataset.items) / outcome["wall_s"],
-        **score_pairs(found, group_codes(dataset.groups)),
+        **{k: outcome[k] for k in ("version", "wall_s", "peak_rss_mib", "images_per_s")},
+        **outcome["pairs_all"],
     }
 
 
@@ -76,9 +70,7 @@ def run(cfg: Mapping[str, Any], dataset: Dataset, out_dir: Path) -> pd.DataFrame
     peers = [p for p in PEERS if not chosen or p.name in chosen]
     images, cache = ImageCache(dataset, cfg.get("max_image_pixels")), {}
     env, rows = environment(), []
-    with tempfile.TemporaryDirectory(prefix="dupbench-peers-") as tmp:
-        folder = Path(tmp) / dataset.name
-        stage(dataset, folder)
+    with staged(dataset) as folder:
         for peer in peers:
             row = {
                 "experiment": "peers",

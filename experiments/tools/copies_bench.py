@@ -13,6 +13,11 @@ Writes results/copies/copies.csv, one row per (variant, folder, half, kind, meas
   "lookalike copy" is the recall of a look-alike's own copy.
 with the variant's options, its wall time, the git commit and the machine. Run in this process (the
 finder's code, as `dupbench find` runs it), each variant with a fresh cache.
+
+`--peers [NAME ...]` (none by default; alone: every peer) adds the peer tools, each run as every
+benchmark runs a peer (experiments.peers.run.evaluate_peer: the folder's files staged, the tool's
+own command at its defaults) and its groups, merged where they share a file, scored by the same code
+as find's; variant = the peer's name, options = its default in words, with its version.
 """
 
 from __future__ import annotations
@@ -30,8 +35,12 @@ from pathlib import Path
 import pandas as pd
 
 from dupbench.finder.cli import main as dupbench_main
+from experiments.data import Dataset
 from experiments.data.copies import BURST_SIZES, COPY_TYPES, ensure_built
+from experiments.data.loader import read_manifest
 from experiments.paths import REPO_ROOT
+from experiments.peers.catalog import PEERS, Peer
+from experiments.peers.run import evaluate_peer
 from experiments.provenance import git_commit, machine, now_utc
 from experiments.tables import atomic_write_csv
 
@@ -120,18 +129,25 @@ def copy_recall(part: pd.DataFrame, half: str, kind: str, lookalikes: bool) -> l
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
-    parser.add_argument("--per-kind", type=int, default=8)
-    parser.add_argument("--out", type=Path, default=OUT)
-    args = parser.parse_args()
-    folders = {
-        "person": ensure_built(DATA / "copies-person", "person", UKBENCH, per_kind=args.per_kind),
-        "lookalikes": ensure_built(DATA / "copies-lookalikes", "lookalikes", UKBENCH, per_kind=args.per_kind),
-    }
+def peer_rows(peer: Peer, name: str, folder: Path, timeout: float) -> list[dict]:
+    """A peer on a built folder, run and scored as the benchmarks run one, its merged groups scored as
+    find's groups are; a peer that did not run is one row with its status."""
+    items = read_manifest(folder / "MANIFEST.csv", folder)
+    manifest = pd.read_csv(folder / "MANIFEST.csv")
+    outcome = evaluate_peer(peer, Dataset(folder.name, folder, tuple(items), {}), timeout)
+    common = {"variant": peer.name, "options": peer.default, "folder": name, "images": len(manifest)}
+    print(f"{peer.name:28} {name:10} {outcome.get('wall_s', float('nan')):6.1f} s {outcome['status']}", flush=True)
+    if outcome["status"] != "ok":
+        return [{**common, "status": outcome["status"]}]
+    group_of = {Path(key).name: g for g, members in enumerate(outcome["merged"]) for key in members}
+    common.update(wall_s=round(outcome["wall_s"], 2), version=outcome["version"], status="ok")
+    return [{**common, **row} for row in scored(manifest, group_of, lookalikes=name == "lookalikes")]
+
+
+def measure(folders: dict[str, Path], variants: list[str], peers: list[Peer], timeout: float) -> list[dict]:
+    """Every variant of find, then every peer, on every folder: the table's rows."""
     rows = []
-    for variant in args.variants:
+    for variant in variants:
         for name, folder in folders.items():
             manifest = pd.read_csv(folder / "MANIFEST.csv")
             group_of, wall = found_groups(folder, VARIANTS[variant])
@@ -139,9 +155,32 @@ def main() -> None:
                 rows.append({"variant": variant, "options": " ".join(VARIANTS[variant]), "folder": name,
                              "images": len(manifest), "wall_s": round(wall, 2), **row})  # fmt: skip
             print(f"{variant:28} {name:10} {wall:6.1f} s", flush=True)
+    for peer in peers:
+        for name, folder in folders.items():
+            rows += peer_rows(peer, name, folder, timeout)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--peers", nargs="*", default=None, choices=[p.name for p in PEERS],
+                        help="peer tools too (default: none; the option alone: every peer)")  # fmt: skip
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds a peer may take on one folder")
+    parser.add_argument("--per-kind", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    folders = {
+        "person": ensure_built(DATA / "copies-person", "person", UKBENCH, per_kind=args.per_kind),
+        "lookalikes": ensure_built(DATA / "copies-lookalikes", "lookalikes", UKBENCH, per_kind=args.per_kind),
+    }
+    peers = [] if args.peers is None else [p for p in PEERS if not args.peers or p.name in args.peers]
+    rows = measure(folders, args.variants, peers, args.timeout)
     table = pd.DataFrame(rows).assign(git_commit=git_commit(), machine=machine(), finished_at=now_utc())
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_csv(args.out / "copies.csv", table)
+    if "half" not in table:  # nothing scored: only peers that did not run
+        return
     report = table[table["half"] == "report"]
     print(
         report.pivot_table(index=["folder", "kind", "measure"], columns="variant", values="recall").round(3).to_string()

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -48,10 +47,10 @@ from experiments.data import Dataset, load_dataset
 from experiments.data.encode import OverBudget, encode
 from experiments.evaluation.field_metrics import group_codes, splits
 from experiments.evaluation.fit import Folder, evaluate, fit
-from experiments.evaluation.group_metrics import bootstrap_precision, group_scores, supports
+from experiments.evaluation.group_metrics import bootstrap_precision, supports
 from experiments.paths import BASELINES, REPO_ROOT
-from experiments.peers.catalog import PEERS
-from experiments.peers.run import peer_groups, run_peer, stage
+from experiments.peers.catalog import PEERS, Peer
+from experiments.peers.run import evaluate_peer
 from experiments.provenance import environment, now_utc
 from experiments.reporting.labels import method_label
 from experiments.reporting.render import render_kinds
@@ -235,54 +234,53 @@ class Kinds:
             for kind, roles in self.sets.items():
                 figures: dict[str, dict] = {}
                 for role, dataset in roles.items():
+                    # Only the scored half staged, a folder of its own as `dupbench find` is given it
+                    # (the methods' rows are scored on the same halves); its merged groups scored.
                     _, _, scored = halves(dataset)
                     dropped = {i: "calibration half" for i in set(range(len(dataset.items))) - set(scored)}
                     half = dataset.without(dropped)
-                    with tempfile.TemporaryDirectory(prefix="dupbench-kinds-") as tmp:
-                        folder = Path(tmp) / half.name
-                        stage(half, folder)
-                        outcome = run_peer(peer, folder, timeout=1800.0)
-                    if outcome["status"] != "ok":
-                        figures[role] = outcome
-                        continue
-                    keys = [it.key for it in half.items]
-                    found = peer_groups(outcome["answer"], folder, keys)
-                    figures[role] = {**outcome, **group_scores(found, group_codes(half.groups))}
-                main, nodup = figures["main"], figures["nodup"]
-                status = main["status"] if main["status"] != "ok" else nodup["status"]
-                row = {
-                    "tool": "peer",
-                    "method": peer.name,
-                    "label": peer.name,
-                    "variant": peer.environment.name,
-                    "grouping": "its own",
-                    "normalise": "none",
-                    "threshold_source": peer.default,
-                    "fit": "default",
-                    "data": kind,
-                    "status": status,
-                    **self.stamp(),
-                }
-                if status == "ok":
-                    held = (not main["pairs_found"] or main["precision"] >= PRECISION) and nodup[
-                        "wrong_per_1000"
-                    ] <= MAX_WRONG_PER_1000
-                    row.update(
-                        {
-                            "version": main.get("version", ""),
-                            **{k: main[k] for k in ("precision", "recall", "bcubed_f1", "pairs_found", "true_pairs")},
-                            "groups_found": main["groups_found"],
-                            "images": len(main.get("keys", [])) or np.nan,
-                            "nodup_images_grouped": nodup["images_grouped"],
-                            "nodup_wrong_per_1000": nodup["wrong_per_1000"],
-                            "held": bool(held),
-                            "wall_s": main["wall_s"] + nodup["wall_s"],
-                            "peak_rss_mib": max(main["peak_rss_mib"], nodup["peak_rss_mib"]),
-                        }
-                    )
+                    outcome = evaluate_peer(peer, half, timeout=1800.0)
+                    figures[role] = {**outcome, **outcome.get("groups", {})}
+                row = self.peer_row(peer, kind, figures["main"], figures["nodup"])
                 log.info("%-26s %-9s %s", peer.name, kind, summary_of(row))
                 rows.append(row)
         return rows
+
+    def peer_row(self, peer: Peer, kind: str, main: dict, nodup: dict) -> dict:
+        status = main["status"] if main["status"] != "ok" else nodup["status"]
+        row = {
+            "tool": "peer",
+            "method": peer.name,
+            "label": peer.name,
+            "variant": peer.environment.name,
+            "grouping": "its own",
+            "normalise": "none",
+            "threshold_source": peer.default,
+            "fit": "default",
+            "data": kind,
+            "status": status,
+            **self.stamp(),
+        }
+        if status == "ok":
+            held = (not main["pairs_found"] or main["precision"] >= PRECISION) and nodup[
+                "wrong_per_1000"
+            ] <= MAX_WRONG_PER_1000
+            row.update(
+                {
+                    "version": main.get("version", ""),
+                    **{k: main[k] for k in ("precision", "recall", "bcubed_f1", "pairs_found", "true_pairs")},
+                    "groups_found": main["groups_found"],
+                    # Empty in every peer row so far (it was read from a key no outcome held): kept so,
+                    # the committed kinds.csv's peer rows have no images either.
+                    "images": np.nan,
+                    "nodup_images_grouped": nodup["images_grouped"],
+                    "nodup_wrong_per_1000": nodup["wrong_per_1000"],
+                    "held": bool(held),
+                    "wall_s": main["wall_s"] + nodup["wall_s"],
+                    "peak_rss_mib": max(main["peak_rss_mib"], nodup["peak_rss_mib"]),
+                }
+            )
+        return row
 
 
 def summary_of(row: dict) -> str:
