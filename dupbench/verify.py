@@ -5,6 +5,12 @@ crop, the image shown inside a window and captured, grayscale, a caption drawn o
 (another invoice of the same template, another settings screen differing in one toggle, a chart with
 one point moved) aligns just as well, and differs in a detail that no global similarity sees. So:
 
+0. whole frames: two images of one aspect are first compared as they stand, one resized onto the
+   other (and refined by ECC, step 2). Re-saves, conversions, resizes, grayscale copies and captions
+   are decided there; so are look-alikes of one template, whose differing boxes are few once the
+   frames are registered (at most REGISTERED_SHARE). Only a pair that differs all over (a crop, another
+   product, another photo) goes on to the keypoints, which cost ~90 ms of CPU an image where this
+   costs ~10-60 ms a pair;
 1. geometry: SIFT keypoints of both images (luminance, longest side FEATURE_SIZE), matched by
    Lowe's ratio test, one similarity transform (scale, rotation, shift) fitted by RANSAC. A copy
    needs MIN_INLIERS inliers, one image (nearly) inside the other (CONTAINED: a crop lies inside
@@ -27,6 +33,7 @@ other half (docs/verify.md).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,12 +53,19 @@ OVERLAP = 0.25  # the share of the other image it must cover (not a logo or a de
 COMPARE_SIZE = 1024  # the pixel comparison's longest side, at most the smaller image's own
 ECC_SIZE = 256  # the alignment refined by ECC at this longest side (0: not refined), ~20 ms
 ECC_ITERATIONS = 50
+ECC_EPS = 1e-5  # converged: 1e-6 gave the same refinements at up to 4 times the time (docs/verify.md)
 BLUR_SIGMA = 1.0
 BOX = 4
 MAX_BOX_DIFF = 16.0
 OVERLAY_SHARE = 0.015
 BAND = 0.15
 OVERLAY_IN_BAND = 0.9
+ASPECT_TOLERANCE = 0.01  # two frames of one aspect: compared as they stand first
+# The share of boxes that may differ in two whole frames still taken as registered (decided there, not by
+# keypoints): a look-alike of one template differed in at most 1.7 % of its boxes, a crop compared as if
+# whole in 6.6 % or more (the choose half, docs/verify.md).
+REGISTERED_SHARE = 0.03
+SAME_ALIGNMENT = 2.0 / ECC_SIZE  # a keypoint fit this close to step 0's alignment: step 0's comparison stands
 EDGE_PX = 3  # pixels along the overlap's edge left out of the comparison (interpolation at the border)
 
 
@@ -64,6 +78,8 @@ class Verdict:
     reason: str
     contained: float | None = None  # the larger of the shares of a inside b and of b inside a
     differing_boxes: int = 0  # boxes above MAX_BOX_DIFF
+    aligned_by: str = "keypoints"  # or "whole frames" (step 0)
+    registered: bool = True  # step 0: whether the whole frames' verdict stands without the keypoints
 
 
 def as_rgb(image) -> np.ndarray:
@@ -207,7 +223,7 @@ def refinement(small: np.ndarray, warped: np.ndarray, mask: np.ndarray) -> np.nd
     # Shrinking blends the black outside the overlap into its edge: ECC would align that edge (a window's
     # frame) instead of the content, so the mask is eroded again at this size.
     m = cv2.erode(cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST), np.ones((5, 5), np.uint8))
-    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, ECC_ITERATIONS, 1e-6)
+    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, ECC_ITERATIONS, ECC_EPS)
     try:
         _, found = cv2.findTransformECC(a, b, np.eye(2, 3, dtype=np.float32), cv2.MOTION_AFFINE, criteria, m, 1)
     except cv2.error:
@@ -243,23 +259,31 @@ def box_differences(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarra
     if BLUR_SIGMA > 0:
         a = cv2.GaussianBlur(a, (0, 0), BLUR_SIGMA)
         b = cv2.GaussianBlur(b, (0, 0), BLUR_SIGMA)
-    diff = np.abs(a.astype(np.float32) - b.astype(np.float32))
-    rows, cols = diff.shape[0] // BOX, diff.shape[1] // BOX
-    boxes = diff[: rows * BOX, : cols * BOX].reshape(rows, BOX, cols, BOX).mean(axis=(1, 3))
-    inside = mask[: rows * BOX, : cols * BOX].reshape(rows, BOX, cols, BOX).all(axis=(1, 3))
+    rows, cols = diff_shape = a.shape[0] // BOX, a.shape[1] // BOX
+    h, w = rows * BOX, cols * BOX
+    # cv2's area resize at a whole factor is the boxes' mean, twice as fast as numpy's reshape and mean.
+    diff = cv2.absdiff(a[:h, :w], b[:h, :w]).astype(np.float32)
+    boxes = cv2.resize(diff, diff_shape[::-1], interpolation=cv2.INTER_AREA)
+    inside = cv2.resize(mask[:h, :w].astype(np.float32), diff_shape[::-1], interpolation=cv2.INTER_AREA) > 1 - 1e-3
     return np.where(inside, boxes, np.nan)
 
 
 def compared(small: np.ndarray, warped: np.ndarray, mask: np.ndarray, to_large: np.ndarray, large: np.ndarray):
     """The box differences of the aligned pair, after ECC's refinement when it explains the pair
-    better (a lower largest box): the keypoints' transform stays when ECC drifts."""
+    better (fewer boxes differ, then a lower largest box): the transform stays when ECC drifts. By the
+    largest box alone, a drift was kept where a caption's text held the largest at ~255 either way, and
+    spread the differences out of the caption's band."""
     boxes = box_differences(small, warped, mask)
-    if not ECC_SIZE or np.isnan(boxes).all():
-        return boxes
+    if not ECC_SIZE or np.isnan(boxes).all() or np.nanmax(boxes) <= MAX_BOX_DIFF:
+        return boxes  # nothing differs: no refinement can change the verdict
     refined = box_differences(small, *warp(large, to_large @ refinement(small, warped, mask), small.shape))
-    if np.isnan(refined).all() or np.nanmax(refined) >= np.nanmax(boxes):
+    if np.isnan(refined).all() or misfit(refined) >= misfit(boxes):
         return boxes
     return refined
+
+
+def misfit(boxes: np.ndarray) -> tuple[int, float]:
+    return int((np.nan_to_num(boxes, nan=0.0) > MAX_BOX_DIFF).sum()), float(np.nanmax(boxes))
 
 
 def overlay_like(differing: np.ndarray, valid: np.ndarray) -> bool:
@@ -277,30 +301,42 @@ def overlay_like(differing: np.ndarray, valid: np.ndarray) -> bool:
     return bool(densest >= OVERLAY_IN_BAND * count)
 
 
-@dataclass(frozen=True)
 class Seen:
-    """What verify needs of one image, computed once however many pairs it is in: its luminance and
-    its keypoints (a finder verifying an image against several candidates pays for them once)."""
+    """What verify needs of one image, made once however many pairs it is in: its luminance, and its
+    keypoints when a pair first needs them (most pairs are decided as whole frames, without them)."""
 
-    gray: np.ndarray
-    points: tuple
+    def __init__(self, gray: np.ndarray):
+        self.gray = gray
+        self._points: tuple | None = None
+        self._lock = threading.Lock()  # pairs run on every core: one image's keypoints made once
+
+    @property
+    def points(self) -> tuple:
+        with self._lock:
+            if self._points is None:
+                self._points = keypoints(self.gray)
+            return self._points
 
 
 def seen(image) -> Seen:
     """`image`: a path or an array (as_rgb)."""
-    gray = luminance(as_rgb(image))
-    return Seen(gray, keypoints(gray))
+    return Seen(luminance(as_rgb(image)))
 
 
 def verify(a, b) -> Verdict:
     """Whether b is a copy of a (or a of b): see the module's docstring. `a`, `b`: paths, arrays, or
     what seen() made of them."""
     a, b = (x if isinstance(x, Seen) else seen(x) for x in (a, b))
-    gray_a, gray_b = a.gray, b.gray
+    whole = as_whole_frames(a.gray, b.gray)
+    if whole is not None and whole.registered:
+        return whole
     to_b, inliers = similarity(a.points, b.points)
     if to_b is None or inliers < MIN_INLIERS:
         return Verdict(False, inliers, to_b, None, f"{inliers} keypoints agree on one transform (< {MIN_INLIERS})")
-    size_a, size_b = (gray_a.shape[1], gray_a.shape[0]), (gray_b.shape[1], gray_b.shape[0])
+    if whole is not None and same_alignment(to_b, whole.transform, b.gray.shape):
+        # The keypoints found the whole frames' alignment, which step 0 compared already (refined by ECC).
+        return dataclasses.replace(whole, inliers=inliers, reason=f"{whole.reason}, and so by {inliers} keypoints")
+    size_a, size_b = (a.gray.shape[1], a.gray.shape[0]), (b.gray.shape[1], b.gray.shape[0])
     a_in_b = share_inside(to_b, size_a, size_b)
     b_in_a = share_inside(inverse(to_b), size_b, size_a)
     contained = max(a_in_b, b_in_a)
@@ -308,19 +344,55 @@ def verify(a, b) -> Verdict:
         return Verdict(False, inliers, to_b, None,
                        f"neither lies inside the other ({a_in_b:.2f} of a in b, {b_in_a:.2f} of b in a)",
                        contained)  # fmt: skip
+    return judged(boxes_under(a.gray, b.gray, to_b), inliers, to_b, contained, "keypoints")
+
+
+def boxes_under(gray_a: np.ndarray, gray_b: np.ndarray, to_b: np.ndarray) -> np.ndarray:
+    """The box differences of the pair aligned by `to_b` (a's pixels to b's), on the smaller one's grid."""
     if gray_a.size <= gray_b.size:
-        boxes = compared(*aligned(gray_a, gray_b, to_b))
-    else:
-        boxes = compared(*aligned(gray_b, gray_a, inverse(to_b)))
+        return compared(*aligned(gray_a, gray_b, to_b))
+    return compared(*aligned(gray_b, gray_a, inverse(to_b)))
+
+
+def same_alignment(to_b: np.ndarray, other: np.ndarray, shape_b: tuple[int, ...]) -> bool:
+    """Whether two transforms of a's pixels to b's put a's corners within SAME_ALIGNMENT of b's longest
+    side of each other (ECC's refinement reaches that far: 2 px at ECC_SIZE)."""
+    h, w = shape_b[:2]
+    corners = (
+        np.array([[0, 0, 1], [w, 0, 1], [w, h, 1], [0, h, 1]], dtype=float)
+        @ np.linalg.inv(np.vstack([other, [0, 0, 1]])).T
+    )  # b's corners in a's pixels, mapped back by each transform
+    apart = corners @ to_b.T - corners @ other.T
+    return bool(np.abs(apart).max() <= SAME_ALIGNMENT * max(h, w))
+
+
+def as_whole_frames(gray_a: np.ndarray, gray_b: np.ndarray) -> Verdict | None:
+    """Step 0: the verdict on two frames of one aspect compared as they stand, one resized onto the
+    other (`registered` when few boxes differ or they differ as a caption: that verdict stands; the
+    keypoints decide the others); None when they are not of one aspect."""
+    (ha, wa), (hb, wb) = gray_a.shape[:2], gray_b.shape[:2]
+    if abs((wa / ha) / (wb / hb) - 1.0) > ASPECT_TOLERANCE:
+        return None
+    to_b = resizing(gray_a.shape, gray_b.shape)[:2]
+    boxes = boxes_under(gray_a, gray_b, to_b)
+    valid = ~np.isnan(boxes)
+    differing = np.nan_to_num(boxes, nan=0.0) > MAX_BOX_DIFF
+    registered = valid.any() and (differing.sum() <= REGISTERED_SHARE * valid.sum() or overlay_like(differing, valid))
+    return dataclasses.replace(judged(boxes, 0, to_b, 1.0, "whole frames"), registered=bool(registered))
+
+
+def judged(boxes: np.ndarray, inliers: int, to_b: np.ndarray, contained: float, how: str) -> Verdict:
+    """The verdict on an aligned pair's box differences (steps 2 and 3)."""
     valid = ~np.isnan(boxes)
     if not valid.any():
-        return Verdict(False, inliers, to_b, None, "no area to compare", contained)
+        return Verdict(False, inliers, to_b, None, "no area to compare", contained, 0, how)
     largest = float(np.nanmax(boxes))
     differing = np.nan_to_num(boxes, nan=0.0) > MAX_BOX_DIFF
     count = int(differing.sum())
     if count == 0:
-        return Verdict(True, inliers, to_b, largest, "aligned, no box differs", contained)
+        return Verdict(True, inliers, to_b, largest, f"aligned as {how}, no box differs", contained, 0, how)
     if overlay_like(differing, valid):
-        return Verdict(True, inliers, to_b, largest, f"{count} boxes differ, in one band, as a caption",
-                       contained, count)  # fmt: skip
-    return Verdict(False, inliers, to_b, largest, f"{count} boxes differ (largest {largest:.1f})", contained, count)
+        return Verdict(True, inliers, to_b, largest, f"aligned as {how}, {count} boxes differ in a band (a caption)",
+                       contained, count, how)  # fmt: skip
+    return Verdict(False, inliers, to_b, largest, f"aligned as {how}, {count} boxes differ (largest {largest:.1f})",
+                   contained, count, how)  # fmt: skip

@@ -128,3 +128,30 @@ def test_the_pairs_order_keeps_their_images_held():
     ordered = held_order(pairs)
     assert sorted(ordered) == sorted(pairs)
     assert made(ordered) <= 300 + 2 and made(sorted(pairs)) > 600
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_pairs_already_joined_are_not_verified(workers):
+    """Two sets of 6 copies (every pair a candidate, 30 pairs) and a look-alike refused against them: the
+    groups are the links' components, so once verified links join two images their own pair is not
+    verified; the groups are those of verifying every pair."""
+    import itertools
+    import threading
+
+    from dupbench.finder.verified import links
+    from dupbench.grouping import components
+
+    truth = {**dict.fromkeys(range(6), "a"), **dict.fromkeys(range(6, 12), "b"), 12: "look-alike"}
+    pairs = [p for p in itertools.combinations(range(13), 2) if truth[p[0]] == truth[p[1]] or 12 in p]
+    asked, lock = [], threading.Lock()
+
+    def copy(pair):
+        with lock:
+            asked.append(pair)
+        return truth[pair[0]] == truth[pair[1]]
+
+    found = links(pairs, copy, workers)
+    every = [(a, b, 1.0) for a, b in pairs if truth[a] == truth[b]]
+    assert sorted(map(sorted, components(13, found))) == sorted(map(sorted, components(13, every)))
+    assert len(asked) == len(set(asked)) <= 12 + 2 * 2 * workers + 12  # 10 joining links, the window, 12 refused
+    assert {p for p in pairs if 12 in p} <= set(asked)  # a refused pair joins nothing: every one is asked

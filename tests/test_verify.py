@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import dupbench.verify
 from dupbench.errors import DupbenchError
 from dupbench.verify import share_inside, verify
 from experiments.data import lookalikes
@@ -25,7 +26,34 @@ def test_an_invoice_differing_in_its_amount_is_refused(invoices):
     original, lookalike = invoices
     verdict = verify(original, lookalike["other_amount"])
     assert not verdict.copy, verdict.reason
-    assert verdict.inliers > 100  # it aligns as well as a copy: only the pixels tell it apart
+    assert verdict.aligned_by == "whole frames"  # one template, one aspect: registered as they stand
+
+
+def test_the_keypoints_refuse_it_too(invoices, monkeypatch):
+    # Were it not of the original's aspect, the keypoints would align it as well as a copy (over 100
+    # inliers): only the pixels tell it apart, whichever way the pair is aligned.
+    monkeypatch.setattr(dupbench.verify, "ASPECT_TOLERANCE", -1.0)
+    original, lookalike = invoices
+    verdict = verify(original, lookalike["other_amount"])
+    assert not verdict.copy, verdict.reason
+    assert verdict.aligned_by == "keypoints" and verdict.inliers > 100
+
+
+def test_a_crop_is_left_to_the_keypoints(invoices):
+    # Of the original's aspect, but compared as a whole frame it differs all over: not registered.
+    original, _ = invoices
+    verdict = verify(original, copy_of(original, "crop10"))
+    assert verdict.copy and verdict.aligned_by == "keypoints", verdict.reason
+
+
+def test_keypoints_are_made_only_for_pairs_that_need_them(invoices):
+    original, lookalike = invoices
+    a, b = dupbench.verify.seen(original), dupbench.verify.seen(copy_of(original, "jpeg70"))
+    assert verify(a, b).copy
+    assert a._points is None and b._points is None  # a re-save is decided as whole frames
+    crop = dupbench.verify.seen(copy_of(original, "crop10"))
+    assert verify(a, crop).copy
+    assert a._points is not None and crop._points is not None
 
 
 @pytest.mark.parametrize("kind", ["jpeg70", "half"])
@@ -119,3 +147,13 @@ def test_files_are_read_as_the_finder_reads_them_a_heic_copy_included(invoices, 
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "invoice.png"), str(tmp_path / "invoice.heic")],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_same_alignment_is_within_what_ecc_refines():
+    from dupbench.verify import same_alignment
+
+    shape = (1294, 1000)  # b's pixels: ECC_SIZE's 2 px are ~10 px at 1,294
+    identity = np.eye(2, 3)
+    assert same_alignment(identity + [[0, 0, 4.0], [0, 0, -3.0]], identity, shape)
+    assert not same_alignment(identity + [[0, 0, 30.0], [0, 0, 0]], identity, shape)
+    assert not same_alignment(np.array([[0.95, 0, 0], [0, 0.95, 0]]), identity, shape)  # a 5 % crop's scale
