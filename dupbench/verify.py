@@ -375,10 +375,11 @@ def as_whole_frames(gray_a: np.ndarray, gray_b: np.ndarray) -> Verdict | None:
         return None
     to_b = resizing(gray_a.shape, gray_b.shape)[:2]
     boxes = boxes_under(gray_a, gray_b, to_b)
-    valid = ~np.isnan(boxes)
-    differing = np.nan_to_num(boxes, nan=0.0) > MAX_BOX_DIFF
-    registered = valid.any() and (differing.sum() <= REGISTERED_SHARE * valid.sum() or overlay_like(differing, valid))
-    return dataclasses.replace(judged(boxes, 0, to_b, 1.0, "whole frames"), registered=bool(registered))
+    verdict = judged(boxes, 0, to_b, 1.0, "whole frames")
+    compared_boxes = int((~np.isnan(boxes)).sum())
+    # A copy (nothing differs, or a caption) stands; so does a refusal where few boxes differ.
+    registered = compared_boxes > 0 and (verdict.copy or verdict.differing_boxes <= REGISTERED_SHARE * compared_boxes)
+    return dataclasses.replace(verdict, registered=registered)
 
 
 def judged(boxes: np.ndarray, inliers: int, to_b: np.ndarray, contained: float, how: str) -> Verdict:

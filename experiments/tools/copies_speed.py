@@ -10,7 +10,6 @@ test: these machines are shared, so read the ratios within one run.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
@@ -20,16 +19,9 @@ from experiments.data.copies import ensure_built
 from experiments.peers.catalog import IMMACULATE
 from experiments.provenance import git_commit, machine
 from experiments.tools.copies_bench import DATA, LOOSE, UKBENCH
-from experiments.tools.find_scale import compile_bytecode, run
+from experiments.tools.find_scale import compile_bytecode, dupbench_command, run
 
 RULES = {"dupbench default": [], "dupbench two stages": [*LOOSE, "--threshold", "0.5", "--verify"]}
-
-
-def dupbench_command(folder: Path, options: list[str], cache: Path) -> list[str]:
-    """dupbench's exit 1 says groups were found: a success here, as it is to a person."""
-    find = [str(Path(sys.executable).parent / "dupbench"), "find", str(folder), *options]
-    find += ["--cache", str(cache), "--quiet", "--json", "-"]
-    return ["sh", "-c", '"$@"; code=$?; [ $code -le 1 ] && exit 0 || exit $code', "sh", *find]
 
 
 def main() -> None:

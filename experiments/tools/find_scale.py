@@ -97,10 +97,10 @@ def run(command: list[str], timeout: float, folder: Path) -> dict[str, Any]:
     return {"status": "ok", "wall_s": wall, "peak_rss_mib": peak, "groups": len(groups), "images_in_groups": members}
 
 
-def dupbench_command(folder: Path, method: str, threshold: str, cache: Path) -> list[str]:
+def dupbench_command(folder: Path, options: list[str], cache: Path) -> list[str]:
     # `dupbench find` exits 1 when it finds duplicates: a shell wrapper turns that into 0 for the launcher
-    find = [str(Path(sys.executable).parent / "dupbench"), "find", str(folder), "--method", method]
-    find += ["--threshold", threshold, "--cache", str(cache), "--quiet", "--json", "-"]
+    find = [str(Path(sys.executable).parent / "dupbench"), "find", str(folder), *options]
+    find += ["--cache", str(cache), "--quiet", "--json", "-"]
     return ["sh", "-c", '"$@"; code=$?; [ $code -le 1 ] && exit 0 || exit $code', "sh", *find]
 
 
@@ -187,9 +187,10 @@ def main() -> None:
         for method, threshold, theirs, rounds in methods_at(n):
             cache = OUT / f"cache-{n}-{method}.sqlite"
             ours, immaculate = [], []
+            options = ["--method", method, "--threshold", threshold]
             for _ in range(rounds):
                 cache.unlink(missing_ok=True)
-                ours.append(run(dupbench_command(folder, method, threshold, cache), args.timeout, folder))
+                ours.append(run(dupbench_command(folder, options, cache), args.timeout, folder))
                 tally.tell(f"find-scale: dupbench {method} N={n} cold: {ours[-1]}")
                 if IMMACULATE.ready.is_file():
                     command = [str(IMMACULATE.bin / "immaculate"), str(folder), "--json", "--method", theirs]
@@ -198,7 +199,7 @@ def main() -> None:
                     immaculate.append({"status": "skipped: immaculate's environment is not built (make peers)"})
                 tally.tell(f"find-scale: immaculate {theirs} N={n}: {immaculate[-1]}")
             # warm: on the cache the last cold run left
-            warm = run(dupbench_command(folder, method, threshold, cache), args.timeout, folder)
+            warm = run(dupbench_command(folder, options, cache), args.timeout, folder)
             tally.tell(f"find-scale: dupbench {method} N={n} warm: {warm}")
             rows.append({"tool": "dupbench find (cold cache)", "method": method, "n": n, **median_of(ours)})
             rows.append({"tool": "dupbench find (warm cache)", "method": method, "n": n, **median_of([warm])})
