@@ -13,6 +13,7 @@ import pytest
 import torch
 from conftest import run_in_process
 
+from dupbench.engine import rows_through_cache
 from dupbench.features import FeatureCache
 from dupbench.methods import Method, create_method, method_names
 from dupbench.methods.base import loop_prepare_many
@@ -124,11 +125,15 @@ def stored_rows(cache: Path) -> int:
         return store.db.execute("SELECT COUNT(*) FROM features").fetchone()[0]
 
 
-def test_feature_cache_hits_on_rerun_and_misses_on_another_size(tmp_path, astronaut, coffee):
+def test_feature_cache_hits_on_rerun_and_misses_on_another_size(tmp_path, astronaut, coffee, monkeypatch):
+    import experiments.data.feature_cache as article_cache
+
+    loops = []  # the article's path looks up, encodes and stores through the engine's one loop (issue 40)
+    monkeypatch.setattr(article_cache, "rows_through_cache", lambda *a: loops.append(a) or rows_through_cache(*a))
     method = create_method("cnn_cosine")
     pictures, shas = [astronaut, coffee], ["a" * 64, "b" * 64]
     first, hits = prepare_cached(method, pictures, shas, tmp_path)
-    assert hits == 0 and stored_rows(tmp_path) == 2
+    assert hits == 0 and stored_rows(tmp_path) == 2 and len(loops) == 1
     again, hits = prepare_cached(method, pictures, shas, tmp_path)
     assert hits == 2 and np.array_equal(first, again)
     bigger = [p.resize((128, 128)) for p in pictures]

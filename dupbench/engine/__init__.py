@@ -2,7 +2,16 @@
 one FeatureCache; used by `dupbench find` and by every benchmark that encodes files. Above both
 dupbench.images (decoding) and dupbench.methods (features)."""
 
-from dupbench.engine.encode import UNITS, Encoded, Stage, encode_contents, encode_files, identity_of, silent
+from dupbench.engine.encode import (
+    UNITS,
+    Encoded,
+    Stage,
+    encode_contents,
+    encode_files,
+    identity_of,
+    rows_through_cache,
+    silent,
+)
 from dupbench.engine.reads import Facts, ScanReads
 
 __all__ = [
@@ -14,5 +23,6 @@ __all__ = [
     "encode_contents",
     "encode_files",
     "identity_of",
+    "rows_through_cache",
     "silent",
 ]

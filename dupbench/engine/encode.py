@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,27 +124,48 @@ def encode_contents(
     this run already; cached rows loaded; the rest encoded in batches, each stored as it finishes); the
     count found in the cache; the contents that could not be decoded, by index (left out of the rows)."""
     identity = identity_of(method, want)
-    made = made or {}
-    known = cache.get([d for d in digests if d not in made], identity) if identity else {}
-    hits = len(known)
-    known.update(made)
-    missing = [i for i, sha in enumerate(digests) if sha not in known]
     failed: dict[int, str] = {}
-    parts: dict[int, Any] = {}
-    with stage("encode", len(missing)) as bar:
-        for chunk, part in prepared_batches(method, paths, missing, want, workers, failed):
-            if identity:
-                rows = list(part)
-                cache.put([(digests[i], row) for i, row in zip(chunk, rows)], identity)
-                known.update((digests[i], row) for i, row in zip(chunk, rows))
-            else:
-                parts[chunk[0]] = part
-            bar.update(len(chunk))
+
+    def batches(missing: list[int]) -> Iterator[tuple[list[int], Any]]:
+        yield from prepared_batches(method, paths, missing, want, workers, failed)
+
     if identity:
+        known, hits = rows_through_cache(cache, identity, digests, batches, made, stage)
         kept = [i for i in range(len(digests)) if i not in failed]
         prepared = np.stack([known[digests[i]] for i in kept]) if kept else np.empty((0, 0))
         return prepared, hits, failed
+    parts: dict[int, Any] = {}  # not kept by content (SSIM's tile sums): every content encoded, in order
+    with stage("encode", len(digests)) as bar:
+        for chunk, part in batches(list(range(len(digests)))):
+            parts[chunk[0]] = part
+            bar.update(len(chunk))
     return (method.join([parts[k] for k in sorted(parts)]) if parts else []), 0, failed
+
+
+def rows_through_cache(
+    cache: FeatureCache,
+    identity: str,
+    digests: Sequence[str],
+    encode: Callable[[list[int]], Iterable[tuple[list[int], Any]]],
+    made: Mapping[str, Any] | None = None,
+    stage: Stage = silent,
+) -> tuple[dict[str, Any], int]:
+    """The one look-up, encode, store loop over the cache: each content's row (`made`: stored this run
+    already; then the cache's; the rest from `encode(missing indices)`, which yields (indices, rows)
+    batches, each stored as it finishes), by digest; and how many came from the cache. A content
+    `encode` could not decode is simply absent."""
+    made = made or {}
+    known = cache.get([d for d in dict.fromkeys(digests) if d not in made], identity)
+    hits = len(known)
+    known.update(made)
+    missing = [i for i, sha in enumerate(digests) if sha not in known]
+    with stage("encode", len(missing)) as bar:
+        for chunk, part in encode(missing):
+            rows = list(part)
+            cache.put([(digests[i], row) for i, row in zip(chunk, rows)], identity)
+            known.update((digests[i], row) for i, row in zip(chunk, rows))
+            bar.update(len(chunk))
+    return known, hits
 
 
 def encode_files(

@@ -4,6 +4,15 @@ answered before any heavy import."""
 
 from dupbench.errors import DupbenchError
 from dupbench.methods.base import Direction, Method
-from dupbench.methods.registry import create_method, method_class, method_names, register
+from dupbench.methods.registry import create_method, library_version, method_class, method_names, register
 
-__all__ = ["Direction", "Method", "DupbenchError", "create_method", "method_class", "method_names", "register"]
+__all__ = [
+    "Direction",
+    "Method",
+    "DupbenchError",
+    "create_method",
+    "library_version",
+    "method_class",
+    "method_names",
+    "register",
+]

@@ -4,16 +4,8 @@ variant, direction, library and version, licence, representation and what it com
 from __future__ import annotations
 
 import sys
-from importlib import metadata
 
-from dupbench.methods import method_class, method_names
-
-
-def version(package: str) -> str:
-    try:
-        return metadata.version(package) if package else ""
-    except metadata.PackageNotFoundError:
-        return "not installed"
+from dupbench.methods import library_version, method_class, method_names
 
 
 def main(argv: list[str]) -> None:
@@ -21,7 +13,7 @@ def main(argv: list[str]) -> None:
         if "--long" in argv:
             cls = method_class(name)
             print(
-                f"{name:22} {cls.variant:16} {cls.direction:10} {cls.library} {version(cls.library)} "
+                f"{name:22} {cls.variant:16} {cls.direction:10} {cls.library} {library_version(cls.library)} "
                 f"({cls.licence}); {cls.representation}: {cls.summary}"
             )
         else:

@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import pkgutil
 from collections.abc import Callable, Mapping
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -98,6 +99,14 @@ def installed(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except ValueError:  # in sys.modules without a spec: there, so importable
         return True
+
+
+def library_version(package: str) -> str:
+    """The installed version of a method's library, for tables that name it; "" for none."""
+    try:
+        return metadata.version(package) if package else ""
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def missing_needs(cls: type[Method]) -> str:

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dupbench.methods import method_class, method_names
-from dupbench.methods.__main__ import version
+from dupbench.methods import library_version, method_class, method_names
 from experiments.catalog import baselines_of, entries
 from experiments.paths import REPO_ROOT
 from experiments.provenance import refuse_dirty
@@ -68,7 +67,7 @@ class MethodsBlock:
         for name in method_names():
             cls = method_class(name)
             lines.append(
-                f"| `{name}` | {cls.variant} | {cls.direction} | {cls.library} {version(cls.library)} "
+                f"| `{name}` | {cls.variant} | {cls.direction} | {cls.library} {library_version(cls.library)} "
                 f"({cls.licence}) | {cls.representation} | {cls.summary} |"
             )
         return f"<!-- {self.marker}:start -->\n" + "\n".join(lines) + f"\n<!-- {self.marker}:end -->"
