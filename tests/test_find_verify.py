@@ -155,3 +155,42 @@ def test_pairs_already_joined_are_not_verified(workers):
     assert sorted(map(sorted, components(13, found))) == sorted(map(sorted, components(13, every)))
     assert len(asked) == len(set(asked)) <= 12 + 2 * 2 * workers + 12  # 10 joining links, the window, 12 refused
     assert {p for p in pairs if 12 in p} <= set(asked)  # a refused pair joins nothing: every one is asked
+
+
+def test_an_image_whose_nearest_are_all_refused_is_verified_against_further_ones(monkeypatch):
+    """A captioned copy has every page of its template nearer than its original (ranked 10th here): the
+    first VERIFY_NEIGHBOURS are refused, so it looks up to VERIFY_WIDENED further and joins its original;
+    an image already linked by its first candidates does not look further."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    import dupbench.verify as verification
+    from dupbench.finder import verified as stage
+
+    pages, original, captioned, resaved, aside = list(range(1, 11)), 0, 11, 12, 13
+    n = 14
+    order = {
+        captioned: [*pages[:9], original, pages[9], resaved],  # its original 10th
+        original: [resaved, *pages, captioned],
+        resaved: [original, *pages[:7], aside],  # `aside` 9th, nobody else's neighbour
+        **{p: [q for q in range(13) if q != p] for p in pages},
+    }
+    indices = np.full((n, 32), -1)
+    for r, others in order.items():
+        indices[r, : len(others)] = others
+    same = {original, captioned, resaved}
+    asked = []
+
+    def verify(a, b):
+        asked.append(tuple(sorted((a, b))))
+        return SimpleNamespace(copy=a in same and b in same)
+
+    monkeypatch.setattr(verification, "seen", lambda path: path)
+    monkeypatch.setattr(verification, "verify", verify)
+    photos = [SimpleNamespace(path=r) for r in range(n)]
+    groups = stage.verified([list(range(n))], SimpleNamespace(indices=indices), photos, list(range(n)), 1)
+    assert sorted(map(sorted, (g for g in groups if len(g) > 1))) == [[original, captioned, resaved]]
+    assert (original, captioned) in asked
+    # the re-saved copy, linked by its first candidate, never asks about its 9th neighbour
+    assert not [pair for pair in asked if aside in pair]

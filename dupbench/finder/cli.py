@@ -123,11 +123,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 VERIFY_HELP = (
-    "verify each candidate pair of a near group (each image's 8 nearest in it) by local features and an "
-    "aligned pixel comparison (dupbench/verify.py); groups are the verified links': look-alikes that differ in "
-    "a detail (another invoice of one template) are left out, a burst stays one group. With a loose "
-    "--threshold and --normalise none it is issue 39's two stages (not yet the default: ~0.1 s of CPU a "
-    "candidate pair). Needs OpenCV: pip install 'dupbench[verify]'"
+    "verify each candidate pair of a near group (each image's 8 nearest in it, its 32 nearest when none of "
+    "those passed) by local features and an aligned pixel comparison (dupbench/verify.py); groups are the "
+    "verified links': look-alikes that differ in a detail (another invoice of one template) are left out, a "
+    "burst stays one group. With a loose --threshold and --normalise none it is issue 39's two stages (not yet "
+    "the default: ~0.1 s of CPU a candidate pair). Needs OpenCV: pip install 'dupbench[verify]'"
 )
 
 

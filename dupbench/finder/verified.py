@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import functools
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -27,14 +28,6 @@ def verified(
     for i, r in enumerate(row_of):
         file_of.setdefault(r, photos[i])
     group_of = {r: g for g, rows in enumerate(near_groups) for r in rows}
-    pairs = held_order(
-        {
-            (min(r, s), max(r, s))
-            for r in group_of
-            for s in map(int, near.indices[r][:VERIFY_NEIGHBOURS])
-            if s >= 0 and s != r and group_of.get(s) == group_of[r]
-        }
-    )
     held = functools.lru_cache(maxsize=VERIFY_HELD)(lambda r: seen(file_of[r].path))
 
     def copy(pair: tuple[int, int]) -> bool:
@@ -43,14 +36,36 @@ def verified(
         except (DupbenchError, OSError):  # a file gone or changed since it was read: no link
             return False
 
-    return components(max(row_of, default=0) + 1, links(pairs, copy, workers))
+    first = candidates(near, group_of, group_of, 0, VERIFY_NEIGHBOURS)
+    passed = links(held_order(first), copy, workers)
+    # An image none of its nearest verified as a copy looks further: a copy with a caption or inside a
+    # window has every page of its template nearer than its original (ranked 5-25 and 9-77 among its
+    # neighbours on the person's folder of experiments/tools/copies_bench.py).
+    joined = {r for pair in passed for r in pair[:2]}
+    alone = [r for r in group_of if r not in joined]
+    further = candidates(near, group_of, alone, VERIFY_NEIGHBOURS, VERIFY_WIDENED) - first
+    passed += links(held_order(further), copy, workers, passed)
+    return components(max(row_of, default=0) + 1, passed)
 
 
-def links(pairs: list[tuple[int, int]], copy: Any, workers: int) -> list[tuple[int, int, float]]:
-    """The pairs that `copy` passes, less those whose two images verified links already join: the groups
-    are the links' components, so such a pair cannot change them (the same groups as verifying every
-    pair). On the person's folder of experiments/tools/copies_bench.py (an original with its 17 copies
-    and bursts of up to 30: most candidates are true) 1,190 of 4,654 pairs were skipped so."""
+def candidates(near: Any, group_of: dict[int, int], rows: Any, start: int, stop: int) -> set[tuple[int, int]]:
+    """The pairs of each of `rows` with its nearest from rank `start` to `stop` inside its near group."""
+    return {
+        (min(r, s), max(r, s))
+        for r in rows
+        for s in map(int, near.indices[r][start:stop])
+        if s >= 0 and s != r and group_of.get(s) == group_of[r]
+    }
+
+
+def links(
+    pairs: list[tuple[int, int]], copy: Any, workers: int, joined: Sequence[tuple[int, int, float]] = ()
+) -> list[tuple[int, int, float]]:
+    """The pairs that `copy` passes, less those whose two images verified links (`joined`, then those
+    found here) already join: the groups are the links' components, so such a pair cannot change them (the
+    same groups as verifying every pair). On the person's folder of experiments/tools/copies_bench.py (an
+    original with its 17 copies and bursts of up to 30: most candidates are true) 1,190 of 4,654 pairs were
+    skipped so."""
     parent: dict[int, int] = {}
 
     def root(i: int) -> int:
@@ -59,6 +74,8 @@ def links(pairs: list[tuple[int, int]], copy: Any, workers: int) -> list[tuple[i
             i = parent[i]
         return i
 
+    for a, b, _ in joined:
+        parent[root(a)] = root(b)
     passed: list[tuple[int, int, float]] = []
     in_flight: collections.deque = collections.deque()
 
@@ -87,6 +104,8 @@ VERIFY_HELD = 64
 # (experiments/tools/copies_bench.py) 8 gave 4,654 candidate pairs, 3,562 of them true, all 32 15,736
 # (5,959 true); the run took 207 s against 17 s for the rule without verification.
 VERIFY_NEIGHBOURS = 8
+# Candidates verified per image that none of its first VERIFY_NEIGHBOURS passed (grouping.NEIGHBOURS are kept).
+VERIFY_WIDENED = 32
 
 
 def held_order(pairs: set[tuple[int, int]]) -> list[tuple[int, int]]:
