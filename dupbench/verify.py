@@ -6,11 +6,12 @@ crop, the image shown inside a window and captured, grayscale, a caption drawn o
 one point moved) aligns just as well, and differs in a detail that no global similarity sees. So:
 
 0. whole frames: two images of one aspect are first compared as they stand, one resized onto the
-   other (and refined by ECC, step 2). Re-saves, conversions, resizes, grayscale copies and captions
-   are decided there; so are look-alikes of one template, whose differing boxes are few once the
-   frames are registered (at most REGISTERED_SHARE). Only a pair that differs all over (a crop, another
-   product, another photo) goes on to the keypoints, which cost ~90 ms of CPU an image where this
-   costs ~10-60 ms a pair;
+   other (not refined by ECC: a resize registers them exactly; on the person's folder of
+   experiments/tools/copies_bench.py ECC changed none of 4,512 such verdicts). Re-saves, conversions,
+   resizes, grayscale copies and captions are decided there; so are look-alikes of one template, whose
+   differing boxes are few once the frames are registered (at most REGISTERED_SHARE). Only a pair that
+   differs all over (a crop, another product, another photo) goes on to the keypoints, which cost ~90 ms
+   of CPU an image where this costs ~10-30 ms a pair;
 1. geometry: SIFT keypoints of both images (luminance, longest side FEATURE_SIZE), matched by
    Lowe's ratio test, one similarity transform (scale, rotation, shift) fitted by RANSAC. A copy
    needs MIN_INLIERS inliers, one image (nearly) inside the other (CONTAINED: a crop lies inside
@@ -65,7 +66,6 @@ ASPECT_TOLERANCE = 0.01  # two frames of one aspect: compared as they stand firs
 # keypoints): a look-alike of one template differed in at most 1.7 % of its boxes, a crop compared as if
 # whole in 6.6 % or more (the choose half, docs/verify.md).
 REGISTERED_SHARE = 0.03
-SAME_ALIGNMENT = 2.0 / ECC_SIZE  # a keypoint fit this close to step 0's alignment: step 0's comparison stands
 EDGE_PX = 3  # pixels along the overlap's edge left out of the comparison (interpolation at the border)
 
 
@@ -268,13 +268,15 @@ def box_differences(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarra
     return np.where(inside, boxes, np.nan)
 
 
-def compared(small: np.ndarray, warped: np.ndarray, mask: np.ndarray, to_large: np.ndarray, large: np.ndarray):
-    """The box differences of the aligned pair, after ECC's refinement when it explains the pair
-    better (fewer boxes differ, then a lower largest box): the transform stays when ECC drifts. By the
-    largest box alone, a drift was kept where a caption's text held the largest at ~255 either way, and
-    spread the differences out of the caption's band."""
+def compared(
+    small: np.ndarray, warped: np.ndarray, mask: np.ndarray, to_large: np.ndarray, large: np.ndarray, refine: bool
+):
+    """The box differences of the aligned pair, after ECC's refinement (when `refine`) when it explains
+    the pair better (fewer boxes differ, then a lower largest box): the transform stays when ECC drifts.
+    By the largest box alone, a drift was kept where a caption's text held the largest at ~255 either
+    way, and spread the differences out of the caption's band."""
     boxes = box_differences(small, warped, mask)
-    if not ECC_SIZE or np.isnan(boxes).all() or np.nanmax(boxes) <= MAX_BOX_DIFF:
+    if not (refine and ECC_SIZE) or np.isnan(boxes).all() or np.nanmax(boxes) <= MAX_BOX_DIFF:
         return boxes  # nothing differs: no refinement can change the verdict
     refined = box_differences(small, *warp(large, to_large @ refinement(small, warped, mask), small.shape))
     if np.isnan(refined).all() or misfit(refined) >= misfit(boxes):
@@ -333,9 +335,6 @@ def verify(a, b) -> Verdict:
     to_b, inliers = similarity(a.points, b.points)
     if to_b is None or inliers < MIN_INLIERS:
         return Verdict(False, inliers, to_b, None, f"{inliers} keypoints agree on one transform (< {MIN_INLIERS})")
-    if whole is not None and same_alignment(to_b, whole.transform, b.gray.shape):
-        # The keypoints found the whole frames' alignment, which step 0 compared already (refined by ECC).
-        return dataclasses.replace(whole, inliers=inliers, reason=f"{whole.reason}, and so by {inliers} keypoints")
     size_a, size_b = (a.gray.shape[1], a.gray.shape[0]), (b.gray.shape[1], b.gray.shape[0])
     a_in_b = share_inside(to_b, size_a, size_b)
     b_in_a = share_inside(inverse(to_b), size_b, size_a)
@@ -347,23 +346,12 @@ def verify(a, b) -> Verdict:
     return judged(boxes_under(a.gray, b.gray, to_b), inliers, to_b, contained, "keypoints")
 
 
-def boxes_under(gray_a: np.ndarray, gray_b: np.ndarray, to_b: np.ndarray) -> np.ndarray:
-    """The box differences of the pair aligned by `to_b` (a's pixels to b's), on the smaller one's grid."""
+def boxes_under(gray_a: np.ndarray, gray_b: np.ndarray, to_b: np.ndarray, refine: bool = True) -> np.ndarray:
+    """The box differences of the pair aligned by `to_b` (a's pixels to b's), on the smaller one's grid;
+    `refine`: the alignment refined by ECC where boxes differ."""
     if gray_a.size <= gray_b.size:
-        return compared(*aligned(gray_a, gray_b, to_b))
-    return compared(*aligned(gray_b, gray_a, inverse(to_b)))
-
-
-def same_alignment(to_b: np.ndarray, other: np.ndarray, shape_b: tuple[int, ...]) -> bool:
-    """Whether two transforms of a's pixels to b's put a's corners within SAME_ALIGNMENT of b's longest
-    side of each other (ECC's refinement reaches that far: 2 px at ECC_SIZE)."""
-    h, w = shape_b[:2]
-    corners = (
-        np.array([[0, 0, 1], [w, 0, 1], [w, h, 1], [0, h, 1]], dtype=float)
-        @ np.linalg.inv(np.vstack([other, [0, 0, 1]])).T
-    )  # b's corners in a's pixels, mapped back by each transform
-    apart = corners @ to_b.T - corners @ other.T
-    return bool(np.abs(apart).max() <= SAME_ALIGNMENT * max(h, w))
+        return compared(*aligned(gray_a, gray_b, to_b), refine)
+    return compared(*aligned(gray_b, gray_a, inverse(to_b)), refine)
 
 
 def as_whole_frames(gray_a: np.ndarray, gray_b: np.ndarray) -> Verdict | None:
@@ -374,7 +362,10 @@ def as_whole_frames(gray_a: np.ndarray, gray_b: np.ndarray) -> Verdict | None:
     if abs((wa / ha) / (wb / hb) - 1.0) > ASPECT_TOLERANCE:
         return None
     to_b = resizing(gray_a.shape, gray_b.shape)[:2]
-    boxes = boxes_under(gray_a, gray_b, to_b)
+    # Not refined: ECC (~30 ms, half of all verification's CPU when it ran here) changed none of 4,512
+    # whole-frame verdicts on the person's folder; a pair it could help differs all over, and the
+    # keypoints' path, which refines, decides it.
+    boxes = boxes_under(gray_a, gray_b, to_b, refine=False)
     verdict = judged(boxes, 0, to_b, 1.0, "whole frames")
     compared_boxes = int((~np.isnan(boxes)).sum())
     # A copy (nothing differs, or a caption) stands; so does a refusal where few boxes differ.

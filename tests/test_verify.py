@@ -149,11 +149,16 @@ def test_files_are_read_as_the_finder_reads_them_a_heic_copy_included(invoices, 
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_same_alignment_is_within_what_ecc_refines():
-    from dupbench.verify import same_alignment
+def test_whole_frames_are_not_refined_by_ecc_and_the_keypoints_path_is(invoices, settings, monkeypatch):
+    """ECC was half of verification's CPU, and changed no whole-frame verdict on the person's folder: a
+    look-alike of the same frame is refused without it; a crop, decided by the keypoints, still uses it."""
+    import dupbench.verify as verification
 
-    shape = (1294, 1000)  # b's pixels: ECC_SIZE's 2 px are ~10 px at 1,294
-    identity = np.eye(2, 3)
-    assert same_alignment(identity + [[0, 0, 4.0], [0, 0, -3.0]], identity, shape)
-    assert not same_alignment(identity + [[0, 0, 30.0], [0, 0, 0]], identity, shape)
-    assert not same_alignment(np.array([[0.95, 0, 0], [0, 0.95, 0]]), identity, shape)  # a 5 % crop's scale
+    calls = []
+    real = verification.refinement
+    monkeypatch.setattr(verification, "refinement", lambda *a: calls.append(1) or real(*a))
+    original, lookalike = invoices
+    verdict = verify(original, lookalike["other_amount"])
+    assert not verdict.copy and verdict.aligned_by == "whole frames" and not calls, verdict.reason
+    crop = lookalikes.COPIES["crop10"](settings, np.random.default_rng([0, 4, 8]))
+    assert verify(settings, crop).copy and calls
