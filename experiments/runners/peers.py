@@ -2,14 +2,14 @@
 own process in its own environment (experiments/peers/), beside the harness's own method for the
 same computation at its calibrated threshold.
 
-Per peer: the data set's files copied into a fresh folder (paths as in the manifest, nothing else
-in it); the tool's command run on it; its wall time and its peak resident memory (os.wait4's
-rusage of that process and the children it waited for); its groups read from its JSON, every pair
-inside a group called a duplicate, scored against the manifest's groups: pairs found, precision,
-recall. Beside it, the equivalent harness method (fast engine, all pairs, the data set's resize) at
-the threshold with the best F1 on the same data: what the same computation finds when the
-threshold is chosen for the data rather than shipped with the tool. A peer whose environment is not
-built, or that fails, is a `skipped` row with the reason, never a failed run.
+Per peer: the data set's files copied into a fresh folder (paths as in the manifest, nothing else in
+it); the tool's command run on it; its wall time and its peak resident memory (the largest resident
+set of the processes a small launcher waited for, experiments/peers/launch.py); its groups read from
+its JSON, every pair inside a group called a duplicate, scored against the manifest's groups: pairs
+found, precision, recall. Beside it, the equivalent harness method (fast engine, all pairs, the data
+set's resize) at the threshold with the best F1 on the same data: what the same computation finds
+when the threshold is chosen for the data rather than shipped with the tool. A peer whose
+environment is not built, or that fails, is a `skipped` row with the reason, never a failed run.
 """
 
 from __future__ import annotations
