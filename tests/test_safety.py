@@ -235,6 +235,17 @@ def test_a_manifest_with_entries_of_the_wrong_type_is_one_line(tmp_path, moves):
     assert err.count("\n") == 1
 
 
+def test_an_empty_manifest_a_kill_left_before_the_plan_is_no_moves(tmp_path):
+    """new_manifest reserves the name empty; a kill before the plan is written leaves it so, before any
+    move: undo has nothing to put back (CI met it: a kill among test_moves_faults' 30)."""
+    from dupbench.finder.moves import new_manifest
+
+    manifest = new_manifest(tmp_path)
+    assert manifest.read_bytes() == b""
+    code, out, err = run("undo", str(manifest))
+    assert code == 0 and err == "", (out, err)
+
+
 def test_a_link_loop_given_as_cache_or_move_to_is_one_line_not_an_internal_error(photos, tmp_path):
     loop = tmp_path / "loop"
     loop.symlink_to(loop)

@@ -113,7 +113,8 @@ def write_manifest(path: Path, moves: list[dict]) -> None:
 
 
 def new_manifest(target: Path) -> Path:
-    """A name no other run takes, even one started in the same second (created exclusively)."""
+    """A name no other run takes, even one started in the same second (created exclusively, empty: a kill
+    before write_manifest leaves it so, and read_manifest reads it as no moves, which it is)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for attempt in range(1000):
         path = target / f"dupbench-moves-{stamp}{f'-{attempt}' if attempt else ''}.json"
@@ -203,7 +204,10 @@ def same_bytes(path: str, sha256: str) -> bool:
 
 def read_manifest(manifest: Path) -> list[dict]:
     try:
-        moves = json.loads(manifest.read_text())["moves"]
+        text = manifest.read_text()
+        if not text:  # new_manifest's reservation, killed before the plan was written: nothing was moved yet
+            return []
+        moves = json.loads(text)["moves"]
         if not isinstance(moves, list):
             raise ValueError("'moves' is not a list")
         for entry in moves:
