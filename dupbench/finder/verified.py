@@ -19,9 +19,10 @@ def verified(
     """Issue 39's second stage (opt-in, --verify): each candidate pair (two contents of one near group,
     one among the other's nearest) is verified by dupbench.verify, and the groups are the verified links'
     components, so a look-alike the descriptor grouped (another invoice of the template, another screen
-    of the app) ends alone. Candidates: each content's VERIFY_NEIGHBOURS nearest in its group. Each image's
-    luminance and keypoints are made once however many pairs it is in (pairs come in held_order, the last
-    VERIFY_HELD images are held); pairs on every core. `photos`: find's Photo (a path, by row_of)."""
+    of the app) ends alone. Candidates: each content's VERIFY_NEIGHBOURS nearest in its group, and its
+    VERIFY_WIDENED nearest for a content none of those passed. Each image's luminance and keypoints are
+    made once however many pairs it is in (pairs come in held_order, the last VERIFY_HELD images are
+    held); pairs on every core. `photos`: find's Photo (a path, by row_of)."""
     from dupbench.verify import seen, verify
 
     file_of: dict[int, Any] = {}
