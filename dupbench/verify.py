@@ -9,9 +9,11 @@ one point moved) aligns just as well, and differs in a detail that no global sim
    other (not refined by ECC: a resize registers them exactly; on the person's folder of
    experiments/tools/copies_bench.py ECC changed none of 4,512 such verdicts). Re-saves, conversions,
    resizes, grayscale copies and captions are decided there; so are look-alikes of one template, whose
-   differing boxes are few once the frames are registered (at most REGISTERED_SHARE). Only a pair that
-   differs all over (a crop, another product, another photo) goes on to the keypoints, which cost ~90 ms
-   of CPU an image where this costs ~10-30 ms a pair;
+   differing boxes are few once the frames are registered (at most REGISTERED_SHARE). Two frames of one
+   size compare each one's blurred frame (Seen.frame), made once however many pairs it is in. Only a pair
+   that differs all over (a crop, another product, another photo, another page) goes on to the keypoints,
+   which cost ~40 ms of CPU an image where this costs ~3 ms a pair; when they align it as step 0 did
+   (SAME_FRAME: another page of the template), step 0's verdict stands;
 1. geometry: SIFT keypoints of both images (luminance, longest side FEATURE_SIZE), matched by
    Lowe's ratio test, one similarity transform (scale, rotation, shift) fitted by RANSAC. A copy
    needs MIN_INLIERS inliers, one image (nearly) inside the other (CONTAINED: a crop lies inside
@@ -19,8 +21,9 @@ one point moved) aligns just as well, and differs in a detail that no global sim
    (OVERLAP);
 2. pixels: the larger image resampled onto the smaller one's grid by that transform, both in
    luminance (grayscale copies pass), blurred by BLUR_SIGMA (resampling and JPEG noise at edges),
-   their absolute difference averaged over BOX x BOX boxes. A copy's largest box stays at or under
-   MAX_BOX_DIFF; a changed digit, toggle or point makes a box well above it;
+   their absolute difference averaged over BOX x BOX boxes, the alignment refined by ECC where few boxes
+   differ (REFINED_SHARE: a pixel out of register, not another page). A copy's largest box stays at or
+   under MAX_BOX_DIFF; a changed digit, toggle or point makes a box well above it;
 3. an overlay: a caption drawn on a copy is a local difference too. It is allowed when it covers
    at least OVERLAY_SHARE of the compared boxes, nearly all (OVERLAY_IN_BAND) in one horizontal
    band of BAND of the height: a line of text drawn to be read at the image's size, where a
@@ -34,6 +37,7 @@ other half (docs/verify.md).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import threading
 from dataclasses import dataclass
@@ -51,6 +55,9 @@ RANSAC_PX = 3.0  # at FEATURE_SIZE
 MIN_INLIERS = 12
 CONTAINED = 0.85  # the share of one image that must lie inside the other
 OVERLAP = 0.25  # the share of the other image it must cover (not a logo or a detail of it)
+# The luminance held of an image, longest side: twice the comparison's, so that a 20 % crop of a 12 MP photo is
+# still compared at COMPARE_SIZE, and a finder holding 64 such photos holds ~270 MiB of them, not ~770.
+HELD_SIZE = 2048
 COMPARE_SIZE = 1024  # the pixel comparison's longest side, at most the smaller image's own
 ECC_SIZE = 256  # the alignment refined by ECC at this longest side (0: not refined), ~20 ms
 ECC_ITERATIONS = 50
@@ -66,6 +73,14 @@ ASPECT_TOLERANCE = 0.01  # two frames of one aspect: compared as they stand firs
 # keypoints): a look-alike of one template differed in at most 1.7 % of its boxes, a crop compared as if
 # whole in 6.6 % or more (the choose half, docs/verify.md).
 REGISTERED_SHARE = 0.03
+# Two transforms this close (their corners within this share of the longest side) register a pair alike: the
+# keypoints' fit is within ~0.1 % of a resize, a 5 % border crop moves a corner by 2.5 % or more.
+SAME_FRAME = 0.01
+# The share of boxes that may differ in a pair aligned by its keypoints for ECC still to refine it. A copy
+# the refinement turned from refused to passed differed in at most 1.9 % of its boxes before it; the other
+# pages of a template that the keypoints align differ in 5-12 % (a median 7.9 %), and ECC at ~30 ms a pair was
+# a third of all verification's CPU on them (the person's folder of experiments/tools/copies_bench.py).
+REFINED_SHARE = 0.03
 EDGE_PX = 3  # pixels along the overlap's edge left out of the comparison (interpolation at the border)
 
 
@@ -252,18 +267,26 @@ def aligned(small: np.ndarray, large: np.ndarray, to_large: np.ndarray) -> tuple
     return small, warped, mask, m, large
 
 
-def box_differences(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The mean absolute difference of each BOX x BOX box wholly inside the mask (NaN elsewhere)."""
+def blurred(gray: np.ndarray) -> np.ndarray:
     import cv2
 
-    if BLUR_SIGMA > 0:
-        a = cv2.GaussianBlur(a, (0, 0), BLUR_SIGMA)
-        b = cv2.GaussianBlur(b, (0, 0), BLUR_SIGMA)
+    return cv2.GaussianBlur(gray, (0, 0), BLUR_SIGMA) if BLUR_SIGMA > 0 else gray
+
+
+def box_differences(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None, already_blurred: bool = False) -> np.ndarray:
+    """The mean absolute difference of each BOX x BOX box wholly inside the mask (None: the whole
+    frame; NaN elsewhere)."""
+    import cv2
+
+    if not already_blurred:
+        a, b = blurred(a), blurred(b)
     rows, cols = diff_shape = a.shape[0] // BOX, a.shape[1] // BOX
     h, w = rows * BOX, cols * BOX
     # cv2's area resize at a whole factor is the boxes' mean, twice as fast as numpy's reshape and mean.
     diff = cv2.absdiff(a[:h, :w], b[:h, :w]).astype(np.float32)
     boxes = cv2.resize(diff, diff_shape[::-1], interpolation=cv2.INTER_AREA)
+    if mask is None:
+        return boxes
     inside = cv2.resize(mask[:h, :w].astype(np.float32), diff_shape[::-1], interpolation=cv2.INTER_AREA) > 1 - 1e-3
     return np.where(inside, boxes, np.nan)
 
@@ -278,6 +301,8 @@ def compared(
     boxes = box_differences(small, warped, mask)
     if not (refine and ECC_SIZE) or np.isnan(boxes).all() or np.nanmax(boxes) <= MAX_BOX_DIFF:
         return boxes  # nothing differs: no refinement can change the verdict
+    if misfit(boxes)[0] > REFINED_SHARE * int((~np.isnan(boxes)).sum()):
+        return boxes  # differs too widely for a misregistration: another page, which ECC cannot make a copy
     refined = box_differences(small, *warp(large, to_large @ refinement(small, warped, mask), small.shape))
     if np.isnan(refined).all() or misfit(refined) >= misfit(boxes):
         return boxes
@@ -303,38 +328,88 @@ def overlay_like(differing: np.ndarray, valid: np.ndarray) -> bool:
     return bool(densest >= OVERLAY_IN_BAND * count)
 
 
+class KeptPoints:
+    """Keypoints kept for the last `size` images asked for, longer than their luminance is (a page's
+    luminance is ~1 MiB, its keypoints ~0.2 MiB with SIFT's descriptors as the bytes they are): an image
+    that falls out of the held luminance and comes back in a later pair needs no new keypoints (~50 ms)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._kept: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key) -> tuple | None:
+        with self._lock:
+            if key not in self._kept:
+                return None
+            self._kept.move_to_end(key)
+            positions, descriptors, to_small = self._kept[key]
+        return positions, None if descriptors is None else descriptors.astype(np.float32), to_small
+
+    def put(self, key, points: tuple) -> None:
+        positions, descriptors, to_small = points
+        # SIFT's descriptors are whole numbers 0-255 held as floats: as bytes they are the same, a quarter the size.
+        small = None if descriptors is None else descriptors.astype(np.uint8)
+        with self._lock:
+            self._kept[key] = (positions, small, to_small)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
+
 class Seen:
     """What verify needs of one image, made once however many pairs it is in: its luminance, and its
-    keypoints when a pair first needs them (most pairs are decided as whole frames, without them)."""
+    keypoints when a pair first needs them (most pairs are decided as whole frames, without them), kept
+    in `kept` under `key` when given."""
 
-    def __init__(self, gray: np.ndarray):
+    def __init__(self, gray: np.ndarray, kept: KeptPoints | None = None, key=None):
         self.gray = gray
         self._points: tuple | None = None
+        self._frame: np.ndarray | None = None
+        self._kept, self._key = kept, key
         self._lock = threading.Lock()  # pairs run on every core: one image's keypoints made once
 
     @property
     def points(self) -> tuple:
         with self._lock:
+            if self._points is None and self._kept is not None:
+                self._points = self._kept.get(self._key)
             if self._points is None:
                 self._points = keypoints(self.gray)
+                if self._kept is not None:
+                    self._kept.put(self._key, self._points)
             return self._points
 
+    @property
+    def frame(self) -> np.ndarray:
+        """Its luminance at the comparison's size (shrunk by area), blurred: a pair of two frames of one
+        size compares these as they stand."""
+        with self._lock:
+            if self._frame is None:
+                self._frame = blurred(shrunk(self.gray, COMPARE_SIZE)[0])
+            return self._frame
 
-def seen(image) -> Seen:
-    """`image`: a path or an array (as_rgb)."""
-    return Seen(luminance(as_rgb(image)))
+
+def seen(image, kept: KeptPoints | None = None, key=None) -> Seen:
+    """`image`: a path or an array (as_rgb), its luminance held at most HELD_SIZE long; `kept`: where its
+    keypoints are kept under `key`."""
+    return Seen(shrunk(luminance(as_rgb(image)), HELD_SIZE)[0], kept, key)
 
 
 def verify(a, b) -> Verdict:
     """Whether b is a copy of a (or a of b): see the module's docstring. `a`, `b`: paths, arrays, or
     what seen() made of them."""
     a, b = (x if isinstance(x, Seen) else seen(x) for x in (a, b))
-    whole = as_whole_frames(a.gray, b.gray)
+    whole = as_whole_frames(a, b)
     if whole is not None and whole.registered:
         return whole
     to_b, inliers = similarity(a.points, b.points)
     if to_b is None or inliers < MIN_INLIERS:
         return Verdict(False, inliers, to_b, None, f"{inliers} keypoints agree on one transform (< {MIN_INLIERS})")
+    if whole is not None and moved(to_b, whole.transform, a.gray.shape, b.gray.shape) <= SAME_FRAME:
+        # The keypoints register the frames as step 0 did (another page of a template): its comparison,
+        # exact under a resize, stands; the pair differs too widely for ECC (REFINED_SHARE) to change it.
+        return dataclasses.replace(whole, inliers=inliers, reason=f"{whole.reason}; the keypoints align them so too")
     size_a, size_b = (a.gray.shape[1], a.gray.shape[0]), (b.gray.shape[1], b.gray.shape[0])
     a_in_b = share_inside(to_b, size_a, size_b)
     b_in_a = share_inside(inverse(to_b), size_b, size_a)
@@ -346,6 +421,14 @@ def verify(a, b) -> Verdict:
     return judged(boxes_under(a.gray, b.gray, to_b), inliers, to_b, contained, "keypoints")
 
 
+def moved(one: np.ndarray, other: np.ndarray, shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> float:
+    """How far apart two transforms (a's pixels to b's) put a's corners, as a share of b's longest side."""
+    h, w = shape_a[:2]
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=float)
+    apart = corners @ (one[:, :2] - other[:, :2]).T + (one[:, 2] - other[:, 2])
+    return float(np.abs(apart).max() / max(shape_b[:2]))
+
+
 def boxes_under(gray_a: np.ndarray, gray_b: np.ndarray, to_b: np.ndarray, refine: bool = True) -> np.ndarray:
     """The box differences of the pair aligned by `to_b` (a's pixels to b's), on the smaller one's grid;
     `refine`: the alignment refined by ECC where boxes differ."""
@@ -354,18 +437,23 @@ def boxes_under(gray_a: np.ndarray, gray_b: np.ndarray, to_b: np.ndarray, refine
     return compared(*aligned(gray_b, gray_a, inverse(to_b)), refine)
 
 
-def as_whole_frames(gray_a: np.ndarray, gray_b: np.ndarray) -> Verdict | None:
+def as_whole_frames(a: Seen, b: Seen) -> Verdict | None:
     """Step 0: the verdict on two frames of one aspect compared as they stand, one resized onto the
     other (`registered` when few boxes differ or they differ as a caption: that verdict stands; the
     keypoints decide the others); None when they are not of one aspect."""
-    (ha, wa), (hb, wb) = gray_a.shape[:2], gray_b.shape[:2]
+    (ha, wa), (hb, wb) = a.gray.shape[:2], b.gray.shape[:2]
     if abs((wa / ha) / (wb / hb) - 1.0) > ASPECT_TOLERANCE:
         return None
-    to_b = resizing(gray_a.shape, gray_b.shape)[:2]
-    # Not refined: ECC (~30 ms, half of all verification's CPU when it ran here) changed none of 4,512
-    # whole-frame verdicts on the person's folder; a pair it could help differs all over, and the
-    # keypoints' path, which refines, decides it.
-    boxes = boxes_under(gray_a, gray_b, to_b, refine=False)
+    to_b = resizing(a.gray.shape, b.gray.shape)[:2]
+    if a.gray.shape == b.gray.shape:
+        # Two frames of one size (most candidates: the pages of a template, the shots of a burst): each one's
+        # blurred frame is made once however many pairs it is in, not resampled and blurred in every pair.
+        boxes = box_differences(a.frame, b.frame, None, already_blurred=True)
+    else:
+        # Not refined: ECC (~30 ms, half of all verification's CPU when it ran here) changed none of 4,512
+        # whole-frame verdicts on the person's folder; a pair it could help differs all over, and the
+        # keypoints' path, which refines, decides it.
+        boxes = boxes_under(a.gray, b.gray, to_b, refine=False)
     verdict = judged(boxes, 0, to_b, 1.0, "whole frames")
     compared_boxes = int((~np.isnan(boxes)).sum())
     # A copy (nothing differs, or a caption) stands; so does a refusal where few boxes differ.

@@ -91,9 +91,9 @@ def test_each_image_is_prepared_for_verification_once_however_many_pairs_it_is_i
     made = []
     real = verification.seen
 
-    def counting(image):
+    def counting(image, *kept):
         made.append(str(image))
-        return real(image)
+        return real(image, *kept)
 
     monkeypatch.setattr(verification, "seen", counting)
     code, _, err = run("find", str(burst), *TWO_STAGE, "--cache", str(tmp_path / "c"), "--quiet", "--workers", "1")
@@ -186,7 +186,7 @@ def test_an_image_whose_nearest_are_all_refused_is_verified_against_further_ones
         asked.append(tuple(sorted((a, b))))
         return SimpleNamespace(copy=a in same and b in same)
 
-    monkeypatch.setattr(verification, "seen", lambda path: path)
+    monkeypatch.setattr(verification, "seen", lambda path, *kept: path)
     monkeypatch.setattr(verification, "verify", verify)
     photos = [SimpleNamespace(path=r) for r in range(n)]
     groups = stage.verified([list(range(n))], SimpleNamespace(indices=indices), photos, list(range(n)), 1)

@@ -162,3 +162,91 @@ def test_whole_frames_are_not_refined_by_ecc_and_the_keypoints_path_is(invoices,
     assert not verdict.copy and verdict.aligned_by == "whole frames" and not calls, verdict.reason
     crop = lookalikes.COPIES["crop10"](settings, np.random.default_rng([0, 4, 8]))
     assert verify(settings, crop).copy and calls
+
+
+def test_ecc_refines_only_a_pair_that_differs_in_few_boxes(invoices, monkeypatch):
+    """ECC can make a copy of a pair the keypoints left ~1 px out of register (its differing boxes are a
+    few strokes), not of another page, whose boxes differ widely: on the person's folder the pages that
+    the keypoints align took a third of verification's CPU in ECC and none of them became a copy."""
+    import dupbench.verify as verification
+
+    calls = []
+    real = verification.refinement
+    monkeypatch.setattr(verification, "refinement", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(verification, "ASPECT_TOLERANCE", -1.0)  # the keypoints' path, which refines
+    original, lookalike = invoices
+    other = lookalike["other_invoice"]
+    assert not verify(original, other).copy and calls  # 1.4-2.1 % of its boxes differ: refined
+    calls.clear()
+    monkeypatch.setattr(verification, "REFINED_SHARE", 0.001)
+    assert not verify(original, other).copy and not calls
+
+
+def test_a_frame_the_keypoints_register_as_it_stands_keeps_the_whole_frames_verdict(invoices, monkeypatch):
+    """A pair of one aspect that step 0 left to the keypoints, which align it as step 0 did (another page
+    of a template): step 0's comparison stands, with no second warp and comparison of the same frames."""
+    import dupbench.verify as verification
+
+    calls = []
+    real = verification.aligned
+    monkeypatch.setattr(verification, "aligned", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(verification, "REGISTERED_SHARE", 0.0)  # every refusal goes on to the keypoints
+    original, lookalike = invoices
+    verdict = verify(original, lookalike["other_invoice"])
+    assert not verdict.copy and verdict.aligned_by == "whole frames" and verdict.inliers > 100, verdict.reason
+    assert calls == []  # two frames of one size, compared as they stand; no warp by the keypoints
+    crop = copy_of(original, "crop10")  # a crop of one aspect: its keypoints' transform is another
+    assert verify(original, crop).copy and len(calls) == 2  # step 0 resamples it; so do the keypoints
+
+
+def test_frames_of_one_size_are_blurred_once_however_many_pairs_and_compare_as_resampled(monkeypatch):
+    """A burst or a template's pages are frames of one size: each image's blurred frame is made once, and
+    their boxes are those of the resampling path (an identity warp) where no shrinking is needed."""
+    import dupbench.verify as verification
+
+    screen = np.asarray(lookalikes.settings_family(np.random.default_rng([0, 1, 4]))[0])
+    monkeypatch.setattr(verification, "COMPARE_SIZE", max(screen.shape))  # compared at its own size
+    shots = [verification.seen(screen)] + [
+        verification.seen(np.asarray(lookalikes.COPIES["jpeg70"](Image.fromarray(screen), np.random.default_rng(k))))
+        for k in range(3)
+    ]
+    made = []
+    real = verification.blurred
+    monkeypatch.setattr(verification, "blurred", lambda gray: made.append(1) or real(gray))
+    for shot in shots[1:]:
+        assert verify(shots[0], shot).copy
+    assert len(made) == len(shots)  # one frame per image, not two per pair
+    a, b = shots[0].gray, shots[1].gray
+    resampled = verification.boxes_under(a, b, verification.resizing(a.shape, b.shape)[:2], refine=False)
+    assert np.allclose(verification.box_differences(shots[0].frame, shots[1].frame, None, True), resampled)
+
+
+def test_keypoints_outlive_the_luminance_they_came_from_and_are_the_same(invoices, monkeypatch):
+    """The finder holds the luminance of a few images, their keypoints of many more: an image that comes
+    back in a later pair gets its keypoints back, descriptors stored as bytes and equal to SIFT's floats."""
+    import dupbench.verify as verification
+
+    made = []
+    real = verification.keypoints
+    monkeypatch.setattr(verification, "keypoints", lambda gray: made.append(1) or real(gray))
+    original, _ = invoices
+    kept = verification.KeptPoints(2)
+    first = verification.seen(original, kept, "invoice").points
+    again = verification.seen(original, kept, "invoice").points
+    assert len(made) == 1 and again[1].dtype == np.float32
+    assert np.array_equal(first[0], again[0]) and np.array_equal(first[1], again[1])
+    for key in ("b", "c"):  # two more images: the first is let go
+        kept.put(key, first)
+    assert verification.seen(original, kept, "invoice").points is not None
+    assert len(made) == 2
+
+
+def test_a_large_photo_is_held_at_most_held_size_long_and_still_verified(invoices):
+    """A 12 MP photo's luminance is 12 MiB: held at HELD_SIZE, the finder's 64 held images stay small."""
+    import dupbench.verify as verification
+
+    original, _ = invoices
+    large = original.resize((3000, 3882))
+    held = verification.seen(large)
+    assert max(held.gray.shape) == verification.HELD_SIZE
+    assert verify(held, copy_of(original, "crop10")).copy

@@ -22,14 +22,16 @@ def verified(
     of the app) ends alone. Candidates: each content's VERIFY_NEIGHBOURS nearest in its group, and its
     VERIFY_WIDENED nearest for a content none of those passed. Each image's luminance and keypoints are
     made once however many pairs it is in (pairs come in held_order, the last VERIFY_HELD images are
-    held); pairs on every core. `photos`: find's Photo (a path, by row_of)."""
-    from dupbench.verify import seen, verify
+    held, the keypoints of the last VERIFY_POINTS_KEPT); pairs on every core. `photos`: find's Photo (a
+    path, by row_of)."""
+    from dupbench.verify import KeptPoints, seen, verify
 
     file_of: dict[int, Any] = {}
     for i, r in enumerate(row_of):
         file_of.setdefault(r, photos[i])
     group_of = {r: g for g, rows in enumerate(near_groups) for r in rows}
-    held = functools.lru_cache(maxsize=VERIFY_HELD)(lambda r: seen(file_of[r].path))
+    kept = KeptPoints(VERIFY_POINTS_KEPT)
+    held = functools.lru_cache(maxsize=VERIFY_HELD)(lambda r: seen(file_of[r].path, kept, r))
 
     def copy(pair: tuple[int, int]) -> bool:
         try:
@@ -98,8 +100,13 @@ def links(
     return passed
 
 
-# Images whose luminance and keypoints the verification holds at once (a 12 MP photo's luminance: 12 MiB).
+# Images whose luminance the verification holds at once (at most verify.HELD_SIZE long: 4 MiB).
 VERIFY_HELD = 64
+# Images whose keypoints are kept once their luminance is let go (at most ~0.2 MiB each: ~200 MiB). On the
+# person's folder of experiments/tools/copies_bench.py 820 of its 960 images needed keypoints (~44 ms each):
+# kept with the held luminance only, they were made 1,413 times; 512 kept, 1,444 (the widened round comes back
+# to the first round's images); all kept, 820.
+VERIFY_POINTS_KEPT = 1024
 # Candidates verified per image: its nearest this many inside its near group. A burst or a set of copies
 # is still one group (the verified links' components join them); on a person's folder of 960 images
 # (experiments/tools/copies_bench.py) 8 gave 4,654 candidate pairs, 3,562 of them true, all 32 15,736
