@@ -272,6 +272,24 @@ def test_dupbench_find_help_says_the_default_and_what_it_held_on_each_kind(capsy
         assert all(kind in text for kind in ("photos", "documents", "charts", "products")) and "precision" in text
 
 
+def test_find_help_gives_every_offered_rule_its_recall_and_the_way_to_find_the_copies_it_misses(capsys):
+    """Issue 39: every method `dupbench find --method M` offers finds re-saved copies, or its help says why
+    not. Each offered method's line gives its recall on every kind; a rule that misses a kind (phash's
+    threshold of 0) is followed by the two stages' options that find them, with what they found."""
+    ships = shipped()
+    with pytest.raises(SystemExit):
+        dupbench(["find", "--help"])
+    text = capsys.readouterr().out
+    for name in ships["offered"]:
+        line = next((row for row in text.splitlines() if row.strip().startswith(f"{name}:")), "")
+        recall = ships["methods"][name].get("recall", {})
+        assert recall and all(f"{kind} {value:.2f}" in line for kind, value in recall.items()), (name, line)
+    assert min(min(ships["methods"][n]["recall"].values()) for n in ships["offered"]) < 0.5  # some rule misses
+    flat = " ".join(text.split())
+    assert "--threshold VALUE --normalise none --grouping components --verify" in flat
+    assert "phash at 24" in flat and "recall" in flat
+
+
 def test_star_groups_is_the_plain_definition_in_one_pass():
     """star_groups keeps each member's count of passing pairs up to date; the plain definition (count
     afresh after every group) gives the same groups."""

@@ -53,6 +53,9 @@ VARIANTS = {
     "default --verify": ["--verify"],
     "sscd 0.5 --verify": [*LOOSE, "--threshold", "0.5", "--verify"],
     "sscd 0.5": [*LOOSE, "--threshold", "0.5"],
+    # The hashes as candidates for the same verification (their calibrated thresholds find few re-saves).
+    "phash 24 --verify": ["--method", "phash", *LOOSE[2:], "--threshold", "24", "--verify"],
+    "pdq 96 --verify": ["--method", "pdq", *LOOSE[2:], "--threshold", "96", "--verify"],
 }
 
 

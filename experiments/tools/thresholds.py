@@ -62,11 +62,21 @@ def held_on(rows: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
+def recall_by_kind(rows: pd.DataFrame) -> dict[str, float]:
+    scored = rows.dropna(subset=["recall"])
+    return {str(kind): round(float(value), 3) for kind, value in zip(scored["data"], scored["recall"], strict=True)}
+
+
 def from_kinds(table: pd.DataFrame) -> dict:
     fitted = table[(table["tool"] == "method") & (table["fit"] == "all kinds")]
     chosen = chosen_rows(table)
     methods = {}
     for _, row in chosen.iterrows():
+        held = fitted[
+            (fitted["method"] == row["method"])
+            & (fitted["grouping"] == row["grouping"])
+            & (fitted["normalise"] == row["normalise"])
+        ]
         entry = {
             "threshold": float(row["threshold"]),
             "grouping": row["grouping"],
@@ -76,15 +86,9 @@ def from_kinds(table: pd.DataFrame) -> dict:
             "decode": str(row["decode"]),
             "calibrated": bool(row["held_everywhere"]),
             "images_per_s": float(row["images_per_s"]),
-            "summary": f"{row['summary']} (scored halves: "
-            + held_on(
-                fitted[
-                    (fitted["method"] == row["method"])
-                    & (fitted["grouping"] == row["grouping"])
-                    & (fitted["normalise"] == row["normalise"])
-                ]
-            )
-            + f"; commit {row['git_commit']})",
+            "summary": f"{row['summary']} (scored halves: " + held_on(held) + f"; commit {row['git_commit']})",
+            # Recall by kind on the scored halves: `dupbench find --help` names the kinds a rule misses.
+            "recall": recall_by_kind(held),
         }
         if not entry["calibrated"]:
             entry["why"] = str(row["why_not"])
