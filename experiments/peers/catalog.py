@@ -107,6 +107,19 @@ def perception(strictness: str) -> Peer:
     )
 
 
+def perception_sift() -> Peer:
+    """Thorn's perception's local-descriptor deduplication: the peer closest to dupbench's verification."""
+    return Peer(
+        "perception SIFT",
+        PERCEPTION,
+        ("{python}", "{adapters}/perception_adapter.py", "{folder}", "--local"),
+        "SIFT, at most 256 features of each image at most 256 px, matched and checked by one geometric transform "
+        "(local_descriptor_deduplication.deduplicate's defaults)",
+        "",
+        "Apache-2.0",
+    )
+
+
 PEERS = (
     imagededup("PHash", "phash"),
     imagededup("DHash", "dhash"),
@@ -135,4 +148,5 @@ PEERS = (
     perception(""),
     perception("community"),
     perception("clique"),
+    perception_sift(),
 )

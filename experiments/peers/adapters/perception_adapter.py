@@ -5,7 +5,10 @@ hash_size=16, normalised Hamming distance <= 0.2) over every image file under FO
 duplicate pairs; each pair is a group (the harness merges groups that share an image: connected
 components). `--strictness community|clique`: the pairs grouped by its own
 `approximate_deduplication.pairs_to_clusters` instead (communities inside components, or maximal
-cliques inside those: every member matched every other). Standalone."""
+cliques inside those: every member matched every other). `--local`: its local-descriptor deduplication
+instead (`local_descriptor_deduplication.deduplicate` at its defaults: SIFT keypoints of each image at
+most 256 px, matched and checked by one geometric transform), its pairs grouped as components.
+Standalone."""
 
 import json
 import os
@@ -18,6 +21,7 @@ SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", "
 def main() -> None:
     folder = os.path.abspath(sys.argv[1])
     strictness = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--strictness" else None
+    local = sys.argv[2:] == ["--local"]
     from perception import hashers, tools
 
     files = sorted(
@@ -26,7 +30,12 @@ def main() -> None:
         for name in names
         if name.lower().endswith(SUFFIXES) and not name.startswith(".")
     )
-    pairs = tools.deduplicate(files=files, hashers=[(hashers.PHash(hash_size=16), 0.2)])
+    if local:
+        from perception import local_descriptor_deduplication
+
+        pairs = [pair[:2] for pair in local_descriptor_deduplication.deduplicate(files)]
+    else:
+        pairs = tools.deduplicate(files=files, hashers=[(hashers.PHash(hash_size=16), 0.2)])
     if strictness:
         from perception.approximate_deduplication import pairs_to_clusters
 
