@@ -14,7 +14,7 @@ from PIL import Image
 
 from experiments.data.loader import Dataset, Item, read_manifest
 from experiments.evaluation.field_metrics import group_codes
-from experiments.peers.catalog import ENVIRONMENTS, PEERS, Environment, Peer
+from experiments.peers.catalog import ENVIRONMENTS, FINDERS, PEERS, Environment, Peer
 from experiments.peers.run import index_pairs, peer_groups, run_tool, score_pairs, stage
 from experiments.runners.peers import evaluate
 
@@ -108,7 +108,7 @@ def test_fastdup_is_opt_in():
 
 
 @pytest.mark.slow  # each a real tool in its own environment
-@pytest.mark.parametrize("peer", PEERS, ids=[p.name for p in PEERS])
+@pytest.mark.parametrize("peer", [*PEERS, *FINDERS], ids=[p.name for p in (*PEERS, *FINDERS)])
 def test_each_peer_adapter_on_a_tiny_folder(peer, tmp_path):
     if not peer.environment.ready.is_file():
         pytest.skip(f"{peer.environment.name} not built here (make peers)")
@@ -241,6 +241,25 @@ def test_the_kinds_benchmark_runs_and_scores_a_peer_the_one_way(one_way, tmp_pat
     assert (fake["pairs_found"], fake["true_pairs"], fake["recall"]) == (3, 4, 0.75)
     assert fake["wall_s"] == calls[0][3]["wall_s"] + calls[1][3]["wall_s"] and fake["version"] == "9.9"
     assert rows["absent tool"]["status"].startswith("skipped: environment not built")
+
+
+def test_a_rule_of_dupbench_find_is_run_as_a_peer_and_marked_so_in_the_kinds_table(one_way, tmp_path, monkeypatch):
+    """Issue 39: the kinds table shows the two stages beside the peers, run and scored the one way a peer
+    is, and drawn as dupbench's rule, not as a tool at its default."""
+    from experiments.reporting.render import render_kinds
+    from experiments.tools import kinds as kinds_module
+
+    fakes, calls = one_way
+    monkeypatch.setattr(kinds_module, "FINDERS", (fakes[0],))
+    monkeypatch.setattr(kinds_module, "PEERS", ())
+    kinds = kinds_module.Kinds.__new__(kinds_module.Kinds)
+    sets = {"main": copies_folder(tmp_path / "set"), "nodup": copies_folder(tmp_path / "n")}
+    kinds.sets, kinds.env = {"photos": sets}, {"machine": "m", "git_commit": "c"}
+    rows = kinds.run_peers(None)
+    assert [row["tool"] for row in rows] == ["finder"] and [c[0] for c in calls] == ["fake tool"] * 2
+    table = pd.DataFrame(rows).assign(chosen=False)
+    line = next(row for row in render_kinds(table, "kinds.csv").splitlines() if row.startswith("| fake tool"))
+    assert "(tool)" not in line and "byte copies" in line
 
 
 def test_copies_bench_runs_and_scores_a_peer_the_one_way(one_way, tmp_path):

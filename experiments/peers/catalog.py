@@ -24,10 +24,11 @@ class Environment:
     packages: tuple[str, ...]
     share_torch: bool = False
     opt_in: bool = False  # never installed by `make peers` unless named (licence, size)
+    home: Path | None = None  # a built environment of its own (PEERS_ROOT / name) unless given
 
     @property
     def folder(self) -> Path:
-        return PEERS_ROOT / self.name
+        return self.home or PEERS_ROOT / self.name
 
     @property
     def bin(self) -> Path:
@@ -35,7 +36,7 @@ class Environment:
 
     @property
     def ready(self) -> Path:
-        return self.folder / "READY"
+        return self.bin / "python" if self.home else self.folder / "READY"
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,41 @@ def perception_sift() -> Peer:
         "Apache-2.0",
     )
 
+
+# dupbench's own finder, run and scored as a peer is (its whole process on the staged folder, cold): a rule
+# of `dupbench find` beside the tools' defaults in the tables that rank them. Not a peer; never built by
+# `make peers` (it is this project's own environment).
+DUPBENCH = Environment("dupbench", "3.11", (), home=REPO_ROOT / ".venv")
+
+
+def finder(name: str, options: tuple[str, ...], default: str) -> Peer:
+    return Peer(
+        f"dupbench find {name}",
+        DUPBENCH,
+        ("{python}", "{adapters}/dupbench_adapter.py", "{folder}", *options),
+        default,
+        "",
+        "this project",
+    )
+
+
+FINDERS = (
+    finder(
+        "two stages",
+        (
+            "--method",
+            "sscd_distilled",
+            "--threshold",
+            "0.5",
+            "--normalise",
+            "none",
+            "--grouping",
+            "components",
+            "--verify",
+        ),
+        "issue 39's two stages: distilled SSCD at 0.5 without the folder background, each candidate verified",
+    ),  # fmt: skip
+)
 
 PEERS = (
     imagededup("PHash", "phash"),

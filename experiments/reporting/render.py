@@ -501,7 +501,7 @@ def render_kinds(table: pd.DataFrame, source: str) -> str:
         return f"No finished rows yet. Source: `{source}`."
     kinds = list(dict.fromkeys(ok["data"].dropna()))
     methods = ok[(ok["tool"] == "method") & ok["chosen"].fillna(False).astype(bool)]
-    peers = ok[ok["tool"] == "peer"]
+    peers = ok[ok["tool"].isin(["finder", "peer"])]  # a rule of dupbench find run as a peer, then the tools
     head = ["method", "rule (chosen)", "threshold", *[f"{k}: P / R" for k in kinds]]
     head += ["distinct images grouped", "left-out kind: worst P", "held 0.99 everywhere"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -529,9 +529,10 @@ def render_kinds(table: pd.DataFrame, source: str) -> str:
     for name, part in peers.groupby("method", sort=False):
         by_kind = part.set_index("data")
         grouped = int(part["nodup_images_grouped"].fillna(0).sum())
+        finder = part["tool"].iloc[0] == "finder"
         cells = [
-            f"{name} (tool)",
-            "its default",
+            name if finder else f"{name} (tool)",
+            str(part["threshold_source"].iloc[0]) if finder else "its default",
             "",
             *[pair_cell(by_kind.loc[k] if k in by_kind.index else None) for k in kinds],
             f"{grouped}",
@@ -555,7 +556,8 @@ def render_kinds(table: pd.DataFrame, source: str) -> str:
         "(a half is a folder of its own); thresholds fitted on the other halves of every kind at once (99 % "
         "precision on "
         "each, at most 10 per 1,000 distinct images grouped); left-out kind: the threshold fitted without that "
-        "kind, scored on it; '-': no pair found. Peers at their own defaults on the same halves. "
+        "kind, scored on it; '-': no pair found. Peers at their own defaults on the same halves, and a rule of "
+        "`dupbench find` run as they are (its whole process, cold). "
         + (f"Not measured: {notes}. " if notes else "")
         + f"Measured {dates(table)}, commit {commits(table)}. "
         f"Source: `{source}`."

@@ -20,7 +20,8 @@ pairs to support 99 % at all (300, the rule of three).
 
 Per method one rule is `chosen`: the best mean recall over the kinds among the rules whose
 threshold held 99 % on every kind's scored half (and the no-duplicate limit); `make thresholds`
-ships the chosen rows to `dupbench find`. Peers run once per scored half, at their defaults.
+ships the chosen rows to `dupbench find`. Peers run once per scored half, at their defaults; so does each
+rule of `dupbench find` in experiments.peers.catalog.FINDERS (tool "finder": issue 39's two stages).
 Outputs: results/kinds/kinds.csv, meta.json; `--methods A B` / `--peers X Y` rerun only those and keep
 the other rows of the table there.
 """
@@ -49,7 +50,7 @@ from experiments.evaluation.field_metrics import group_codes, splits
 from experiments.evaluation.fit import Folder, evaluate, fit
 from experiments.evaluation.group_metrics import bootstrap_precision, supports
 from experiments.paths import BASELINES, REPO_ROOT
-from experiments.peers.catalog import PEERS, Peer
+from experiments.peers.catalog import FINDERS, PEERS, Peer
 from experiments.peers.run import evaluate_peer
 from experiments.provenance import environment, now_utc
 from experiments.reporting.labels import method_label
@@ -229,7 +230,7 @@ class Kinds:
     # --- peers -----------------------------------------------------------------------------------
     def run_peers(self, chosen: list[str] | None) -> list[dict]:
         rows = []
-        peers = [p for p in PEERS if chosen is None or p.name in chosen]
+        peers = [p for p in (*PEERS, *FINDERS) if chosen is None or p.name in chosen]
         for peer in peers:
             for kind, roles in self.sets.items():
                 figures: dict[str, dict] = {}
@@ -249,7 +250,7 @@ class Kinds:
     def peer_row(self, peer: Peer, kind: str, main: dict, nodup: dict) -> dict:
         status = main["status"] if main["status"] != "ok" else nodup["status"]
         row = {
-            "tool": "peer",
+            "tool": "finder" if peer in FINDERS else "peer",  # a rule of dupbench find, run as a peer is
             "method": peer.name,
             "label": peer.name,
             "variant": peer.environment.name,
@@ -359,7 +360,7 @@ def main() -> None:
     # A run of some methods or peers replaces their rows only: the rows of the others in the table
     # already there are kept (as bench-scale keeps the parts it did not run).
     methods = method_names() if args.methods is None else args.methods
-    peers = [p.name for p in PEERS] if args.peers is None else args.peers
+    peers = [p.name for p in (*PEERS, *FINDERS)] if args.peers is None else args.peers
     old = pd.read_csv(args.out / "kinds.csv") if (args.out / "kinds.csv").is_file() else pd.DataFrame()
     rows: list[dict] = [] if old.empty else old[~old["method"].isin([*methods, *peers])].to_dict("records")
     for name in methods:
