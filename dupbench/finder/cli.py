@@ -26,30 +26,31 @@ from dupbench.errors import DupbenchError
 FOUND, NONE, ERROR = 1, 0, 2
 
 
-def default_epilog() -> str:
-    """What the default is and what it held, from the shipped thresholds (a line when they are absent)."""
-    try:
-        from dupbench.finder.recommend import shipped
+def find_epilog() -> str:
+    """`dupbench find --help`'s epilog, from the shipped thresholds read once (a line when they are absent):
+    the default and what it held, each offered method's rule, the methods that can run here."""
+    from dupbench.finder.recommend import methods_here, shipped
 
+    try:
         table = shipped()
     except DupbenchError as missing:
-        return str(missing)
+        return f"{missing}\n\n{methods_here()}"
+    return f"{default_epilog(table)}\n\n{rules_epilog(table)}\n\n{methods_here()}"
+
+
+def rule_words(entry: dict) -> str:
+    background = ", scores less the folder background" if entry.get("normalise") == "local" else ""
+    return f"{entry.get('grouping', 'components')} groups{background}, threshold {entry['threshold']:g}"
+
+
+def default_epilog(table: dict) -> str:
+    """What the default is and what it held."""
     entry = table["methods"][table["default"]]
-    return (
-        f"Default: --method {table['default']}, {entry.get('grouping', 'components')} groups"
-        f"{', scores less the folder background' if entry.get('normalise') == 'local' else ''}, threshold "
-        f"{entry['threshold']:g}. {entry.get('summary', '')}"
-    )
+    return f"Default: --method {table['default']}, {rule_words(entry)}. {entry.get('summary', '')}"
 
 
-def rules_epilog() -> str:
+def rules_epilog(table: dict) -> str:
     """Each offered method's shipped rule and its recall by kind, and why a calibrated threshold misses copies."""
-    try:
-        from dupbench.finder.recommend import shipped
-
-        table = shipped()
-    except DupbenchError:
-        return ""
     lines = [
         "Calibrated rules of the methods offered, with their recall by kind (the kinds benchmark's scored halves;"
         " photos are other views of one object, products turns of one fruit):"
@@ -57,8 +58,7 @@ def rules_epilog() -> str:
     for name in table.get("offered", []):
         entry = table["methods"][name]
         recall = ", ".join(f"{kind} {value:.2f}" for kind, value in sorted(entry.get("recall", {}).items()))
-        background = " less the folder background" if entry.get("normalise") == "local" else ""
-        lines.append(f"  {name}: {entry.get('grouping')} groups at {entry['threshold']:g}{background}; {recall}")
+        lines.append(f"  {name}: {rule_words(entry)}; {recall}")
     lines.append(
         "A calibrated threshold keeps every kind's look-alikes apart (another page of a template, another chart "
         "of a style), so where they crowd a kind it misses that kind's re-saved copies too (phash's 0 groups "
@@ -171,7 +171,6 @@ VERIFY_HELP = (
 
 def find_parser(commands) -> argparse.ArgumentParser:
     from dupbench.finder.find import KEEP_RULES
-    from dupbench.finder.recommend import methods_here
     from dupbench.grouping import GROUPINGS, NORMALISATIONS
 
     find = commands.add_parser(
@@ -181,7 +180,7 @@ def find_parser(commands) -> argparse.ArgumentParser:
         "grouped so that they cannot chain (--grouping); each group with the copy it keeps (--keep). "
         "Default: the method, rule and threshold the benchmark calibrated (see `dupbench find --help`'s "
         "epilog).",
-        epilog=lambda: f"{default_epilog()}\n\n{rules_epilog()}\n\n{methods_here()}",
+        epilog=find_epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     find.add_argument("folders", nargs="+", type=Path, metavar="DIR")

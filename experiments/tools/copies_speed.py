@@ -16,12 +16,12 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.data.copies import ensure_built
-from experiments.peers.catalog import IMMACULATE
+from experiments.peers.catalog import IMMACULATE, TWO_STAGES
 from experiments.provenance import git_commit, machine
-from experiments.tools.copies_bench import DATA, LOOSE, UKBENCH
+from experiments.tools.copies_bench import DATA, UKBENCH
 from experiments.tools.find_scale import compile_bytecode, dupbench_command, run
 
-RULES = {"dupbench default": [], "dupbench two stages": [*LOOSE, "--threshold", "0.5", "--verify"]}
+RULES = {"dupbench default": [], "dupbench two stages": list(TWO_STAGES)}
 
 
 def main() -> None:
