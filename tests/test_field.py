@@ -290,6 +290,8 @@ def test_a_peer_is_scored_from_its_groups_and_one_without_an_environment_is_a_sk
         catalog.Peer("absent tool", missing, ("{python}", "{folder}"), "never"),
     )
     monkeypatch.setattr(catalog, "PEERS", peers)
+    # A rule of dupbench find is run as a peer is, and its row says it is the finder's.
+    monkeypatch.setattr(catalog, "FINDERS", (catalog.Peer("fake finder", ready, peers[0].argv, "first two"),))
     args = [a for a in tiny_edits(tmp_path) if a != "experiment.peers=false"]
     code, err = run_in_process(
         tmp_path, *args, "dataset.source.manifest=data/manifests/embedded.csv", "method.names=[ahash]"
@@ -297,6 +299,8 @@ def test_a_peer_is_scored_from_its_groups_and_one_without_an_environment_is_a_sk
     assert code == 0, err
     table = pd.read_csv(tmp_path / "field" / "tiny-edits" / "field.csv").set_index("method")
     assert table.at["absent tool", "status"].startswith("skipped: environment not built")
+    assert table.at["fake tool", "kind"] == "peer" and table.at["fake finder", "kind"] == "finder"
+    assert table.at["fake finder", "pairs_found_all"] == table.at["fake tool", "pairs_found_all"]
     fake = table.loc["fake tool"]
     assert fake["status"] == "ok" and fake["version"] == 9.9
     assert fake["pairs_found_all"] == 8 and fake["precision_all"] == 1.0

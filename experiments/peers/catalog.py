@@ -143,6 +143,7 @@ def finder(name: str, options: tuple[str, ...], default: str) -> Peer:
 NO_BACKGROUND = ("--normalise", "none", "--grouping", "components")
 TWO_STAGES = ("--method", "sscd_distilled", *NO_BACKGROUND, "--threshold", "0.5", "--verify")
 FINDERS = (
+    finder("default", (), "dupbench find's default: distilled SSCD under the rule the kinds benchmark chose"),
     finder(
         "two stages",
         TWO_STAGES,

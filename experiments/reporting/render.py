@@ -380,10 +380,11 @@ def render_field(table: pd.DataFrame, source: str) -> str:
                 "groups": called("groups_p99", name),
             }
         )
-    for _, row in ok[ok["kind"] == "peer"].iterrows():
+    # A rule of dupbench find run as a peer is (its whole process), then the tools.
+    for _, row in pd.concat([ok[ok["kind"] == "finder"], ok[ok["kind"] == "peer"]]).iterrows():
         rows.append(
             {
-                "method": f"{row['method']} (tool)",
+                "method": row["method"] if row["kind"] == "finder" else f"{row['method']} (tool)",
                 "total_s": f"{row['total_s']:.1f}" + (" (cached)" if row.get("cache_hits", 0) > 0 else ""),
                 "images_per_s": row["images_per_s"],
                 "peak_rss_mib": row["peak_rss_mib"],

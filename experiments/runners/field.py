@@ -199,7 +199,8 @@ class Field:
 
     # --- peers -----------------------------------------------------------------------------------
     def run_peers(self, chosen: list[str] | None) -> None:
-        peers = [p for p in catalog.PEERS if chosen is None or p.name in chosen]
+        # dupbench find's own rules (catalog.FINDERS), run and scored as a peer is, beside the tools: a "finder" row.
+        peers = [p for p in (*catalog.FINDERS, *catalog.PEERS) if chosen is None or p.name in chosen]
         if not peers:
             return
         scored = np.zeros(len(self.dataset.items), dtype=bool)
@@ -208,7 +209,7 @@ class Field:
             for peer in peers:
                 base = {
                     **self.common,
-                    "kind": "peer",
+                    "kind": "finder" if peer in catalog.FINDERS else "peer",
                     "method": peer.name,
                     "label": peer.name,
                     "family": "peer",
