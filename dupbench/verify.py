@@ -13,7 +13,8 @@ one point moved) aligns just as well, and differs in a detail that no global sim
    size compare each one's blurred frame (Seen.frame), made once however many pairs it is in. Only a pair
    that differs all over (a crop, another product, another photo, another page) goes on to the keypoints,
    which cost ~40 ms of CPU an image where this costs ~3 ms a pair; when they align it as step 0 did
-   (SAME_FRAME: another page of the template), step 0's verdict stands;
+   (SAME_FRAME: another page of the template), step 0's verdict stands. Two frames of one size that
+   differ all over are refused there (ONE_SIZE), unless one is the other turned in its pixels (turned);
 1. geometry: SIFT keypoints of both images (luminance, longest side FEATURE_SIZE), matched by
    Lowe's ratio test, one similarity transform (scale, rotation, shift) fitted by RANSAC. A copy
    needs MIN_INLIERS inliers, one image (nearly) inside the other (CONTAINED: a crop lies inside
@@ -403,6 +404,8 @@ def verify(a, b) -> Verdict:
     whole = as_whole_frames(a, b)
     if whole is not None and whole.registered:
         return whole
+    if whole is not None and a.gray.shape == b.gray.shape:
+        return turned(a, b) or dataclasses.replace(whole, reason=f"{whole.reason}; {ONE_SIZE}")
     to_b, inliers = similarity(a.points, b.points)
     if to_b is None or inliers < MIN_INLIERS:
         return Verdict(False, inliers, to_b, None, f"{inliers} keypoints agree on one transform (< {MIN_INLIERS})")
@@ -459,6 +462,42 @@ def as_whole_frames(a: Seen, b: Seen) -> Verdict | None:
     # A copy (nothing differs, or a caption) stands; so does a refusal where few boxes differ.
     registered = compared_boxes > 0 and (verdict.copy or verdict.differing_boxes <= REGISTERED_SHARE * compared_boxes)
     return dataclasses.replace(verdict, registered=registered)
+
+
+# Two frames of one size that differ all over are not a copy, nor turned copies of one another: the keypoints
+# are not asked (on experiments/tools/kinds.py's documents, 840 pages of one style, their matching took 205 of
+# verification's 314 s of CPU, and a pair of one size that they align as it stands keeps step 0's verdict). A
+# copy of one size in another frame would be a crop or a shift resized back to the original's size: the one copy
+# given up (docs/verify.md).
+ONE_SIZE = "two frames of one size differ all over: not a copy (the keypoints are not asked)"
+
+
+def turned(a: Seen, b: Seen) -> Verdict | None:
+    """Two frames of one size compared with b turned by 180 degrees (and by 90 and 270 when square): a photo
+    turned in its pixels, which the keypoints found before step 0 decided frames of one size. The verdict of the
+    first turn whose comparison stands (registered), else None."""
+    import cv2
+
+    h, w = a.gray.shape[:2]
+    # (how b is turned back onto a, how far b is a turned clockwise)
+    turns = [(cv2.ROTATE_180, 180)] + (
+        [(cv2.ROTATE_90_COUNTERCLOCKWISE, 90), (cv2.ROTATE_90_CLOCKWISE, 270)] if h == w else []
+    )
+    for code, degrees in turns:
+        boxes = box_differences(a.frame, cv2.rotate(b.frame, code), None, already_blurred=True)
+        verdict = judged(boxes, 0, turn_matrix(degrees, w, h), 1.0, f"whole frames turned {degrees} degrees")
+        if verdict.copy:
+            return verdict
+    return None
+
+
+def turn_matrix(degrees: int, w: int, h: int) -> np.ndarray:
+    """The 2x3 matrix from a's pixels to b's where b is a turned by `degrees` clockwise (pixel centres)."""
+    return {
+        180: np.array([[-1.0, 0, w - 1], [0, -1.0, h - 1]]),
+        90: np.array([[0, -1.0, h - 1], [1.0, 0, 0]]),
+        270: np.array([[0, 1.0, 0], [-1.0, 0, w - 1]]),
+    }[degrees]
 
 
 def judged(boxes: np.ndarray, inliers: int, to_b: np.ndarray, contained: float, how: str) -> Verdict:

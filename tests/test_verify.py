@@ -114,7 +114,7 @@ def test_an_identical_screen_lies_wholly_inside_itself():
 
 def test_unrelated_images_are_refused_by_geometry():
     rng = np.random.default_rng(3)
-    a, b = (rng.integers(0, 256, (300, 400, 3), dtype=np.uint8) for _ in range(2))
+    a, b = (rng.integers(0, 256, shape, dtype=np.uint8) for shape in ((300, 400, 3), (300, 500, 3)))
     verdict = verify(a, b)
     assert not verdict.copy
     assert verdict.largest_box_diff is None  # refused before any pixel comparison
@@ -192,11 +192,36 @@ def test_a_frame_the_keypoints_register_as_it_stands_keeps_the_whole_frames_verd
     monkeypatch.setattr(verification, "aligned", lambda *a: calls.append(1) or real(*a))
     monkeypatch.setattr(verification, "REGISTERED_SHARE", 0.0)  # every refusal goes on to the keypoints
     original, lookalike = invoices
-    verdict = verify(original, lookalike["other_invoice"])
+    smaller = lookalike["other_invoice"].resize((original.width // 2, original.height // 2))  # one aspect
+    verdict = verify(original, smaller)
     assert not verdict.copy and verdict.aligned_by == "whole frames" and verdict.inliers > 100, verdict.reason
-    assert calls == []  # two frames of one size, compared as they stand; no warp by the keypoints
+    assert len(calls) == 1  # step 0 resamples it; no second warp by the keypoints
     crop = copy_of(original, "crop10")  # a crop of one aspect: its keypoints' transform is another
-    assert verify(original, crop).copy and len(calls) == 2  # step 0 resamples it; so do the keypoints
+    assert verify(original, crop).copy and len(calls) == 3  # step 0 resamples it; so do the keypoints
+
+
+def test_frames_of_one_size_that_differ_all_over_are_refused_without_keypoints_unless_turned(invoices):
+    """Two frames of one size that differ all over are refused as they stand: a copy of one size is that
+    frame, or that frame turned (180 degrees, and 90 or 270 when square), which step 0 compares too. The
+    keypoints are made for neither. The copy given up: a crop resized back to its original's size."""
+    original, _ = invoices
+    resized_back = copy_of(original, "crop10").resize(original.size)
+    a, other = dupbench.verify.seen(original), dupbench.verify.seen(resized_back)
+    verdict = verify(a, other)
+    assert not verdict.copy and verdict.reason.endswith(dupbench.verify.ONE_SIZE), verdict.reason
+    assert a._points is None and other._points is None
+    assert verify(original, copy_of(original, "crop10")).copy  # the crop as it was cut passes
+    page = np.asarray(original.convert("RGB"))
+    square = np.ascontiguousarray(page[:640, :640])
+    # np.rot90 turns counter-clockwise k times: k=1 is 270 degrees clockwise, k=3 is 90
+    for image, k, degrees in [(page, 2, 180), (square, 2, 180), (square, 3, 90), (square, 1, 270)]:
+        turned = np.ascontiguousarray(np.rot90(image, k))
+        verdict = verify(image, turned)
+        assert verdict.copy and verdict.aligned_by == f"whole frames turned {degrees} degrees", verdict.reason
+        h, w = image.shape[:2]
+        x, y = verdict.transform @ np.array([w - 1, 0, 1.0])  # a's top right corner, in b's pixels
+        assert (turned[round(y), round(x)] == image[0, w - 1]).all()
+    assert not verify(square, np.ascontiguousarray(np.rot90(page[:640, 100:740]))).copy  # another square, turned
 
 
 def test_frames_of_one_size_are_blurred_once_however_many_pairs_and_compare_as_resampled(monkeypatch):
