@@ -194,3 +194,54 @@ def test_an_image_whose_nearest_are_all_refused_is_verified_against_further_ones
     assert (original, captioned) in asked
     # the re-saved copy, linked by its first candidate, never asks about its 9th neighbour
     assert not [pair for pair in asked if aside in pair]
+
+
+def test_an_image_still_alone_is_verified_against_the_nearest_verified_groups(monkeypatch):
+    """A page shown in a window and captured has its original beyond its VERIFY_WIDENED nearest (here not
+    among them at all), but the group its original and the original's re-saved copy verified is the nearest
+    group to it: it is verified against that group's nearest member and joins it. Further groups than
+    VERIFY_GROUPS are not asked about, and one pair is asked a group."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    import dupbench.verify as verification
+    from dupbench.finder import verified as stage
+
+    monkeypatch.setattr(stage, "VERIFY_GROUPS", 2)
+    # Rows 0-9: five verified pairs (2k, 2k+1); 10: the window capture of 0; 11-20: other pages, each alone.
+    n, window = 21, 10
+    pages = list(range(11, 21))
+    indices = np.full((n, 32), -1)
+    for k in range(5):
+        indices[2 * k, 0], indices[2 * k + 1, 0] = 2 * k + 1, 2 * k
+    for r in [window, *pages]:
+        indices[r, : len(pages) - 1] = [p for p in pages if p != r][: len(pages) - 1]
+    position = np.arange(n, dtype=float)
+
+    def closeness(rows, others):  # the window nearest to group 0's member 1, then to group 1; pages far
+        near = {window: {1: 0.9, 0: 0.8, 2: 0.7, 3: 0.6}}
+        return np.array([[near.get(r, {}).get(s, -abs(position[r] - position[s])) for s in others] for r in rows])
+
+    same = [{0, 1, window}, {2, 3}, {4, 5}, {6, 7}, {8, 9}]
+    asked = []
+
+    def verify(a, b):
+        asked.append(tuple(sorted((a, b))))
+        return SimpleNamespace(copy=any(a in s and b in s for s in same))
+
+    monkeypatch.setattr(verification, "seen", lambda path, *kept: path)
+    monkeypatch.setattr(verification, "verify", verify)
+    photos = [SimpleNamespace(path=r) for r in range(n)]
+    near = SimpleNamespace(indices=indices)
+    without = stage.verified([list(range(n))], near, photos, list(range(n)), 1)
+    assert [0, 1] in without and not [g for g in without if window in g]
+    asked.clear()
+    groups = stage.verified([list(range(n))], near, photos, list(range(n)), 1, closeness)
+    assert sorted(map(sorted, groups)) == [[0, 1, window], [2, 3], [4, 5], [6, 7], [8, 9]]
+    assert (1, window) in asked and (0, window) not in asked  # the group's nearest member, one pair a group
+    window_pairs = sorted(p for p in asked if window in p and not set(p) & set(pages))
+    assert window_pairs == [(1, window), (2, window)]  # the VERIFY_GROUPS nearest groups, by their nearest member
+    # a page alone asks only the VERIFY_GROUPS groups nearest to it
+    assert all(len({q for q in (p if 12 in p else ()) if q < 10}) <= 1 for p in asked)
+    assert len({min(p) // 2 for p in asked if 12 in p and min(p) < 10}) <= 2

@@ -500,6 +500,16 @@ def group_of(
     return Group(kind, members, best, scores, exact, why), pairs
 
 
+def closeness(method: Any, prepared: Any) -> Callable[[list[int], list[int]], np.ndarray]:
+    """The method's goodness (higher: nearer) between two lists of rows of `prepared`."""
+
+    def between(rows: list[int], others: list[int]) -> np.ndarray:
+        a, b = (method.subset(prepared, np.asarray(x, dtype=np.int64)) for x in (rows, others))
+        return method.goodness(method.score_matrix(a, b))
+
+    return between
+
+
 @cycle_collector_paused
 def find(
     folders: Sequence[Path],
@@ -531,7 +541,7 @@ def find(
         bar.update(1)
     if verify and near_groups:
         with Progress("verify", 1, terminal=progress) as bar:
-            near_groups = verified(near_groups, near, photos, row_of, workers)
+            near_groups = verified(near_groups, near, photos, row_of, workers, closeness(choice.method, prepared))
             bar.update(1)
     scored = scored_groups(choice.method, prepared, photos, row_of, near_groups)
     new_pixels = new_pixel_digests(scored, photos, done.known_pixels, workers)

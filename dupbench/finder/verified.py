@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import collections
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import numpy as np
 
 from dupbench.errors import DupbenchError
 from dupbench.grouping import components
 
 
 def verified(
-    near_groups: list[list[int]], near: Any, photos: list[Any], row_of: list[int], workers: int
+    near_groups: list[list[int]],
+    near: Any,
+    photos: list[Any],
+    row_of: list[int],
+    workers: int,
+    closeness: Closeness | None = None,
 ) -> list[list[int]]:
     """Issue 39's second stage (opt-in, --verify): each candidate pair (two contents of one near group,
     one among the other's nearest) is verified by dupbench.verify, and the groups are the verified links'
@@ -23,7 +30,9 @@ def verified(
     VERIFY_WIDENED nearest for a content none of those passed. Each image's luminance and keypoints are
     made once however many pairs it is in (pairs come in held_order, the last VERIFY_HELD images are
     held, the keypoints of the last VERIFY_POINTS_KEPT); pairs on every core. `photos`: find's Photo (a
-    path, by row_of)."""
+    path, by row_of). `closeness`: the descriptor's goodness between rows (higher: nearer); given, an
+    image still alone is verified against the nearest VERIFY_GROUPS verified groups of its near group
+    (nearest_groups)."""
     from dupbench.verify import KeptPoints, seen, verify
 
     file_of: dict[int, Any] = {}
@@ -48,7 +57,53 @@ def verified(
     alone = [r for r in group_of if r not in joined]
     further = candidates(near, group_of, alone, VERIFY_NEIGHBOURS, VERIFY_WIDENED) - first
     passed += links(held_order(further), copy, workers, passed)
+    if closeness is not None:
+        # A copy whose original is not among its VERIFY_WIDENED nearest images (a page shown in a window and
+        # captured: its original ranked a median 52nd among the charts of one style) is still near the group
+        # its original and the original's other copies form: ranked by its nearest member, that group came
+        # first among the verified groups for every such screenshot of the kinds benchmark's charts.
+        n = max(row_of, default=0) + 1
+        grouped = components(n, passed)
+        joined = {r for g in grouped for r in g}
+        alone = [r for r in group_of if r not in joined]
+        last = nearest_groups(alone, grouped, group_of, closeness) - first - further
+        passed += links(held_order(last), copy, workers, passed)
     return components(max(row_of, default=0) + 1, passed)
+
+
+Closeness = Callable[[list[int], list[int]], np.ndarray]
+
+
+def nearest_groups(
+    alone: list[int], grouped: list[list[int]], group_of: dict[int, int], closeness: Closeness, block: int = 256
+) -> set[tuple[int, int]]:
+    """The pairs of each image in `alone` with the nearest member of each of the VERIFY_GROUPS verified groups
+    (`grouped`) of its near group that hold its nearest members: one pair a group (a look-alike of one copy is a
+    look-alike of its group), its nearest member (a copy of the same encoding or frame aligns best)."""
+    label = {r: k for k, rows in enumerate(grouped) for r in rows}
+    members: dict[int, list[int]] = collections.defaultdict(list)
+    for r in label:
+        members[group_of[r]].append(r)
+    lonely: dict[int, list[int]] = collections.defaultdict(list)
+    for r in alone:
+        lonely[group_of[r]].append(r)
+    pairs: set[tuple[int, int]] = set()
+    for near_group, rows in lonely.items():
+        others = sorted(members.get(near_group, ()))
+        if not others:
+            continue
+        labels = np.array([label[r] for r in others])
+        for start in range(0, len(rows), block):
+            part = rows[start : start + block]
+            scores = np.asarray(closeness(part, others), dtype=np.float64)
+            for r, row in zip(part, scores):
+                best: dict[int, tuple[float, int]] = {}
+                for j in np.argsort(-row, kind="stable"):  # nearest first: a group's first member is its nearest
+                    best.setdefault(int(labels[j]), (float(row[j]), others[j]))
+                    if len(best) >= VERIFY_GROUPS:
+                        break
+                pairs |= {(min(r, s), max(r, s)) for _, s in best.values()}
+    return pairs
 
 
 def candidates(near: Any, group_of: dict[int, int], rows: Any, start: int, stop: int) -> set[tuple[int, int]]:
@@ -114,6 +169,8 @@ VERIFY_POINTS_KEPT = 1024
 VERIFY_NEIGHBOURS = 8
 # Candidates verified per image that none of its first VERIFY_NEIGHBOURS passed (grouping.NEIGHBOURS are kept).
 VERIFY_WIDENED = 32
+# Verified groups an image still alone after those is verified against (its nearest member of each).
+VERIFY_GROUPS = 8
 
 
 def held_order(pairs: set[tuple[int, int]]) -> list[tuple[int, int]]:
