@@ -250,6 +250,12 @@ def render_exp3(table: pd.DataFrame, source: str) -> str:
     return "\n".join(lines)
 
 
+def every(table: pd.DataFrame, key: str) -> str:
+    """Each value a column records, in the table's order (a table whose rows came from several runs)."""
+    found = list(dict.fromkeys(str(v) for v in table[key].dropna())) if key in table else []
+    return "; ".join(found) or NOT_RECORDED
+
+
 def dates(table: pd.DataFrame) -> str:
     found = sorted({str(t)[:10] for t in table["finished_at"].dropna()}) if "finished_at" in table else []
     return ", ".join(found) or f"date {NOT_RECORDED}"
@@ -440,10 +446,11 @@ def render_field(table: pd.DataFrame, source: str) -> str:
         "all pairs. Thresholds are scored on the second half of the groups: the method's shipped default; "
         "p99, the loosest threshold reaching 99 % precision on the first half's pairs; finder, the loosest whose "
         "groups (connected components, as `dupbench find` forms them) kept 99 % there, counted as the pairs "
-        "inside its groups. Time: decode + encode + all "
-        "pairs in one process (tools: the whole command, start-up included); peak: resident memory of the "
-        f"process while it ran. Measured on {recorded(first, 'machine')}, {dates(table)}, commit "
-        f"{recorded(first, 'git_commit')}. "
+        "inside its groups. Time: decode + encode + all pairs in one process (tools, and the rows named "
+        "dupbench find: the whole command, start-up included, cold); peak: resident memory of the "
+        f"process while it ran. Measured on {every(ok, 'machine')}, {dates(table)}, commits "
+        f"{every(ok, 'git_commit')}: rows added by a later run on another machine compare in time only with the "
+        "rows of that run (the same date and machine). "
         + (f"Not measured: {missing}. " if missing else "")
         + f"Source: `{source}`."
     )
