@@ -363,8 +363,11 @@ class Seen:
     keypoints when a pair first needs them (most pairs are decided as whole frames, without them), kept
     in `kept` under `key` when given."""
 
-    def __init__(self, gray: np.ndarray, kept: KeptPoints | None = None, key=None):
+    def __init__(self, gray: np.ndarray, kept: KeptPoints | None = None, key=None, size: tuple[int, ...] | None = None):
         self.gray = gray
+        # The decoded size (height, width): two photos over HELD_SIZE are held at one size whenever they are of
+        # one aspect, a 10 % border crop of a 12 MP photo as its original.
+        self.size = tuple(size or gray.shape[:2])
         self._points: tuple | None = None
         self._frame: np.ndarray | None = None
         self._kept, self._key = kept, key
@@ -394,7 +397,8 @@ class Seen:
 def seen(image, kept: KeptPoints | None = None, key=None) -> Seen:
     """`image`: a path or an array (as_rgb), its luminance held at most HELD_SIZE long; `kept`: where its
     keypoints are kept under `key`."""
-    return Seen(shrunk(luminance(as_rgb(image)), HELD_SIZE)[0], kept, key)
+    rgb = as_rgb(image)
+    return Seen(shrunk(luminance(rgb), HELD_SIZE)[0], kept, key, rgb.shape[:2])
 
 
 def verify(a, b) -> Verdict:
@@ -404,7 +408,7 @@ def verify(a, b) -> Verdict:
     whole = as_whole_frames(a, b)
     if whole is not None and whole.registered:
         return whole
-    if whole is not None and a.gray.shape == b.gray.shape:
+    if whole is not None and a.size == b.size:
         return turned(a, b) or dataclasses.replace(whole, reason=f"{whole.reason}; {ONE_SIZE}")
     to_b, inliers = similarity(a.points, b.points)
     if to_b is None or inliers < MIN_INLIERS:

@@ -242,6 +242,31 @@ def test_an_image_still_alone_is_verified_against_the_nearest_verified_groups(mo
     assert (1, window) in asked and (0, window) not in asked  # the group's nearest member, one pair a group
     window_pairs = sorted(p for p in asked if window in p and not set(p) & set(pages))
     assert window_pairs == [(1, window), (2, window)]  # the VERIFY_GROUPS nearest groups, by their nearest member
-    # a page alone asks only the VERIFY_GROUPS groups nearest to it
-    assert all(len({q for q in (p if 12 in p else ()) if q < 10}) <= 1 for p in asked)
-    assert len({min(p) // 2 for p in asked if 12 in p and min(p) < 10}) <= 2
+    # a page alone asks only the VERIFY_GROUPS groups nearest to it, one member each
+    asked_by_page = [min(p) for p in asked if 12 in p and min(p) < 10]
+    assert len(asked_by_page) == len({r // 2 for r in asked_by_page}) == 2
+
+
+@pytest.mark.parametrize("direction", ["distance", "similarity"])
+def test_closeness_is_higher_for_the_nearer_image_whichever_the_methods_direction(direction):
+    """find.closeness ranks the nearest groups: higher must be nearer for a distance (a hash) as for a
+    similarity (a descriptor's cosine), or an image alone would be verified against the farthest groups."""
+    import numpy as np
+
+    from dupbench.finder.find import closeness
+    from dupbench.methods.base import Method
+
+    class OneNumber(Method):
+        name = "one number"
+
+        def score_matrix(self, A, B, same=False):
+            apart = np.abs(A[:, None, 0] - B[None, :, 0])
+            return apart if self.direction == "distance" else -apart
+
+    method = OneNumber()
+    method.direction = direction
+    prepared = np.array([[0.0], [0.1], [5.0], [0.05]])
+    near = closeness(method, prepared)([0, 2], [1, 2, 3])
+    assert near.shape == (2, 3)
+    assert near[0, 2] > near[0, 0] > near[0, 1]  # row 0: row 3 (0.05 away), then row 1, then row 2
+    assert near[1, 1] > near[1, 0]  # row 2 is itself nearest

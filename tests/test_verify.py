@@ -3,6 +3,7 @@ experiments/data/lookalikes.py: one template, the next invoice differing in one 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -218,10 +219,23 @@ def test_frames_of_one_size_that_differ_all_over_are_refused_without_keypoints_u
         turned = np.ascontiguousarray(np.rot90(image, k))
         verdict = verify(image, turned)
         assert verdict.copy and verdict.aligned_by == f"whole frames turned {degrees} degrees", verdict.reason
-        h, w = image.shape[:2]
-        x, y = verdict.transform @ np.array([w - 1, 0, 1.0])  # a's top right corner, in b's pixels
-        assert (turned[round(y), round(x)] == image[0, w - 1]).all()
+        # the transform (a's pixels to b's) carries every pixel of a onto b: a mirror would not
+        size = (turned.shape[1], turned.shape[0])
+        assert np.array_equal(cv2.warpAffine(image, verdict.transform, size, flags=cv2.INTER_NEAREST), turned)
     assert not verify(square, np.ascontiguousarray(np.rot90(page[:640, 100:740]))).copy  # another square, turned
+
+
+def test_a_crop_of_a_photo_held_at_its_originals_size_is_still_left_to_the_keypoints(invoices):
+    """Two images over HELD_SIZE of one aspect are held at one size (a 10 % border crop of a large page or a
+    12 MP photo as its original): the rule of frames of one size goes by the decoded sizes, so the crop is
+    still aligned by its keypoints and passes."""
+    original, _ = invoices
+    large = original.resize((original.width * 26 // 10, original.height * 26 // 10), Image.Resampling.BICUBIC)
+    crop = copy_of(large, "crop10")
+    a, b = dupbench.verify.seen(large), dupbench.verify.seen(crop)
+    assert a.gray.shape == b.gray.shape and a.size != b.size  # held at one size, decoded at two
+    verdict = verify(a, b)
+    assert verdict.copy and verdict.aligned_by == "keypoints", verdict.reason
 
 
 def test_frames_of_one_size_are_blurred_once_however_many_pairs_and_compare_as_resampled(monkeypatch):

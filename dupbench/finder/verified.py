@@ -79,30 +79,33 @@ def nearest_groups(
 ) -> set[tuple[int, int]]:
     """The pairs of each image in `alone` with the nearest member of each of the VERIFY_GROUPS verified groups
     (`grouped`) of its near group that hold its nearest members: one pair a group (a look-alike of one copy is a
-    look-alike of its group), its nearest member (a copy of the same encoding or frame aligns best)."""
+    look-alike of its group), its nearest member (a copy of the same encoding or frame aligns best). Array work
+    a block of `block` images: no Python step per (image, member)."""
     label = {r: k for k, rows in enumerate(grouped) for r in rows}
     members: dict[int, list[int]] = collections.defaultdict(list)
-    for r in label:
+    for r in sorted(label, key=lambda r: (label[r], r)):  # each group's members side by side
         members[group_of[r]].append(r)
     lonely: dict[int, list[int]] = collections.defaultdict(list)
     for r in alone:
         lonely[group_of[r]].append(r)
     pairs: set[tuple[int, int]] = set()
     for near_group, rows in lonely.items():
-        others = sorted(members.get(near_group, ()))
+        others = members.get(near_group, [])
         if not others:
             continue
         labels = np.array([label[r] for r in others])
-        for start in range(0, len(rows), block):
-            part = rows[start : start + block]
+        starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+        ends = np.r_[starts[1:], len(others)]
+        k = min(VERIFY_GROUPS, len(starts))
+        for first in range(0, len(rows), block):
+            part = rows[first : first + block]
             scores = np.asarray(closeness(part, others), dtype=np.float64)
-            for r, row in zip(part, scores):
-                best: dict[int, tuple[float, int]] = {}
-                for j in np.argsort(-row, kind="stable"):  # nearest first: a group's first member is its nearest
-                    best.setdefault(int(labels[j]), (float(row[j]), others[j]))
-                    if len(best) >= VERIFY_GROUPS:
-                        break
-                pairs |= {(min(r, s), max(r, s)) for _, s in best.values()}
+            best = np.maximum.reduceat(scores, starts, axis=1)  # each group's nearest member's score
+            nearest = np.argpartition(-best, k - 1, axis=1)[:, :k]
+            for r, row, groups in zip(part, scores, nearest):
+                for g in groups:
+                    s = others[starts[g] + int(np.argmax(row[starts[g] : ends[g]]))]
+                    pairs.add((min(r, s), max(r, s)))
     return pairs
 
 
