@@ -270,3 +270,30 @@ def test_closeness_is_higher_for_the_nearer_image_whichever_the_methods_directio
     assert near.shape == (2, 3)
     assert near[0, 2] > near[0, 0] > near[0, 1]  # row 0: row 3 (0.05 away), then row 1, then row 2
     assert near[1, 1] > near[1, 0]  # row 2 is itself nearest
+
+
+def test_verify_alone_runs_the_two_stages_the_benchmarks_measure():
+    """`dupbench find --verify` with no rule option is issue 39's two stages: the candidate rule the benchmarks
+    run by name (catalog.TWO_STAGES), not the calibrated rule with its folder background; any rule option given
+    keeps choose()'s."""
+    from dupbench.finder.recommend import VERIFY_CANDIDATES, choose, choose_for
+    from dupbench.methods.registry import unavailable
+    from experiments.peers.catalog import TWO_STAGES
+
+    if unavailable(VERIFY_CANDIDATES[0]):
+        pytest.skip(unavailable(VERIFY_CANDIDATES[0]))
+    method, threshold, grouping, normalise = VERIFY_CANDIDATES
+    named = dict(zip(TWO_STAGES[0:-1:2], TWO_STAGES[1:-1:2]))
+    assert TWO_STAGES[-1] == "--verify"
+    assert named == {"--method": method, "--threshold": threshold, "--grouping": grouping, "--normalise": normalise}
+    alone = choose_for(None, "calibrated", None, None, True)
+    assert (alone.name, alone.threshold, alone.rule.grouping, alone.rule.normalise) == (
+        method,
+        0.5,
+        grouping,
+        normalise,
+    )
+    calibrated = choose_for(None, "calibrated", None, None, False)
+    assert calibrated.rule == choose(None).rule != alone.rule
+    assert choose_for("phash", "calibrated", None, None, True).rule == choose("phash").rule
+    assert choose_for(None, "0.6", None, "none", True).threshold == 0.6

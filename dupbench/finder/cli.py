@@ -163,10 +163,11 @@ VERIFY_HELP = (
     "verify each candidate pair of a near group (each image's 8 nearest in it, its 32 nearest when none of "
     "those passed, then the 8 verified groups nearest to an image still alone) by local features and an "
     "aligned pixel comparison (dupbench/verify.py); groups are the verified links': look-alikes that differ "
-    "in a detail (another invoice of one template) are left out, a burst stays one group. With a loose "
-    "--threshold and --normalise none it is issue 39's two stages (not yet the default: ~8 ms of CPU a "
-    "verified pair on a person's folder, 16 on pages of text; 5.6 times Immaculate's run on a person's "
-    "folder, 1.1 times on photos of one size). Needs OpenCV: pip install 'dupbench[verify]'"
+    "in a detail (another invoice of one template) are left out, a burst stays one group. Alone (no --method, "
+    "--threshold, --grouping or --normalise) it is issue 39's two stages: candidates by distilled SSCD at 0.5 "
+    "without the folder background, then this (not yet the default: ~8 ms of CPU a verified pair on a person's "
+    "folder, 16 on pages of text; 5.6 times Immaculate's run on a person's folder, 1.1 times on photos of one "
+    "size; it finds copies, not other views of one object). Needs OpenCV: pip install 'dupbench[verify]'"
 )
 
 
@@ -386,12 +387,12 @@ def check_query(path: Path, choice) -> None:
 
 def run_find(args) -> int:
     from dupbench.finder.find import default_cache, find_with_options, query
-    from dupbench.finder.recommend import choose
+    from dupbench.finder.recommend import choose_for
 
     if args.dry_run and not args.move_to:
         raise DupbenchError("--dry-run goes with --move-to DIR")
     check_outputs(args)
-    choice = choose(args.method, args.threshold, args.grouping, args.normalise)
+    choice = choose_for(args.method, args.threshold, args.grouping, args.normalise, getattr(args, "verify", False))
     if getattr(args, "verify", False) and importlib.util.find_spec("cv2") is None:
         raise DupbenchError("--verify needs OpenCV: pip install 'dupbench[verify]'")
     for path in args.query or []:

@@ -9,6 +9,7 @@ missed, and a number must be given.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -153,3 +154,20 @@ def choose(
     if threshold == "calibrated":
         return calibrated(name, instance, table, bool(grouping or normalise), stand_in)
     return given(name, instance, threshold, table["methods"].get(name) or {}, grouping, normalise, stand_in)
+
+
+# Issue 39's candidate stage, what `--verify` alone runs: distilled SSCD at 0.5 (chosen for recall on the choose
+# half of experiments/tools/copies_bench.py's person's folder, docs/verify.md), no folder background (a burst is its
+# own background), components; the verification then leaves the look-alikes out. The benchmarks' two stages
+# (experiments/peers/catalog.py's TWO_STAGES) give these options by name.
+VERIFY_CANDIDATES = ("sscd_distilled", "0.5", "components", "none")
+
+
+def choose_for(method: str | None, threshold: str, grouping: str | None, normalise: str | None, verify: bool) -> Choice:
+    """find's and review's rule: with --verify and none of --method, --threshold, --grouping, --normalise, the
+    two stages' candidates (VERIFY_CANDIDATES) where their method runs here; otherwise choose()'s."""
+    alone = verify and method is None and threshold == "calibrated" and not (grouping or normalise)
+    if not alone or unavailable(VERIFY_CANDIDATES[0]):
+        return choose(method, threshold, grouping, normalise)
+    choice = choose(*VERIFY_CANDIDATES)
+    return dataclasses.replace(choice, threshold_source="issue 39's candidate stage for --verify (docs/verify.md)")
