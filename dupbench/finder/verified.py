@@ -48,27 +48,27 @@ def verified(
         except (DupbenchError, OSError):  # a file gone or changed since it was read: no link
             return False
 
+    def still_alone(passed: list[tuple[int, int, float]]) -> list[int]:
+        joined = {r for pair in passed for r in pair[:2]}
+        return [r for r in group_of if r not in joined]
+
+    rows = max(row_of, default=0) + 1
     first = candidates(near, group_of, group_of, 0, VERIFY_NEIGHBOURS)
     passed = links(held_order(first), copy, workers)
     # An image none of its nearest verified as a copy looks further: a copy with a caption or inside a
     # window has every page of its template nearer than its original (ranked 5-25 and 9-77 among its
     # neighbours on the person's folder of experiments/tools/copies_bench.py).
-    joined = {r for pair in passed for r in pair[:2]}
-    alone = [r for r in group_of if r not in joined]
-    further = candidates(near, group_of, alone, VERIFY_NEIGHBOURS, VERIFY_WIDENED) - first
+    further = candidates(near, group_of, still_alone(passed), VERIFY_NEIGHBOURS, VERIFY_WIDENED) - first
     passed += links(held_order(further), copy, workers, passed)
     if closeness is not None:
         # A copy whose original is not among its VERIFY_WIDENED nearest images (a page shown in a window and
         # captured: its original ranked a median 52nd among the charts of one style) is still near the group
         # its original and the original's other copies form: ranked by its nearest member, that group came
         # first among the verified groups for every such screenshot of the kinds benchmark's charts.
-        n = max(row_of, default=0) + 1
-        grouped = components(n, passed)
-        joined = {r for g in grouped for r in g}
-        alone = [r for r in group_of if r not in joined]
-        last = nearest_groups(alone, grouped, group_of, closeness) - first - further
+        grouped = components(rows, passed)
+        last = nearest_groups(still_alone(passed), grouped, group_of, closeness) - first - further
         passed += links(held_order(last), copy, workers, passed)
-    return components(max(row_of, default=0) + 1, passed)
+    return components(rows, passed)
 
 
 Closeness = Callable[[list[int], list[int]], np.ndarray]

@@ -61,6 +61,13 @@ VARIANTS = {
 
 def found_groups(folder: Path, argv: list[str]) -> tuple[dict[str, int], float]:
     """Each file's found group (files in no group: none), and the run's wall time."""
+    groups, wall = groups_in_process(folder, argv)
+    return {path.name: g for g, members in enumerate(groups) for path in members}, wall
+
+
+def groups_in_process(folder: Path, argv: list[str]) -> tuple[list[list[Path]], float]:
+    """The groups `dupbench find FOLDER ARGV` forms in this process with a fresh cache (their members' paths as
+    find reports them), and its wall time."""
     with tempfile.TemporaryDirectory(prefix="dupbench-copies-") as tmp:
         out = Path(tmp) / "found.json"
         start = time.perf_counter()
@@ -71,7 +78,7 @@ def found_groups(folder: Path, argv: list[str]) -> tuple[dict[str, int], float]:
         if code not in (0, 1):
             raise RuntimeError(f"dupbench find {' '.join(argv)} exited {code}")
         answer = json.loads(out.read_text())
-    return {Path(m["path"]).name: g for g, group in enumerate(answer["groups"]) for m in group["members"]}, wall
+    return [[Path(m["path"]) for m in group["members"]] for group in answer["groups"]], wall
 
 
 def scored(manifest: pd.DataFrame, group_of: dict[str, int], lookalikes: bool) -> list[dict]:

@@ -13,41 +13,27 @@ Writes results/kinds-copies/kinds-copies.csv, one row per (data set, copy type),
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import itertools
-import json
-import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
 
-from dupbench.finder.cli import main as dupbench_main
 from experiments.config import compose_config
 from experiments.data import load_dataset
 from experiments.paths import REPO_ROOT
 from experiments.peers.catalog import TWO_STAGES
 from experiments.provenance import git_commit, machine, now_utc
 from experiments.tables import atomic_write_csv
+from experiments.tools.copies_bench import groups_in_process
 
 OUT = REPO_ROOT / "results" / "kinds-copies"
 
 
 def groups_found(folder: Path, options: list[str]) -> tuple[list[list[Path]], float]:
     """The groups `dupbench find FOLDER OPTIONS` forms (resolved paths), and its wall time."""
-    with tempfile.TemporaryDirectory(prefix="kinds-copies-") as tmp:
-        out = Path(tmp) / "found.json"
-        argv = ["find", str(folder), *options, "--cache", f"{tmp}/cache", "--quiet", "--json", str(out)]
-        start = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            code = dupbench_main(argv)
-        wall = time.perf_counter() - start
-        if code not in (0, 1):
-            raise SystemExit(f"dupbench find exited {code} on {folder}")
-        found = json.loads(out.read_text())["groups"]
-    return [[Path(m["path"]).resolve() for m in g["members"]] for g in found], wall
+    groups, wall = groups_in_process(folder, options)
+    return [[path.resolve() for path in members] for members in groups], wall
 
 
 def scored(name: str, options: list[str]) -> list[dict]:
