@@ -29,8 +29,13 @@ one point moved) aligns just as well, and differs in a detail that no global sim
    at least OVERLAY_SHARE of the compared boxes, nearly all (OVERLAY_IN_BAND) in one horizontal
    band of BAND of the height: a line of text drawn to be read at the image's size, where a
    look-alike's changed field, toggle or point covers a few boxes and another page differs all
-   over. docs/verify.md gives the measurements behind each constant and what it misses (a small
-   watermark is refused).
+   over;
+4. a mark added: a watermark, a stamp or a note drawn where the image was blank. It is allowed when
+   the differing boxes lie in one small region (ADDITION_AREA) and nearly all of them (ADDED_ON_BLANK)
+   are blank in one image, the same one, and written in the other: a changed amount, name or date has
+   writing under it in both, a moved point or a flipped toggle leaves blank ground on either side.
+   docs/verify.md gives the measurements behind each constant and what it misses (a watermark on a
+   photo, whose ground is not blank; a field filled in on one copy of a blank form would pass).
 
 The constants were chosen on one half of experiments/data/lookalikes.py's pairs and reported on the
 other half (docs/verify.md).
@@ -69,6 +74,17 @@ MAX_BOX_DIFF = 16.0
 OVERLAY_SHARE = 0.015
 BAND = 0.15
 OVERLAY_IN_BAND = 0.9
+# A mark added on blank ground (step 4): a box is blank where its image's luminance, blurred, varies by less than
+# BLANK_STD over the BOX x BOX boxes around it. A watermark on a page, a chart, a screen or a product on white was
+# blank on one side in 0.81-1.00 of its differing boxes and written on the other side in none; every look-alike
+# in at most 0.61 (a moved point: 0.15-0.61, on both sides), a changed amount or date in none (the choose half,
+# docs/verify.md).
+BLANK_STD = 6.0
+ADDED_ON_BLANK = 0.75
+BLANK_ON_BOTH_SIDES = 0.02  # of the differing boxes, blank in the other image: a change, not an addition
+# One mark, not content spread over the image: the differing boxes' bounding box at most this share of the
+# compared boxes (a watermark's 0.9-3.8 %; another invoice of the template differs over 37 %).
+ADDITION_AREA = 0.10
 ASPECT_TOLERANCE = 0.01  # two frames of one aspect: compared as they stand first
 # The share of boxes that may differ in two whole frames still taken as registered (decided there, not by
 # keypoints): a look-alike of one template differed in at most 1.7 % of its boxes, a crop compared as if
@@ -294,20 +310,24 @@ def box_differences(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None, alrea
 
 def compared(
     small: np.ndarray, warped: np.ndarray, mask: np.ndarray, to_large: np.ndarray, large: np.ndarray, refine: bool
-):
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """The box differences of the aligned pair, after ECC's refinement (when `refine`) when it explains
     the pair better (fewer boxes differ, then a lower largest box): the transform stays when ECC drifts.
     By the largest box alone, a drift was kept where a caption's text held the largest at ~255 either
-    way, and spread the differences out of the caption's band."""
-    boxes = box_differences(small, warped, mask)
+    way, and spread the differences out of the caption's band. With them, the two blurred images
+    compared (what step 4 looks under the differing boxes)."""
+    pair = blurred(small), blurred(warped)
+    boxes = box_differences(*pair, mask, already_blurred=True)
     if not (refine and ECC_SIZE) or np.isnan(boxes).all() or np.nanmax(boxes) <= MAX_BOX_DIFF:
-        return boxes  # nothing differs: no refinement can change the verdict
+        return boxes, pair  # nothing differs: no refinement can change the verdict
     if misfit(boxes)[0] > REFINED_SHARE * int((~np.isnan(boxes)).sum()):
-        return boxes  # differs too widely for a misregistration: another page, which ECC cannot make a copy
-    refined = box_differences(small, *warp(large, to_large @ refinement(small, warped, mask), small.shape))
+        return boxes, pair  # differs too widely for a misregistration: another page, which ECC cannot make a copy
+    rewarped, remask = warp(large, to_large @ refinement(small, warped, mask), small.shape)
+    repair = pair[0], blurred(rewarped)
+    refined = box_differences(*repair, remask, already_blurred=True)
     if np.isnan(refined).all() or misfit(refined) >= misfit(boxes):
-        return boxes
-    return refined
+        return boxes, pair
+    return refined, repair
 
 
 def misfit(boxes: np.ndarray) -> tuple[int, float]:
@@ -327,6 +347,31 @@ def overlay_like(differing: np.ndarray, valid: np.ndarray) -> bool:
     band = max(1, round(BAND * len(per_row)))
     densest = np.convolve(per_row, np.ones(band, dtype=int), mode="valid").max()
     return bool(densest >= OVERLAY_IN_BAND * count)
+
+
+def blank_boxes(image: np.ndarray) -> np.ndarray:
+    """Per BOX x BOX box of a blurred image (box_differences' grid): whether it and the boxes around it vary
+    by less than BLANK_STD (a page's paper, a screen's panel, a chart's plot area, a product's white)."""
+    import cv2
+
+    rows, cols = image.shape[0] // BOX, image.shape[1] // BOX
+    values = image.astype(np.float32)
+    around = (3 * BOX, 3 * BOX)
+    mean, square = cv2.blur(values, around), cv2.blur(values * values, around)
+    spread = np.sqrt(np.maximum(square - mean * mean, 0.0))[: rows * BOX, : cols * BOX]
+    return cv2.resize(spread, (cols, rows), interpolation=cv2.INTER_AREA) < BLANK_STD
+
+
+def added_on_blank(differing: np.ndarray, valid: np.ndarray, pair: tuple[np.ndarray, np.ndarray]) -> bool:
+    """Whether the differing boxes look like one mark drawn on blank ground (step 4): all within a bounding box
+    of at most ADDITION_AREA of the compared boxes, at least ADDED_ON_BLANK of them blank in one image and
+    written in the other, at most BLANK_ON_BOTH_SIDES blank in the other and written in the first."""
+    rows, cols = np.nonzero(differing)
+    if (np.ptp(rows) + 1) * (np.ptp(cols) + 1) > ADDITION_AREA * int(valid.sum()):
+        return False
+    blank_x, blank_y = (blank_boxes(image)[differing] for image in pair)
+    only_x, only_y = float((blank_x & ~blank_y).mean()), float((blank_y & ~blank_x).mean())
+    return max(only_x, only_y) >= ADDED_ON_BLANK and min(only_x, only_y) <= BLANK_ON_BOTH_SIDES
 
 
 class KeptPoints:
@@ -425,7 +470,7 @@ def verify(a, b) -> Verdict:
         return Verdict(False, inliers, to_b, None,
                        f"neither lies inside the other ({a_in_b:.2f} of a in b, {b_in_a:.2f} of b in a)",
                        contained)  # fmt: skip
-    return judged(boxes_under(a.gray, b.gray, to_b), inliers, to_b, contained, "keypoints")
+    return judged(*boxes_under(a.gray, b.gray, to_b), inliers, to_b, contained, "keypoints")
 
 
 def moved(one: np.ndarray, other: np.ndarray, shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> float:
@@ -436,9 +481,11 @@ def moved(one: np.ndarray, other: np.ndarray, shape_a: tuple[int, ...], shape_b:
     return float(np.abs(apart).max() / max(shape_b[:2]))
 
 
-def boxes_under(gray_a: np.ndarray, gray_b: np.ndarray, to_b: np.ndarray, refine: bool = True) -> np.ndarray:
-    """The box differences of the pair aligned by `to_b` (a's pixels to b's), on the smaller one's grid;
-    `refine`: the alignment refined by ECC where boxes differ."""
+def boxes_under(
+    gray_a: np.ndarray, gray_b: np.ndarray, to_b: np.ndarray, refine: bool = True
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The box differences of the pair aligned by `to_b` (a's pixels to b's), on the smaller one's grid, and the
+    two blurred images compared; `refine`: the alignment refined by ECC where boxes differ."""
     if gray_a.size <= gray_b.size:
         return compared(*aligned(gray_a, gray_b, to_b), refine)
     return compared(*aligned(gray_b, gray_a, inverse(to_b)), refine)
@@ -455,13 +502,14 @@ def as_whole_frames(a: Seen, b: Seen) -> Verdict | None:
     if a.gray.shape == b.gray.shape:
         # Two frames of one size (most candidates: the pages of a template, the shots of a burst): each one's
         # blurred frame is made once however many pairs it is in, not resampled and blurred in every pair.
-        boxes = box_differences(a.frame, b.frame, None, already_blurred=True)
+        pair = a.frame, b.frame
+        boxes = box_differences(*pair, None, already_blurred=True)
     else:
         # Not refined: ECC (~30 ms, half of all verification's CPU when it ran here) changed none of 4,512
         # whole-frame verdicts on the person's folder; a pair it could help differs all over, and the
         # keypoints' path, which refines, decides it.
-        boxes = boxes_under(a.gray, b.gray, to_b, refine=False)
-    verdict = judged(boxes, 0, to_b, 1.0, "whole frames")
+        boxes, pair = boxes_under(a.gray, b.gray, to_b, refine=False)
+    verdict = judged(boxes, pair, 0, to_b, 1.0, "whole frames")
     compared_boxes = int((~np.isnan(boxes)).sum())
     # A copy (nothing differs, or a caption) stands; so does a refusal where few boxes differ.
     registered = compared_boxes > 0 and (verdict.copy or verdict.differing_boxes <= REGISTERED_SHARE * compared_boxes)
@@ -488,8 +536,9 @@ def turned(a: Seen, b: Seen) -> Verdict | None:
         [(cv2.ROTATE_90_COUNTERCLOCKWISE, 90), (cv2.ROTATE_90_CLOCKWISE, 270)] if h == w else []
     )
     for code, degrees in turns:
-        boxes = box_differences(a.frame, cv2.rotate(b.frame, code), None, already_blurred=True)
-        verdict = judged(boxes, 0, turn_matrix(degrees, w, h), 1.0, f"whole frames turned {degrees} degrees")
+        pair = a.frame, cv2.rotate(b.frame, code)
+        boxes = box_differences(*pair, None, already_blurred=True)
+        verdict = judged(boxes, pair, 0, turn_matrix(degrees, w, h), 1.0, f"whole frames turned {degrees} degrees")
         if verdict.copy:
             return verdict
     return None
@@ -504,8 +553,10 @@ def turn_matrix(degrees: int, w: int, h: int) -> np.ndarray:
     }[degrees]
 
 
-def judged(boxes: np.ndarray, inliers: int, to_b: np.ndarray, contained: float, how: str) -> Verdict:
-    """The verdict on an aligned pair's box differences (steps 2 and 3)."""
+def judged(
+    boxes: np.ndarray, pair: tuple[np.ndarray, np.ndarray], inliers: int, to_b: np.ndarray, contained: float, how: str
+) -> Verdict:
+    """The verdict on an aligned pair's box differences (steps 2 to 4); `pair`: the two blurred images compared."""
     valid = ~np.isnan(boxes)
     if not valid.any():
         return Verdict(False, inliers, to_b, None, "no area to compare", contained, 0, how)
@@ -516,6 +567,10 @@ def judged(boxes: np.ndarray, inliers: int, to_b: np.ndarray, contained: float, 
         return Verdict(True, inliers, to_b, largest, f"aligned as {how}, no box differs", contained, 0, how)
     if overlay_like(differing, valid):
         return Verdict(True, inliers, to_b, largest, f"aligned as {how}, {count} boxes differ in a band (a caption)",
+                       contained, count, how)  # fmt: skip
+    if added_on_blank(differing, valid, pair):
+        return Verdict(True, inliers, to_b, largest,
+                       f"aligned as {how}, {count} boxes differ where one image is blank (a mark added)",
                        contained, count, how)  # fmt: skip
     return Verdict(False, inliers, to_b, largest, f"aligned as {how}, {count} boxes differ (largest {largest:.1f})",
                    contained, count, how)  # fmt: skip
