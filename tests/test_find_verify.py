@@ -297,3 +297,88 @@ def test_verify_alone_runs_the_two_stages_the_benchmarks_measure():
     assert calibrated.rule == choose(None).rule != alone.rule
     assert choose_for("phash", "calibrated", None, None, True).rule == choose("phash").rule
     assert choose_for(None, "0.6", None, "none", True).threshold == 0.6
+
+
+def test_inner_frames_find_the_page_a_window_shows_and_none_in_the_page_itself(invoices):
+    """A page shown in a window on a desktop (experiments/data/generated.py's screenshot): its frames are the
+    window and, inside it, the page; the page alone has none."""
+    from PIL import Image
+
+    from dupbench.inner_frames import inner_frames
+    from dupbench.verify import luminance
+    from experiments.data.generated import screenshot
+
+    page = Image.open(invoices / "invoice.png").convert("RGB")
+    capture, _ = screenshot(page, np.random.default_rng(3))
+    frames = inner_frames(luminance(np.asarray(capture)))
+    assert len(frames) == 2 and frames[0] != frames[1]
+    scale = 0.6 if capture.width < page.width * 0.7 else 0.75
+    # the page sits at (62, 74) on the desktop (60 + the window's border, 40 + its bar and border), shown at `scale`
+    shown = (62, 74, 62 + round(page.width * scale), 74 + round(page.height * scale))
+    left, top, right, bottom = frames[-1]
+    assert shown[0] <= left and shown[1] <= top and right <= shown[2] and bottom <= shown[3]
+    covered = (right - left) * (bottom - top) / ((shown[2] - shown[0]) * (shown[3] - shown[1]))
+    assert covered > 0.9, covered
+    assert inner_frames(luminance(np.asarray(page))) == []
+
+
+def test_an_image_still_alone_is_verified_against_what_its_frame_shows_nearest(monkeypatch):
+    """A capture whose near group does not hold its original: the rows nearest to what its frame shows are
+    verified with it, from the whole folder; only images still alone are looked inside."""
+    from types import SimpleNamespace
+
+    import dupbench.verify as verification
+    from dupbench.finder import verified as stage
+
+    # Rows 0-1: a page and its re-saved copy (one near group); 2: the page captured in a window, in a near group
+    # of its own with 3 (another page it is not a copy of).
+    indices = np.full((4, 32), -1)
+    indices[0, 0], indices[1, 0], indices[2, 0], indices[3, 0] = 1, 0, 3, 2
+    same = [{0, 1, 2}]
+    asked, looked = [], []
+
+    def verify(a, b):
+        asked.append(tuple(sorted((a, b))))
+        return SimpleNamespace(copy=any(a in s and b in s for s in same))
+
+    def inside(rows):
+        looked.extend(rows)
+        return {2: [2, 0]} if 2 in rows else {}
+
+    monkeypatch.setattr(verification, "seen", lambda path, *kept: path)
+    monkeypatch.setattr(verification, "verify", verify)
+    photos = [SimpleNamespace(path=r) for r in range(4)]
+    near = SimpleNamespace(indices=indices)
+    without = stage.verified([[0, 1], [2, 3]], near, photos, list(range(4)), 1)
+    assert sorted(map(sorted, without)) == [[0, 1]]
+    groups = stage.verified([[0, 1], [2, 3]], near, photos, list(range(4)), 1, inside=inside)
+    assert sorted(map(sorted, groups)) == [[0, 1, 2]]
+    assert sorted(looked) == [2, 3] and (0, 2) in asked and (2, 2) not in asked
+
+
+def test_looking_inside_finds_a_captured_pages_original(invoices, monkeypatch):
+    """find.looking_inside describes a capture's frames by the run's method and names pages among the nearest
+    rows, not the capture itself; an image with no frame names none. (That the frame, not the whole capture,
+    is what ranks the original first among many pages of one style is the kinds benchmark's measure:
+    experiments/tools/kinds_copies.py, docs/verify.md.)"""
+    from PIL import Image
+
+    from dupbench.finder import find
+    from dupbench.finder.find import Photo, looking_inside
+    from dupbench.finder.recommend import choose
+    from dupbench.images.decode import decode_opened
+    from experiments.data.generated import screenshot
+
+    monkeypatch.setattr(find, "VERIFY_NEIGHBOURS", 1)  # the nearest row to the frame, and one more in case it is itself
+    choice = choose("phash", "8")
+    names = ["invoice.png", "invoice-next-month.png", "invoice-half.png"]
+    images = [Image.open(invoices / name).convert("RGB") for name in names]
+    capture, _ = screenshot(images[0], np.random.default_rng(3))
+    capture_path = invoices.parent / "capture.png"
+    capture.save(capture_path)
+    paths = [invoices / name for name in names] + [capture_path]
+    prepared = choice.method.prepare_many([decode_opened(Image.open(p), choice.decode) for p in paths])
+    photos = [Photo(path=p, root=invoices, size=0, stamp="") for p in paths]
+    nearest = looking_inside(choice, prepared, photos, list(range(len(paths))), 1)([0, 3])
+    assert nearest[3] and set(nearest[3]) <= {0, 1, 2}, nearest  # pages, the capture's frame is one
+    assert 0 not in nearest  # the page itself has no frame

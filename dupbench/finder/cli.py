@@ -161,13 +161,14 @@ def parser() -> argparse.ArgumentParser:
 
 VERIFY_HELP = (
     "verify each candidate pair of a near group (each image's 8 nearest in it, its 32 nearest when none of "
-    "those passed, then the 8 verified groups nearest to an image still alone) by local features and an "
-    "aligned pixel comparison (dupbench/verify.py); groups are the verified links': look-alikes that differ "
-    "in a detail (another invoice of one template) are left out, a burst stays one group. Alone (no --method, "
-    "--threshold, --grouping or --normalise) it is issue 39's two stages: candidates by distilled SSCD at 0.5 "
-    "without the folder background, then this (not yet the default: ~8 ms of CPU a verified pair on a person's "
-    "folder, 16 on pages of text; 5.6 times Immaculate's run on a person's folder, 1.1 times on photos of one "
-    "size; it finds copies, not other views of one object). Needs OpenCV: pip install 'dupbench[verify]'"
+    "those passed, then the 8 verified groups nearest to an image still alone, then the 8 images nearest to "
+    "what a window it shows holds) by local features and an aligned pixel comparison (dupbench/verify.py); "
+    "groups are the verified links': look-alikes that differ in a detail (another invoice of one template) are "
+    "left out, a caption, a watermark or a note on blank ground passes, a burst stays one group. Alone (no "
+    "--method, --threshold, --grouping or --normalise) it is issue 39's two stages: candidates by distilled SSCD "
+    "at 0.5 without the folder background, then this (not yet the default: ~8 ms of CPU a verified pair on a "
+    "person's folder, 16 on pages of text; 5.6 times Immaculate's run on a person's folder, 1.1 times on photos "
+    "of one size; it finds copies, not other views of one object). Needs OpenCV: pip install 'dupbench[verify]'"
 )
 
 

@@ -41,10 +41,10 @@ from dupbench.errors import DupbenchError
 from dupbench.features import FeatureCache, file_stamp
 from dupbench.finder.original import original_of, richest
 from dupbench.finder.recommend import Choice
-from dupbench.finder.verified import verified
+from dupbench.finder.verified import VERIFY_NEIGHBOURS, verified
 from dupbench.grouping import find_groups
 from dupbench.images import fastjpeg
-from dupbench.images.decode import Decode, decode
+from dupbench.images.decode import Decode, decode, decode_opened
 from dupbench.images.frames import frames_digest
 from dupbench.images.read import LARGE_FILE, read_bytes, read_rgb
 from dupbench.images.scan import scan, why_link_unusable
@@ -510,6 +510,45 @@ def closeness(method: Any, prepared: Any) -> Callable[[list[int], list[int]], np
     return between
 
 
+def looking_inside(
+    choice: Choice, prepared: Any, photos: list[Photo], row_of: list[int], workers: int
+) -> Callable[[list[int]], dict[int, list[int]]]:
+    """For the verification's last round: each given row's nearest rows (VERIFY_NEIGHBOURS, the whole folder) to
+    what the image shows inside a frame (dupbench/inner_frames.py), described by the run's method; a row with no
+    frame, or whose file cannot be read again, has none."""
+    from dupbench.inner_frames import inner_frames
+    from dupbench.verify import luminance
+
+    path_of: dict[int, Path] = {}
+    for photo, row in zip(photos, row_of):
+        path_of.setdefault(row, photo.path)
+    method = choice.method
+
+    def crops(row: int) -> list[Any]:
+        try:
+            rgb = read_rgb(path_of[row])
+            boxes = inner_frames(luminance(np.asarray(rgb)))
+            return [decode_opened(rgb.crop(box), choice.decode) for box in boxes]
+        except (DupbenchError, OSError):  # gone or changed since it was read: nothing to look inside
+            return []
+
+    def nearest(rows: list[int]) -> dict[int, list[int]]:
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            shown = list(pool.map(crops, rows))
+        owners = [row for row, images in zip(rows, shown) for _ in images]
+        if not owners:
+            return {}
+        goodness = np.asarray(method.goodness(method.score_matrix(method.prepare_many(sum(shown, [])), prepared)))
+        k = min(VERIFY_NEIGHBOURS + 1, goodness.shape[1])
+        best = np.argpartition(-goodness, k - 1, axis=1)[:, :k]
+        found: dict[int, list[int]] = collections.defaultdict(list)
+        for row, candidates in zip(owners, best):
+            found[row] += [int(c) for c in candidates if c != row]
+        return found
+
+    return nearest
+
+
 @cycle_collector_paused
 def find(
     folders: Sequence[Path],
@@ -541,7 +580,10 @@ def find(
         bar.update(1)
     if verify and near_groups:
         with Progress("verify", 1, terminal=progress) as bar:
-            near_groups = verified(near_groups, near, photos, row_of, workers, closeness(choice.method, prepared))
+            inside = looking_inside(choice, prepared, photos, row_of, workers)
+            near_groups = verified(
+                near_groups, near, photos, row_of, workers, closeness(choice.method, prepared), inside
+            )
             bar.update(1)
     scored = scored_groups(choice.method, prepared, photos, row_of, near_groups)
     new_pixels = new_pixel_digests(scored, photos, done.known_pixels, workers)

@@ -22,6 +22,7 @@ def verified(
     row_of: list[int],
     workers: int,
     closeness: Closeness | None = None,
+    inside: Inside | None = None,
 ) -> list[list[int]]:
     """Issue 39's second stage (opt-in, --verify): each candidate pair (two contents of one near group,
     one among the other's nearest) is verified by dupbench.verify, and the groups are the verified links'
@@ -32,7 +33,8 @@ def verified(
     held, the keypoints of the last VERIFY_POINTS_KEPT); pairs on every core. `photos`: find's Photo (a
     path, by row_of). `closeness`: the descriptor's goodness between rows (higher: nearer); given, an
     image still alone is verified against the nearest VERIFY_GROUPS verified groups of its near group
-    (nearest_groups)."""
+    (nearest_groups). `inside`: the rows nearest to what each given image shows inside a frame; given, an
+    image still alone after those is verified against them (a page captured in a window)."""
     from dupbench.verify import KeptPoints, seen, verify
 
     file_of: dict[int, Any] = {}
@@ -68,10 +70,18 @@ def verified(
         grouped = components(rows, passed)
         last = nearest_groups(still_alone(passed), grouped, group_of, closeness) - first - further
         passed += links(held_order(last), copy, workers, passed)
+        further |= last
+    if inside is not None:
+        # An image still alone may show its original inside a window: the rows nearest to what its frames
+        # hold, from the whole folder (a capture's near group need not hold its original).
+        framed = {(min(r, s), max(r, s)) for r, near_rows in inside(still_alone(passed)).items() for s in near_rows}
+        framed = {pair for pair in framed if pair[0] != pair[1]} - first - further
+        passed += links(held_order(framed), copy, workers, passed)
     return components(rows, passed)
 
 
 Closeness = Callable[[list[int], list[int]], np.ndarray]
+Inside = Callable[[list[int]], dict[int, list[int]]]
 
 
 def nearest_groups(
