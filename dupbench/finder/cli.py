@@ -70,12 +70,12 @@ def rules_epilog(table: dict) -> str:
 
 
 # Measured by experiments/tools/copies_bench.py (its variants `sscd 0.5 --verify`, `phash 24 --verify`,
-# `pdq 96 --verify`) on its person's folder, report half; docs/find.md has every kind and copy type.
+# `pdq 96 --verify`) on its person's folder, report half, at 801341e; docs/verify.md has every kind and copy type.
 VERIFIED_FIGURES = (
     "on a person's folder of 960 images, report half: precision 1.000 on every kind; recall by kind with "
-    "sscd_distilled at 0.5 0.94-1.00, phash at 24 0.71-0.94, pdq at 96 0.60-0.74; every re-saved, converted, "
-    "resized and grayscale copy found by all three, while a hash misses most crops and window captures "
-    "(0-0.75 a kind), which it does not see as near"
+    "sscd_distilled at 0.5 0.94-1.00, phash at 24 0.75-0.97, pdq at 96 0.74-0.94; every re-saved, converted, "
+    "resized and grayscale copy found by all three, while a hash misses border crops of 10-20 % (0-0.75 a kind "
+    "at 20 %), which it does not see as near"
 )
 
 
