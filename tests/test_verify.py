@@ -335,3 +335,19 @@ def test_a_large_photo_is_held_at_most_held_size_long_and_still_verified(invoice
     held = verification.seen(large)
     assert max(held.gray.shape) == verification.HELD_SIZE
     assert verify(held, copy_of(original, "crop10")).copy
+
+
+def test_blank_boxes_of_a_region_are_the_whole_images_there(invoices):
+    """Step 4 filters only the region of the differing boxes: its blank boxes are those of the whole image
+    there, at the image's edges as inside it."""
+    frame = dupbench.verify.seen(invoices[0]).frame
+    rows, cols = frame.shape[0] // dupbench.verify.BOX, frame.shape[1] // dupbench.verify.BOX
+    whole = dupbench.verify.blank_boxes(frame, slice(0, rows), slice(0, cols))
+    assert whole.any() and not whole.all()
+    rng = np.random.default_rng(0)
+    regions = [(slice(0, 5), slice(0, 7)), (slice(rows - 3, rows), slice(cols - 9, cols))]
+    for _ in range(60):  # regions whose edges cut text lines: an edge box's neighbours lie outside the region
+        top, left = int(rng.integers(0, rows - 4)), int(rng.integers(0, cols - 4))
+        regions.append((slice(top, int(rng.integers(top + 1, rows))), slice(left, int(rng.integers(left + 1, cols)))))
+    for region in regions:
+        assert np.array_equal(dupbench.verify.blank_boxes(frame, *region), whole[region]), region
