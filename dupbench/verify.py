@@ -19,7 +19,8 @@ one point moved) aligns just as well, and differs in a detail that no global sim
    Lowe's ratio test, one similarity transform (scale, rotation, shift) fitted by RANSAC. A copy
    needs MIN_INLIERS inliers, one image (nearly) inside the other (CONTAINED: a crop lies inside
    its original, an original inside its window capture) and the other not a small piece of it
-   (OVERLAP);
+   (OVERLAP). With too few inliers, a crop kept at its own scale is placed inside the other by
+   normalised correlation (cut_in_place: a sparse chart's crop has few keypoints);
 2. pixels: the larger image resampled onto the smaller one's grid by that transform, both in
    luminance (grayscale copies pass), blurred by BLUR_SIGMA (resampling and JPEG noise at edges),
    their absolute difference averaged over BOX x BOX boxes, the alignment refined by ECC where few boxes
@@ -99,6 +100,12 @@ SAME_FRAME = 0.01
 # a third of all verification's CPU on them (the person's folder of experiments/tools/copies_bench.py).
 REFINED_SHARE = 0.03
 EDGE_PX = 3  # pixels along the overlap's edge left out of the comparison (interpolation at the border)
+# A crop kept at its own scale whose keypoints are too few (a sparse chart cut by 20 %: 7 inliers) is placed by
+# normalised correlation: over the whole larger image at PLACE_SIZE, then near there at its held scale with the
+# smaller's middle, at most PLACE_PATCH square; placed where the first correlation reaches PLACED.
+PLACE_SIZE = 256
+PLACE_PATCH = 256
+PLACED = 0.8
 
 
 @dataclass(frozen=True)
@@ -471,6 +478,9 @@ def verify(a, b) -> Verdict:
         return turned(a, b) or dataclasses.replace(whole, reason=f"{whole.reason}; {ONE_SIZE}")
     to_b, inliers = similarity(a.points, b.points)
     if to_b is None or inliers < MIN_INLIERS:
+        placed = cut_in_place(a, b)
+        if placed is not None:  # too few keypoints (a sparse chart's crop): where the smaller lies, at its own scale
+            return judged(*boxes_under(a.gray, b.gray, placed), inliers, placed, 1.0, "a crop found in place")
         return Verdict(False, inliers, to_b, None, f"{inliers} keypoints agree on one transform (< {MIN_INLIERS})")
     if whole is not None and moved(to_b, whole.transform, a.gray.shape, b.gray.shape) <= SAME_FRAME:
         # The keypoints register the frames as step 0 did (another page of a template): its comparison,
@@ -485,6 +495,49 @@ def verify(a, b) -> Verdict:
                        f"neither lies inside the other ({a_in_b:.2f} of a in b, {b_in_a:.2f} of b in a)",
                        contained)  # fmt: skip
     return judged(*boxes_under(a.gray, b.gray, to_b), inliers, to_b, contained, "keypoints")
+
+
+def cut_in_place(a: Seen, b: Seen) -> np.ndarray | None:
+    """The 2x3 transform (a's held pixels to b's) that puts the smaller image where it lies inside the larger at its
+    own scale, as a crop keeps its pixels, found by normalised correlation: at PLACE_SIZE over the whole of the
+    larger image, then at the larger's held scale near there with the smaller's middle (at most PLACE_PATCH
+    square). None when neither fits inside the other, the smaller covers less than OVERLAP of the larger, or
+    the correlation is under PLACED. The pixels then decide, as for any alignment."""
+    import cv2
+
+    (ha, wa), (hb, wb) = a.size[:2], b.size[:2]
+    if (ha, wa) == (hb, wb) or not ((ha <= hb and wa <= wb) or (hb <= ha and wb <= wa)):
+        return None
+    small, large = (a, b) if ha <= hb and wa <= wb else (b, a)
+    if small.size[0] * small.size[1] < OVERLAP * large.size[0] * large.size[1]:
+        return None
+
+    def at(image: Seen, factor: float) -> np.ndarray:  # its luminance at `factor` of its decoded size
+        size = (max(1, round(image.size[1] * factor)), max(1, round(image.size[0] * factor)))
+        if size == image.gray.shape[::-1]:
+            return image.gray
+        return cv2.resize(image.gray, size, interpolation=cv2.INTER_AREA)
+
+    factor = min(1.0, PLACE_SIZE / max(large.size[:2]))
+    coarse = cv2.matchTemplate(at(large, factor), at(small, factor), cv2.TM_CCOEFF_NORMED)
+    _, score, _, (x, y) = cv2.minMaxLoc(coarse)
+    if score < PLACED:
+        return None
+    held = large.gray.shape[0] / large.size[0]  # the larger's held pixels per decoded pixel
+    shown = at(small, held)  # the smaller at the larger's held scale
+    ph, pw = min(PLACE_PATCH, shown.shape[0]), min(PLACE_PATCH, shown.shape[1])
+    py, px = (shown.shape[0] - ph) // 2, (shown.shape[1] - pw) // 2
+    reach = int(np.ceil(held / factor)) + 2  # the coarse position's uncertainty, in held pixels
+    top, left = round(y / factor * held) + py - reach, round(x / factor * held) + px - reach
+    y0, x0 = max(0, top), max(0, left)
+    window = large.gray[y0 : top + ph + 2 * reach + 1, x0 : left + pw + 2 * reach + 1]
+    if window.shape[0] < ph or window.shape[1] < pw:
+        return None
+    fine = cv2.matchTemplate(window, shown[py : py + ph, px : px + pw], cv2.TM_CCOEFF_NORMED)
+    _, _, _, (dx, dy) = cv2.minMaxLoc(fine)
+    scale = held / (small.gray.shape[0] / small.size[0])  # the smaller's held pixels to the larger's
+    inside = np.array([[scale, 0.0, x0 + dx - px], [0.0, scale, y0 + dy - py]])
+    return inside if small is a else inverse(inside)
 
 
 def moved(one: np.ndarray, other: np.ndarray, shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> float:

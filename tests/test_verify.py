@@ -351,3 +351,25 @@ def test_blank_boxes_of_a_region_are_the_whole_images_there(invoices):
         regions.append((slice(top, int(rng.integers(top + 1, rows))), slice(left, int(rng.integers(left + 1, cols)))))
     for region in regions:
         assert np.array_equal(dupbench.verify.blank_boxes(frame, *region), whole[region]), region
+
+
+def test_a_sparse_charts_crop_with_too_few_keypoints_is_found_in_place(monkeypatch):
+    """A chart cut by 20 % at its own pixels has fewer than MIN_INLIERS keypoints that agree: it is placed inside
+    its original by correlation and passes on its pixels; the chart with one point moved, cut the same way, is
+    placed as well and refused on its pixels."""
+    chart, others = lookalikes.chart_family(np.random.default_rng([3, 0]))
+    crop = lookalikes.COPIES["crop20"](chart, np.random.default_rng([3, 0, 1]))
+    a, b = dupbench.verify.seen(chart), dupbench.verify.seen(crop)
+    assert dupbench.verify.similarity(a.points, b.points)[1] < dupbench.verify.MIN_INLIERS
+    verdict = verify(a, b)
+    assert verdict.copy and "in place" in verdict.reason, verdict.reason
+    assert verify(b, a).copy  # (matched the other way, its keypoints may suffice)
+    for first, second in ((a, b), (b, a)):  # placed whichever comes first: no box differs under its transform
+        placed = dupbench.verify.cut_in_place(first, second)
+        boxes, _ = dupbench.verify.boxes_under(first.gray, second.gray, placed, refine=False)
+        assert np.nanmax(boxes) <= dupbench.verify.MAX_BOX_DIFF
+    moved = lookalikes.COPIES["crop20"](others["one_point"], np.random.default_rng([3, 0, 1]))
+    lookalike = verify(chart, moved)
+    assert not lookalike.copy and "in place" in lookalike.reason, lookalike.reason
+    monkeypatch.setattr(dupbench.verify, "cut_in_place", lambda a, b: None)
+    assert not verify(a, b).copy
