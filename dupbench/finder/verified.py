@@ -4,7 +4,7 @@ verified by dupbench.verify, groups from the verified links."""
 from __future__ import annotations
 
 import collections
-import threading
+import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -29,8 +29,8 @@ def verified(
     components, so a look-alike the descriptor grouped (another invoice of the template, another screen
     of the app) ends alone. Candidates: each content's VERIFY_NEIGHBOURS nearest in its group, and its
     VERIFY_WIDENED nearest for a content none of those passed. Each image's luminance and keypoints are
-    made once however many pairs it is in (pairs come in held_order, the last images used are held up to
-    VERIFY_HELD_BYTES, the keypoints of the last VERIFY_POINTS_KEPT); pairs on every core. `photos`: find's Photo (a
+    made once however many pairs it is in (pairs come in held_order, the last VERIFY_HELD images are
+    held, the keypoints of the last VERIFY_POINTS_KEPT); pairs on every core. `photos`: find's Photo (a
     path, by row_of). `closeness`: the descriptor's goodness between rows (higher: nearer); given, an
     image still alone is verified against the nearest VERIFY_GROUPS verified groups of its near group
     (nearest_groups). `inside`: the rows nearest to what each given image shows inside a frame; given, an
@@ -42,7 +42,7 @@ def verified(
         file_of.setdefault(r, photos[i])
     group_of = {r: g for g, rows in enumerate(near_groups) for r in rows}
     kept = KeptPoints(VERIFY_POINTS_KEPT)
-    held = Held(lambda r: seen(file_of[r].path, kept, r), VERIFY_HELD_BYTES)
+    held = functools.lru_cache(maxsize=VERIFY_HELD)(lambda r: seen(file_of[r].path, kept, r))
 
     def copy(pair: tuple[int, int]) -> bool:
         try:
@@ -168,41 +168,8 @@ def links(
     return passed
 
 
-# The bytes of luminance the verification holds at once: the images used last (each at most verify.HELD_SIZE long,
-# 4 MiB, and its blurred frame at most 1 MiB more). Held by count (64 images) they were 256 MiB at most, and
-# ~100 MiB of pages: on the kinds benchmark's 840 documents each page was read 5.7 times (4,772 reads, 34 s of
-# CPU). Held by bytes, the same bound holds ~200 pages or ~800 photos of 640 x 480.
-VERIFY_HELD_BYTES = 256 << 20
-
-
-class Held:
-    """`make(key)` for the keys asked last, up to `budget` bytes of what they hold (Seen.nbytes): an image used
-    again while held is not read again. Thread-safe; two threads asking for one key at once may both make it,
-    and the first one made is kept."""
-
-    def __init__(self, make: Callable[[Any], Any], budget: int):
-        self.make, self.budget = make, budget
-        self._held: collections.OrderedDict = collections.OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, key: Any) -> Any:
-        with self._lock:
-            if key in self._held:
-                self._held.move_to_end(key)
-                return self._held[key]
-        made = self.make(key)
-        with self._lock:
-            if key not in self._held:
-                self._held[key] = made
-                self._bytes += made.nbytes
-            made = self._held[key]
-            self._held.move_to_end(key)
-            while len(self._held) > 1 and self._bytes > self.budget:
-                self._bytes -= self._held.popitem(last=False)[1].nbytes
-        return made
-
-
+# Images whose luminance the verification holds at once (at most verify.HELD_SIZE long: 4 MiB).
+VERIFY_HELD = 64
 # Images whose keypoints are kept once their luminance is let go (at most ~0.2 MiB each: ~200 MiB). On the
 # person's folder of experiments/tools/copies_bench.py 820 of its 960 images needed keypoints (~44 ms each):
 # kept with the held luminance only, they were made 1,413 times; 512 kept, 1,444 (the widened round comes back
