@@ -435,13 +435,17 @@ class Seen:
 
     @property
     def points(self) -> tuple:
+        """Its keypoints: made once, held in `kept` when given (as bytes, ~0.2 MiB; not here as SIFT's floats,
+        ~0.8 MiB, which the finder's held images would multiply), else here."""
         with self._lock:
-            if self._points is None and self._kept is not None:
-                self._points = self._kept.get(self._key)
+            if self._kept is not None:
+                points = self._kept.get(self._key)
+                if points is None:
+                    points = keypoints(self.gray)
+                    self._kept.put(self._key, points)
+                return points
             if self._points is None:
                 self._points = keypoints(self.gray)
-                if self._kept is not None:
-                    self._kept.put(self._key, self._points)
             return self._points
 
     @property
