@@ -449,6 +449,12 @@ class Seen:
             return self._points
 
     @property
+    def nbytes(self) -> int:
+        """What it holds: its luminance, and its frame whether made yet or not (at most COMPARE_SIZE long)."""
+        frame = self.gray.nbytes * min(1.0, COMPARE_SIZE / max(self.gray.shape[:2])) ** 2
+        return self.gray.nbytes + int(frame)
+
+    @property
     def frame(self) -> np.ndarray:
         """Its luminance at the comparison's size (shrunk by area), blurred: a pair of two frames of one
         size compares these as they stand."""

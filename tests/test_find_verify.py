@@ -13,6 +13,13 @@ import pytest
 from experiments.data import lookalikes
 from tests.test_find import run
 
+
+class Row(int):
+    """A row standing for what verify.seen makes of an image, in tests that fake the verification: it holds nothing."""
+
+    nbytes = 0
+
+
 LOOSE = ["--method", "phash", "--threshold", "16", "--grouping", "components", "--quiet"]
 
 
@@ -186,7 +193,7 @@ def test_an_image_whose_nearest_are_all_refused_is_verified_against_further_ones
         asked.append(tuple(sorted((a, b))))
         return SimpleNamespace(copy=a in same and b in same)
 
-    monkeypatch.setattr(verification, "seen", lambda path, *kept: path)
+    monkeypatch.setattr(verification, "seen", lambda path, *kept: Row(path))
     monkeypatch.setattr(verification, "verify", verify)
     photos = [SimpleNamespace(path=r) for r in range(n)]
     groups = stage.verified([list(range(n))], SimpleNamespace(indices=indices), photos, list(range(n)), 1)
@@ -230,7 +237,7 @@ def test_an_image_still_alone_is_verified_against_the_nearest_verified_groups(mo
         asked.append(tuple(sorted((a, b))))
         return SimpleNamespace(copy=any(a in s and b in s for s in same))
 
-    monkeypatch.setattr(verification, "seen", lambda path, *kept: path)
+    monkeypatch.setattr(verification, "seen", lambda path, *kept: Row(path))
     monkeypatch.setattr(verification, "verify", verify)
     photos = [SimpleNamespace(path=r) for r in range(n)]
     near = SimpleNamespace(indices=indices)
@@ -345,7 +352,7 @@ def test_an_image_still_alone_is_verified_against_what_its_frame_shows_nearest(m
         looked.extend(rows)
         return {2: [2, 0]} if 2 in rows else {}
 
-    monkeypatch.setattr(verification, "seen", lambda path, *kept: path)
+    monkeypatch.setattr(verification, "seen", lambda path, *kept: Row(path))
     monkeypatch.setattr(verification, "verify", verify)
     photos = [SimpleNamespace(path=r) for r in range(4)]
     near = SimpleNamespace(indices=indices)
@@ -382,3 +389,38 @@ def test_looking_inside_finds_a_captured_pages_original(invoices, monkeypatch):
     nearest = looking_inside(choice, prepared, photos, list(range(len(paths))), 1)([0, 3])
     assert nearest[3] and set(nearest[3]) <= {0, 1, 2}, nearest  # pages, the capture's frame is one
     assert 0 not in nearest  # the page itself has no frame
+
+
+def test_images_are_held_the_last_count_and_more_under_a_budget_of_bytes():
+    """The verification holds the last VERIFY_HELD images it used, and more while they hold under
+    VERIFY_HELD_BYTES: many small images, never fewer large ones than before; one used again while held is
+    not made again."""
+    from types import SimpleNamespace
+
+    from dupbench.finder.verified import Held
+
+    made = []
+
+    def make(key):
+        made.append(key)
+        return SimpleNamespace(nbytes=key[1])
+
+    held = Held(make, count=1, budget=100)
+    for key in [("a", 40), ("b", 40), ("a", 40), ("c", 40)]:  # c pushes b out (a was used after it)
+        held(key)
+    held(("a", 40))
+    assert made == [("a", 40), ("b", 40), ("c", 40)]
+    held(("b", 40))
+    assert made[-1] == ("b", 40)  # b was let go
+    smalls = Held(make, count=2, budget=100)
+    for k in range(10):
+        smalls((k, 10))
+    made.clear()
+    for k in range(10):
+        smalls((k, 10))
+    assert made == []  # ten images of 10 bytes all held, over the count
+    large = Held(make, count=2, budget=100)
+    for _ in range(2):
+        for key in [("huge", 500), ("vast", 500)]:
+            large(key)
+    assert made == [("huge", 500), ("vast", 500)]  # the last `count` held, however large

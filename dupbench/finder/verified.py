@@ -4,7 +4,7 @@ verified by dupbench.verify, groups from the verified links."""
 from __future__ import annotations
 
 import collections
-import functools
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -29,12 +29,13 @@ def verified(
     components, so a look-alike the descriptor grouped (another invoice of the template, another screen
     of the app) ends alone. Candidates: each content's VERIFY_NEIGHBOURS nearest in its group, and its
     VERIFY_WIDENED nearest for a content none of those passed. Each image's luminance and keypoints are
-    made once however many pairs it is in (pairs come in held_order, the last VERIFY_HELD images are
-    held, the keypoints of the last VERIFY_POINTS_KEPT); pairs on every core. `photos`: find's Photo (a
-    path, by row_of). `closeness`: the descriptor's goodness between rows (higher: nearer); given, an
-    image still alone is verified against the nearest VERIFY_GROUPS verified groups of its near group
-    (nearest_groups). `inside`: the rows nearest to what each given image shows inside a frame; given, an
-    image still alone after those is verified against them (a page captured in a window)."""
+    made once however many pairs it is in (pairs come in held_order, the last VERIFY_HELD images used are
+    held, more while under VERIFY_HELD_BYTES, the keypoints of the last VERIFY_POINTS_KEPT); pairs on every
+    core. `photos`: find's Photo (a path, by row_of). `closeness`: the descriptor's goodness between rows
+    (higher: nearer); given, an image still alone is verified against the nearest VERIFY_GROUPS verified
+    groups of its near group (nearest_groups). `inside`: the rows nearest to what each given image shows
+    inside a frame; given, an image still alone after those is verified against them (a page captured in a
+    window)."""
     from dupbench.verify import KeptPoints, seen, verify
 
     file_of: dict[int, Any] = {}
@@ -42,7 +43,7 @@ def verified(
         file_of.setdefault(r, photos[i])
     group_of = {r: g for g, rows in enumerate(near_groups) for r in rows}
     kept = KeptPoints(VERIFY_POINTS_KEPT)
-    held = functools.lru_cache(maxsize=VERIFY_HELD)(lambda r: seen(file_of[r].path, kept, r))
+    held = Held(lambda r: seen(file_of[r].path, kept, r), VERIFY_HELD, VERIFY_HELD_BYTES)
 
     def copy(pair: tuple[int, int]) -> bool:
         try:
@@ -168,8 +169,43 @@ def links(
     return passed
 
 
-# Images whose luminance the verification holds at once (at most verify.HELD_SIZE long: 4 MiB).
+# The images whose luminance the verification holds at once: the last VERIFY_HELD used (each at most
+# verify.HELD_SIZE long, 4 MiB, and its blurred frame at most 1 MiB more: 256 MiB at most, as ever), and more of
+# them while they hold under VERIFY_HELD_BYTES. 64 held pages of text are ~150 MiB; 64 held 160 x 120 crops are
+# 2.4 MiB, and on 10,000 of them each image was read again and again (the two stages 115.9 s, 1.36 times
+# Immaculate's run; 101.5 s with 256 MiB of them held, peak 501 MiB).
 VERIFY_HELD = 64
+VERIFY_HELD_BYTES = 64 << 20
+
+
+class Held:
+    """`make(key)` for the keys asked last: at least the last `count`, and more while what they hold (Seen.nbytes)
+    is under `budget` bytes; an image used again while held is not read again. Thread-safe; two threads asking
+    for one key at once may both make it, and the first one made is kept."""
+
+    def __init__(self, make: Callable[[Any], Any], count: int, budget: int):
+        self.make, self.count, self.budget = make, count, budget
+        self._held: collections.OrderedDict = collections.OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, key: Any) -> Any:
+        with self._lock:
+            if key in self._held:
+                self._held.move_to_end(key)
+                return self._held[key]
+        made = self.make(key)
+        with self._lock:
+            if key not in self._held:
+                self._held[key] = made
+                self._bytes += made.nbytes
+            made = self._held[key]
+            self._held.move_to_end(key)
+            while len(self._held) > self.count and self._bytes > self.budget:
+                self._bytes -= self._held.popitem(last=False)[1].nbytes
+        return made
+
+
 # Images whose keypoints are kept once their luminance is let go (at most ~0.2 MiB each: ~200 MiB). On the
 # person's folder of experiments/tools/copies_bench.py 820 of its 960 images needed keypoints (~44 ms each):
 # kept with the held luminance only, they were made 1,413 times; 512 kept, 1,444 (the widened round comes back
