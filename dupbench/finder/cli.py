@@ -166,9 +166,9 @@ VERIFY_HELP = (
     "groups are the verified links': look-alikes that differ in a detail (another invoice of one template) are "
     "left out, a caption, a watermark or a note on blank ground passes, a burst stays one group. Alone (no "
     "--method, --threshold, --grouping or --normalise) it is issue 39's two stages: candidates by distilled SSCD "
-    "at 0.5 without the folder background, then this (not yet the default: ~8 ms of CPU a verified pair on a "
-    "person's folder, 16 on pages of text; 5.6 times Immaculate's run on a person's folder, 1.1 times on photos "
-    "of one size; it finds copies, not other views of one object). Needs OpenCV: pip install 'dupbench[verify]'"
+    "at 0.5 without the folder background, then this (not yet the default: ~9 ms of CPU a verified pair on a "
+    "person's folder, 16 on pages of text; 5.2 times Immaculate's run on a person's folder, 1.3-1.6 times on "
+    "photos; it finds copies, not other views of one object). Needs OpenCV: pip install 'dupbench[verify]'"
 )
 
 

@@ -172,8 +172,8 @@ def links(
 # The images whose luminance the verification holds at once: the last VERIFY_HELD used (each at most
 # verify.HELD_SIZE long, 4 MiB, and its blurred frame at most 1 MiB more: 256 MiB at most, as ever), and more of
 # them while they hold under VERIFY_HELD_BYTES. 64 held pages of text are ~150 MiB; 64 held 160 x 120 crops are
-# 2.4 MiB, and on 10,000 of them each image was read again and again (the two stages 115.9 s, 1.36 times
-# Immaculate's run; 101.5 s with 256 MiB of them held, peak 501 MiB).
+# 2.4 MiB: on 10,000 of them (find_scale's folder, in process) 64 held read images 31,186 times (114.8 s), 64 MiB
+# 24,072 times (107.2 s), 256 MiB 19,364 times (99.8 s, but ukbench800-edits' peak went 578 -> 970 MiB).
 VERIFY_HELD = 64
 VERIFY_HELD_BYTES = 64 << 20
 
