@@ -36,20 +36,8 @@ def verified(
     groups of its near group (nearest_groups). `inside`: the rows nearest to what each given image shows
     inside a frame; given, an image still alone after those is verified against them (a page captured in a
     window)."""
-    from dupbench.verify import KeptPoints, seen, verify
-
-    file_of: dict[int, Any] = {}
-    for i, r in enumerate(row_of):
-        file_of.setdefault(r, photos[i])
     group_of = {r: g for g, rows in enumerate(near_groups) for r in rows}
-    kept = KeptPoints(VERIFY_POINTS_KEPT)
-    held = Held(lambda r: seen(file_of[r].path, kept, r), VERIFY_HELD, VERIFY_HELD_BYTES)
-
-    def copy(pair: tuple[int, int]) -> bool:
-        try:
-            return verify(held(pair[0]), held(pair[1])).copy
-        except (DupbenchError, OSError):  # a file gone or changed since it was read: no link
-            return False
+    copy = pair_verifier(photos, row_of)
 
     def still_alone(passed: list[tuple[int, int, float]]) -> list[int]:
         joined = {r for pair in passed for r in pair[:2]}
@@ -73,12 +61,36 @@ def verified(
         passed += links(held_order(last), copy, workers, passed)
         further |= last
     if inside is not None:
-        # An image still alone may show its original inside a window: the rows nearest to what its frames
-        # hold, from the whole folder (a capture's near group need not hold its original).
-        framed = {(min(r, s), max(r, s)) for r, near_rows in inside(still_alone(passed)).items() for s in near_rows}
-        framed = {pair for pair in framed if pair[0] != pair[1]} - first - further
+        framed = framed_pairs(inside, still_alone(passed)) - first - further
         passed += links(held_order(framed), copy, workers, passed)
     return components(rows, passed)
+
+
+def pair_verifier(photos: list[Any], row_of: list[int]) -> Callable[[tuple[int, int]], bool]:
+    """Whether dupbench.verify calls two rows copies (no, where a file is gone or changed since it was read),
+    each image held as Held and KeptPoints hold it."""
+    from dupbench.verify import KeptPoints, seen, verify
+
+    file_of: dict[int, Any] = {}
+    for i, r in enumerate(row_of):
+        file_of.setdefault(r, photos[i])
+    kept = KeptPoints(VERIFY_POINTS_KEPT)
+    held = Held(lambda r: seen(file_of[r].path, kept, r), VERIFY_HELD, VERIFY_HELD_BYTES)
+
+    def copy(pair: tuple[int, int]) -> bool:
+        try:
+            return verify(held(pair[0]), held(pair[1])).copy
+        except (DupbenchError, OSError):
+            return False
+
+    return copy
+
+
+def framed_pairs(inside: Inside, alone: list[int]) -> set[tuple[int, int]]:
+    """Each image in `alone` with the rows nearest to what its frames hold, from the whole folder: an image
+    still alone may show its original inside a window, and a capture's near group need not hold it."""
+    pairs = {(min(r, s), max(r, s)) for r, near_rows in inside(alone).items() for s in near_rows}
+    return {pair for pair in pairs if pair[0] != pair[1]}
 
 
 Closeness = Callable[[list[int], list[int]], np.ndarray]
