@@ -41,7 +41,7 @@ from dupbench.errors import DupbenchError
 from dupbench.features import FeatureCache, file_stamp
 from dupbench.finder.original import original_of, richest
 from dupbench.finder.recommend import Choice
-from dupbench.finder.verified import VERIFY_NEIGHBOURS, verified
+from dupbench.finder.verified import VERIFY_NEIGHBOURS, photo_of_row, verified
 from dupbench.grouping import find_groups
 from dupbench.images import fastjpeg
 from dupbench.images.decode import Decode, decode, decode_file, decode_opened
@@ -524,9 +524,7 @@ def looking_inside(
     from dupbench.inner_frames import inner_frames
     from dupbench.verify import luminance
 
-    path_of: dict[int, Path] = {}
-    for photo, row in zip(photos, row_of):
-        path_of.setdefault(row, photo.path)
+    path_of = {row: photo.path for row, photo in photo_of_row(photos, row_of).items()}
     method = choice.method
 
     def crops(row: int) -> list[Any]:
@@ -550,7 +548,8 @@ def looking_inside(
         owners = [row for row, images in zip(rows, shown) for _ in images]
         if not owners:
             return {}
-        goodness = np.asarray(method.goodness(method.score_matrix(method.prepare_many(sum(shown, [])), prepared)))
+        described = method.prepare_many([image for images in shown for image in images])
+        goodness = np.asarray(method.goodness(method.score_matrix(described, prepared)))
         k = min(VERIFY_NEIGHBOURS + 1, goodness.shape[1])
         best = np.argpartition(-goodness, k - 1, axis=1)[:, :k]
         found: dict[int, list[int]] = collections.defaultdict(list)

@@ -71,9 +71,7 @@ def pair_verifier(photos: list[Any], row_of: list[int]) -> Callable[[tuple[int, 
     each image held as Held and KeptPoints hold it."""
     from dupbench.verify import KeptPoints, seen, verify
 
-    file_of: dict[int, Any] = {}
-    for i, r in enumerate(row_of):
-        file_of.setdefault(r, photos[i])
+    file_of = photo_of_row(photos, row_of)
     kept = KeptPoints(VERIFY_POINTS_KEPT)
     held = Held(lambda r: seen(file_of[r].path, kept, r), VERIFY_HELD, VERIFY_HELD_BYTES)
 
@@ -84,6 +82,14 @@ def pair_verifier(photos: list[Any], row_of: list[int]) -> Callable[[tuple[int, 
             return False
 
     return copy
+
+
+def photo_of_row(photos: list[Any], row_of: list[int]) -> dict[int, Any]:
+    """Each content row's first photo (files of the same bytes are one row): the file verification reads."""
+    first: dict[int, Any] = {}
+    for photo, row in zip(photos, row_of):
+        first.setdefault(row, photo)
+    return first
 
 
 def framed_pairs(inside: Inside, alone: list[int]) -> set[tuple[int, int]]:
