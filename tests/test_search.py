@@ -1,4 +1,4 @@
-"""Top-k search at scale: faiss's exact indexes and the blocked path against brute force."""
+"""Top-k search at scale: the exact flat search and the blocked path against brute force."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dupbench.methods import create_method
-from dupbench.methods.search import _drop_self, brute_force_top_k, faiss_top_k, top_k, top_k_of_matrix
+from dupbench.methods.search import brute_force_top_k, flat_top_k, top_k, top_k_of_matrix
 
 K = 10
 
@@ -27,7 +27,7 @@ def assert_same_results(method, prepared, got, want, atol):
     assert not (gi == np.arange(len(gi))[:, None]).any()  # never the query itself
 
 
-def test_binary_flat_index_is_exact_on_hashes():
+def test_the_flat_search_is_exact_on_hashes():
     rng = np.random.default_rng(0)
     hashes = rng.integers(0, 2**63, size=(3000, 1), dtype=np.uint64) * 2
     hashes[1] = hashes[0]  # an exact duplicate pair
@@ -81,16 +81,9 @@ def test_neighbours_from_a_matrix_the_caller_has_are_brute_forces_without_scorin
     assert top_k_of_matrix(method, matrix, 5, budget=4000)[1].tolist() == expected[1].tolist()  # many row blocks
 
 
-def test_drop_self_when_duplicates_push_the_query_out():
-    indices = np.array([[1, 2, 0], [1, 0, 2], [0, 1, 3]])  # row 2: itself not among its k+1
-    scores = np.arange(9, dtype=float).reshape(3, 3)
-    got, kept = _drop_self(indices, scores, 2)
-    assert got.tolist() == [[1, 2], [0, 2], [0, 1]] and kept.tolist() == [[0, 1], [4, 5], [6, 7]]
-
-
-def test_faiss_rejects_an_unknown_kind():
+def test_the_flat_search_rejects_an_unknown_kind():
     with pytest.raises(ValueError):
-        faiss_top_k("jaccard", np.zeros((3, 2), dtype=np.float32), 1)
+        flat_top_k("jaccard", np.zeros((3, 2), dtype=np.float32), 1)
 
 
 def clustered_hashes(seed: int = 1, centres: int = 150, size: int = 3000) -> np.ndarray:

@@ -1,16 +1,25 @@
 """Top-k search over all images at scale: every image a query, its k best others.
 
-Methods declare how their batched representation can be searched (`index_kind`), never by name:
-- "hamming": packed uint64 hashes -> faiss IndexBinaryFlat (exact Hamming, popcount);
-- "cosine":  float rows -> normalised, faiss IndexFlatIP (exact inner product);
-- "l2":      float rows -> faiss IndexFlatL2 (exact squared distances; square roots taken after);
+Methods declare how their batched representation can be searched (`index_kind`), never by name. Every
+kind is one exact flat search: a float32 matrix product of row blocks against all rows (numpy's BLAS),
+then each row's k best by partition:
+- "cosine":  float rows, normalised: inner products;
+- "l2":      float rows: squared distances from the products (square roots taken after);
+- "hamming": packed hashes unpacked to +-1 rows: a product p of two b-bit codes is b - 2 x their Hamming
+             distance, exact in float32 (integers up to 1,024 bits);
 - None:      the method's own score_matrix in row blocks, keeping each row's k best.
-`brute_force_top_k` is the reference every index is tested against.
+`brute_force_top_k` is the reference every kind is tested against.
+
+Why not faiss, which did this before (issue 39): the flat indexes are this same product, and faiss-cpu
+brings a second OpenBLAS; its 66 MiB are what let OpenCV, the verification's, into the plain install
+within issue 40's 500 MB. What it costs, on this machine's two cores (10,000 rows, top 10): SSCD's 512
+floats 1.0 s against faiss's 0.5 s; PDQ's 256 bits 0.65 s against 0.11 s; at 40,000 rows 15 s against
+6.7 s and 12 s against 1.3 s, a few per cent of the images' decoding at either size.
 
 `top_k_within`: the k best others among those within a distance, for rules that link only pairs
-within it (no background). Hamming codes are searched by radius (faiss range search, no k-heap, each
-pair once: 1.7 s against 13 s for 100,000 pHashes; codes equal to the bit where the radius is zero),
-which lists the same linked pairs as `top_k` does.
+within it (no background). Hamming codes are searched by radius (each pair once, no k best to keep;
+codes equal to the bit found by sorting where the radius is zero), which lists the same linked pairs as
+`top_k` does.
 """
 
 from __future__ import annotations
@@ -21,17 +30,6 @@ import numpy as np
 
 from dupbench.methods.base import Method, row_blocks
 from dupbench.methods.gram import unit_rows
-
-
-def _drop_self(indices: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """From k+1 results per query, remove the query itself (or, where exact duplicates pushed it
-    out of the list, the last one)."""
-    n = len(indices)
-    own = indices == np.arange(n)[:, None]
-    keep = ~own
-    missing = ~own.any(axis=1)
-    keep[missing, -1] = False
-    return indices[keep].reshape(n, k), scores[keep].reshape(n, k)
 
 
 def brute_force_top_k(method: Method, prepared: Any, k: int, budget: int = 256 << 20) -> tuple[np.ndarray, np.ndarray]:
@@ -66,33 +64,65 @@ def best_in_block(method: Method, block: np.ndarray, first: int, k: int) -> tupl
     return indices, np.take_along_axis(block, indices, axis=1)
 
 
-def faiss_top_k(kind: str, prepared: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    import faiss
-
+def _searchable(kind: str, prepared: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """(float32 rows, their squared norms for "l2", the Hamming width for "hamming") of one flat search."""
     if kind == "hamming":
-        codes = np.ascontiguousarray(prepared).view(np.uint8)
-        index = faiss.IndexBinaryFlat(codes.shape[1] * 8)
-        index.add(codes)
-        scores, indices = index.search(codes, k + 1)
-        return _drop_self(indices, scores.astype(np.float64), k)
+        packed = np.ascontiguousarray(prepared).view(np.uint8).reshape(len(prepared), -1)
+        bits = np.unpackbits(packed, axis=1)
+        return bits.astype(np.float32) * 2 - 1, None, float(bits.shape[1])
     vectors = np.ascontiguousarray(prepared, dtype=np.float32)
     if kind == "cosine":
-        vectors = unit_rows(vectors)
-        index = faiss.IndexFlatIP(vectors.shape[1])
-    elif kind == "l2":
-        index = faiss.IndexFlatL2(vectors.shape[1])
-    else:
-        raise ValueError(f"no faiss index for {kind!r}")
-    index.add(vectors)
-    scores, indices = index.search(vectors, k + 1)
-    indices, scores = _drop_self(indices, scores.astype(np.float64), k)
-    return indices, (np.sqrt(np.maximum(scores, 0)) if kind == "l2" else scores)
+        return unit_rows(vectors), None, 0.0
+    if kind == "l2":
+        return vectors, np.einsum("ij,ij->i", vectors, vectors), 0.0
+    raise ValueError(f"no flat search for {kind!r}")
+
+
+def _lowest(key: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k lowest columns by (key, column): among equal keys the lower index first, as the
+    radius search orders them, so a thousand equal hashes link the same pairs either way."""
+    part = np.argpartition(key, k - 1, axis=1)[:, :k]
+    kth = np.take_along_axis(key, part, axis=1).max(axis=1)
+    tied = np.flatnonzero((key <= kth[:, None]).sum(axis=1) > k)  # ties across the k-th: which ones kept?
+    if len(tied):
+        sub = key[tied]
+        row, column = np.nonzero(sub <= kth[tied, None])
+        order = np.lexsort((column, sub[row, column], row))
+        row, column = row[order], column[order]
+        rank = np.arange(len(row)) - np.searchsorted(row, row)
+        part[tied] = column[rank < k].reshape(len(tied), k)
+    best = np.take_along_axis(key, part, axis=1)
+    order = np.lexsort((part, best), axis=-1)
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(best, order, axis=1)
+
+
+def flat_top_k(kind: str, prepared: np.ndarray, k: int, budget: int = 64 << 20) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k best others by an exact flat search (see the module's docstring), in row blocks."""
+    vectors, norms, width = _searchable(kind, prepared)
+    n = len(vectors)
+    indices, scores = np.empty((n, k), dtype=np.int64), np.empty((n, k))
+    for rows in row_blocks(n, n * (4 + 8), budget):
+        key = vectors[rows] @ vectors.T
+        if kind == "hamming":
+            key *= -0.5
+            key += width / 2
+        elif kind == "l2":
+            key *= -2
+            key += norms[rows, None]
+            key += norms[None, :]
+        else:
+            np.negative(key, out=key)
+        key[np.arange(len(key)), np.arange(rows.start, rows.stop)] = np.inf
+        indices[rows], best = _lowest(key, k)
+        best = best.astype(np.float64)
+        scores[rows] = -best if kind == "cosine" else np.sqrt(np.maximum(best, 0)) if kind == "l2" else best
+    return indices, scores
 
 
 def top_k(method: Method, prepared: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """(indices, scores) of each image's k best others, through faiss where the method allows."""
+    """(indices, scores) of each image's k best others, by a flat search where the method allows."""
     kind = method.index_kind
-    return faiss_top_k(kind, prepared, k) if kind else brute_force_top_k(method, prepared, k)
+    return flat_top_k(kind, prepared, k) if kind else brute_force_top_k(method, prepared, k)
 
 
 def _padded(n: int, k: int, rows: np.ndarray, dist: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,31 +168,24 @@ def top_k_within(method: Method, prepared: Any, k: int, radius: float) -> tuple[
         lims, dist, ids = _equal_codes(codes, k)
         rows = np.repeat(np.arange(n), np.diff(lims.astype(np.int64)))
     else:
-        rows, dist, ids = _pairs_within(codes, int(np.floor(radius)) + 1)  # faiss keeps distance < radius
+        rows, dist, ids = _pairs_within(prepared, np.floor(radius))
     return _padded(n, k, rows, dist.astype(np.float64), ids.astype(np.int64))
 
 
-def _pairs_within(codes: np.ndarray, below: int, blocks: int = 8) -> tuple[np.ndarray, ...]:
-    """Every pair of different codes at a Hamming distance below `below`, listed both ways (row, distance,
-    other), each pair's popcount done once: the codes of one block are searched against their own
-    block and those after it (0.56 of the n^2 a search of all against all does; 1.7 s against 3.4 s
-    for 100,000 pHashes on two cores)."""
-    import faiss
-
-    n = len(codes)
-    bounds = np.linspace(0, n, min(blocks, n) + 1).astype(np.int64)
+def _pairs_within(prepared: np.ndarray, radius: float, budget: int = 64 << 20) -> tuple[np.ndarray, ...]:
+    """Every pair of different codes at a Hamming distance of at most `radius`, listed both ways (row,
+    distance, other), each pair's distance computed once: a block of rows against itself and the rows
+    after it (half the products of a search of all against all)."""
+    vectors, _, width = _searchable("hamming", prepared)
+    n = len(vectors)
     rows, others, distances = [], [], []
-    for start, end in zip(bounds[:-1], bounds[1:]):
-        if start == end:
-            continue
-        index = faiss.IndexBinaryFlat(codes.shape[1] * 8)
-        index.add(codes[start:])
-        lims, dist, ids = index.range_search(codes[start:end], below)
-        query = np.repeat(np.arange(start, end), np.diff(lims.astype(np.int64)))
-        other = ids.astype(np.int64) + start
-        later = other > query
-        rows.append(query[later])
-        others.append(other[later])
-        distances.append(dist[later])
+    for block in row_blocks(n, n * (4 + 1), budget):
+        key = vectors[block] @ vectors[block.start :].T
+        key *= -0.5
+        key += width / 2
+        query, other = np.nonzero(np.triu(key <= radius + 0.5, k=1))
+        rows.append(query + block.start)
+        others.append(other + block.start)
+        distances.append(key[query, other])
     a, b, d = (np.concatenate(parts) for parts in (rows, others, distances))
     return np.concatenate([a, b]), np.concatenate([d, d]), np.concatenate([b, a])
