@@ -78,16 +78,20 @@ def burst(tmp_path_factory):
 
 
 def test_a_burst_of_15_is_one_group_without_the_folder_background(burst, tmp_path):
-    """A burst is its own background: scored less it (the shipped rule), its shots do not stand out
-    from one another and are not all grouped; the two stages (loose candidates, no background,
-    verified) group all 15 and nothing else."""
+    """A burst is its own background: scored less it (--views, the calibrated one-stage rule), its shots do not
+    stand out from one another and are not all grouped; the two stages (loose candidates, no background,
+    verified), with phash's candidates or the default's, group all 15 and nothing else."""
     out = tmp_path / "two-stage.json"
     code, _, err = run("find", str(burst), *TWO_STAGE, "--cache", str(tmp_path / "c"), "--quiet", "--json", str(out))
     assert code == 1, err
     groups = [{m["path"].rsplit("/", 1)[-1] for m in g["members"]} for g in json.loads(out.read_text())["groups"]]
     assert groups == [{f"shot{k:02d}.jpg" for k in range(15)}], groups
-    out = tmp_path / "shipped.json"  # the shipped rule scores less the folder background
+    out = tmp_path / "default.json"  # the default: the two stages, with distilled SSCD's candidates
     run("find", str(burst), "--cache", str(tmp_path / "c"), "--quiet", "--json", str(out))
+    groups = [{m["path"].rsplit("/", 1)[-1] for m in g["members"]} for g in json.loads(out.read_text())["groups"]]
+    assert groups == [{f"shot{k:02d}.jpg" for k in range(15)}], groups
+    out = tmp_path / "views.json"  # --views, the calibrated one-stage rule, scores less the folder background
+    run("find", str(burst), "--views", "--cache", str(tmp_path / "c"), "--quiet", "--json", str(out))
     sizes = [len(g["members"]) for g in json.loads(out.read_text())["groups"]]
     assert max(sizes, default=0) < 15, sizes  # the background's failure this test guards against
 
@@ -279,31 +283,65 @@ def test_closeness_is_higher_for_the_nearer_image_whichever_the_methods_directio
     assert near[1, 1] > near[1, 0]  # row 2 is itself nearest
 
 
-def test_verify_alone_runs_the_two_stages_the_benchmarks_measure():
-    """`dupbench find --verify` with no rule option is issue 39's two stages: the candidate rule the benchmarks
-    run by name (catalog.TWO_STAGES), not the calibrated rule with its folder background; any rule option given
-    keeps choose()'s."""
-    from dupbench.finder.recommend import VERIFY_CANDIDATES, choose, choose_for
+def test_the_default_is_the_two_stages_the_benchmarks_measure():
+    """`dupbench find` with no rule option is issue 39's two stages (with or without --verify): the candidate rule
+    the benchmarks run by name (catalog.TWO_STAGES), verified, not the calibrated rule with its folder background,
+    which --views gives; any rule option given keeps choose()'s, verified only with --verify."""
+    from dupbench.errors import DupbenchError
+    from dupbench.finder.recommend import CANDIDATE_RULE, TWO_STAGES, choose, choose_for
     from dupbench.methods.registry import unavailable
-    from experiments.peers.catalog import TWO_STAGES
+    from experiments.peers.catalog import TWO_STAGES as BENCHMARKED
 
-    if unavailable(VERIFY_CANDIDATES[0]):
-        pytest.skip(unavailable(VERIFY_CANDIDATES[0]))
-    method, threshold, grouping, normalise = VERIFY_CANDIDATES
-    named = dict(zip(TWO_STAGES[0:-1:2], TWO_STAGES[1:-1:2]))
-    assert TWO_STAGES[-1] == "--verify"
+    method, threshold = TWO_STAGES[0]
+    if unavailable(method):
+        pytest.skip(unavailable(method))
+    named = dict(zip(BENCHMARKED[0:-1:2], BENCHMARKED[1:-1:2]))
+    assert BENCHMARKED[-1] == "--verify"
+    grouping, normalise = CANDIDATE_RULE
     assert named == {"--method": method, "--threshold": threshold, "--grouping": grouping, "--normalise": normalise}
-    alone = choose_for(None, "calibrated", None, None, True)
-    assert (alone.name, alone.threshold, alone.rule.grouping, alone.rule.normalise) == (
-        method,
-        0.5,
-        grouping,
-        normalise,
-    )
-    calibrated = choose_for(None, "calibrated", None, None, False)
-    assert calibrated.rule == choose(None).rule != alone.rule
+    for verify in (False, True):
+        alone = choose_for(None, "calibrated", None, None, verify)
+        assert (alone.name, alone.threshold, alone.rule.grouping, alone.rule.normalise, alone.verify) == (
+            method,
+            float(threshold),
+            grouping,
+            normalise,
+            True,
+        )
+    views = choose_for(None, "calibrated", None, None, False, views=True)
+    assert views.rule == choose(None).rule != alone.rule and not views.verify
+    for given in (("phash", "calibrated", None, None, True), (None, "calibrated", None, None, True)):
+        with pytest.raises(DupbenchError, match="^--views is the calibrated one-stage rule"):
+            choose_for(*given, views=True)
     assert choose_for("phash", "calibrated", None, None, True).rule == choose("phash").rule
+    assert choose_for("phash", "calibrated", None, None, True).verify
+    assert not choose_for("phash", "calibrated", None, None, False).verify
     assert choose_for(None, "0.6", None, "none", True).threshold == 0.6
+
+
+def test_the_default_gives_way_to_pdq_candidates_where_sscds_model_is_missing(monkeypatch):
+    """Python 3.11, where pip leaves the SSCD models' package out: still two stages, PDQ's candidates, and why."""
+    from dupbench.finder import recommend
+    from dupbench.methods import registry
+
+    first, (stand_in, threshold) = recommend.TWO_STAGES[0][0], recommend.TWO_STAGES[1]
+    real = registry.unavailable
+    monkeypatch.setattr(recommend, "unavailable", lambda name: "no model here" if name == first else real(name))
+    choice = recommend.two_stages()
+    assert (choice.name, choice.threshold, choice.verify) == (stand_in, float(threshold), True)
+    assert f"{stand_in} in place of the default's {first}: no model here" in choice.threshold_source
+
+
+def test_the_default_groups_an_invoices_copies_and_leaves_its_look_alike_out(invoices, tmp_path):
+    """No option given: a re-saved and a half-size copy of an invoice are one group, and the same invoice with
+    another amount (a look-alike: distilled SSCD's candidate) is in none."""
+    out = tmp_path / "default.json"
+    code, _, err = run("find", str(invoices), "--cache", str(tmp_path / "c"), "--quiet", "--json", str(out))
+    assert code == 1, err
+    answer = json.loads(out.read_text())
+    groups = [{m["path"].rsplit("/", 1)[-1] for m in g["members"]} for g in answer["groups"]]
+    assert groups == [{"invoice.png", "invoice-resaved.jpg", "invoice-half.png"}], groups
+    assert answer["verified"]
 
 
 def test_inner_frames_find_the_page_a_window_shows_and_none_in_the_page_itself(invoices):

@@ -228,12 +228,23 @@ def staged(tmp_path: Path, dataset: str, rows: np.ndarray | None = None) -> tupl
 
 
 @needs_staged("fruits360_subset")
-def test_the_default_finder_on_the_fruits360_subset_keeps_99_percent_precision(tmp_path):
+def test_the_views_finder_on_the_fruits360_subset_keeps_99_percent_precision(tmp_path):
+    """--views, the calibrated one-stage rule, groups turns of one fruit (other views), precisely."""
+    folder, group_of = staged(tmp_path, "fruits360")
+    answer = find_json(folder, tmp_path / "a.json", "--views")
+    figures = scored_as_pairs(answer, group_of)
+    assert answer["method"] == shipped()["default"] and not answer["verified"]
+    assert figures["pairs_found"] > 0 and figures["precision"] >= 0.99, figures
+
+
+@needs_staged("fruits360_subset")
+def test_the_default_finder_on_the_fruits360_subset_groups_no_two_fruits(tmp_path):
+    """The default (two stages) finds copies: turns of one fruit are not, and two fruits never are."""
     folder, group_of = staged(tmp_path, "fruits360")
     answer = find_json(folder, tmp_path / "a.json")
     figures = scored_as_pairs(answer, group_of)
-    assert answer["method"] == shipped()["default"]
-    assert figures["pairs_found"] > 0 and figures["precision"] >= 0.99, figures
+    assert answer["verified"]
+    assert figures["pairs_found"] == 0 or figures["precision"] >= 0.99, figures
 
 
 @pytest.mark.slow
@@ -248,12 +259,15 @@ def test_the_default_finder_groups_at_most_two_of_240_distinct_pages_or_charts(t
 
 @pytest.mark.slow
 @needs_staged("ukbench800")
-def test_the_default_finder_on_ukbench800s_scored_half(tmp_path):
+def test_the_views_finder_on_ukbench800s_scored_half(tmp_path):
+    """Other views of one object: --views finds them (the default finds copies, and these are none)."""
     data = load_dataset(compose_config(["dataset=ukbench800"]).dataset)
     _, scored = splits(group_codes(data.groups))
     folder, group_of = staged(tmp_path, "ukbench800", scored)
-    figures = scored_as_pairs(find_json(folder, tmp_path / "a.json"), group_of)
+    figures = scored_as_pairs(find_json(folder, tmp_path / "a.json", "--views"), group_of)
     assert figures["precision"] >= 0.99 and figures["recall"] >= 0.90, figures
+    figures = scored_as_pairs(find_json(folder, tmp_path / "b.json"), group_of)
+    assert figures["pairs_found"] == 0 or figures["precision"] >= 0.99, figures
 
 
 def test_neighbours_of_a_single_image_are_empty():
@@ -267,7 +281,9 @@ def test_dupbench_find_help_says_the_default_and_what_it_held_on_each_kind(capsy
     with pytest.raises(SystemExit):
         dupbench(["find", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert f"Default: --method {ships['default']}" in text
+    assert "Default: the two stages, candidates by sscd_distilled at 0.5" in text
+    assert "precision 1.000 on every kind" in text
+    assert f"--views: --method {ships['default']}" in text
     if ships["source"]["table"] == "kinds.csv":
         assert all(kind in text for kind in ("photos", "documents", "charts", "products")) and "precision" in text
 

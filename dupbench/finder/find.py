@@ -615,7 +615,7 @@ def find(
     )
 
 
-def find_with_options(args: Any, choice: Choice, ignore: Sequence[Path], verify: bool = False) -> Found:
+def find_with_options(args: Any, choice: Choice, ignore: Sequence[Path]) -> Found:
     """find() with the command's options (`dupbench find` and `dupbench review` share them)."""
     return find(
         args.folders,
@@ -625,7 +625,7 @@ def find_with_options(args: Any, choice: Choice, ignore: Sequence[Path], verify:
         progress=not args.quiet and sys.stderr.isatty(),
         ignore=ignore,
         keep=args.keep,
-        verify=verify,
+        verify=choice.verify,
     )
 
 

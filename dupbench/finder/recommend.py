@@ -10,6 +10,7 @@ missed, and a number must be given.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import math
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ class Choice:
     rule: Rule
     threshold_source: str
     decode: Decode
+    verify: bool = False  # each candidate pair verified (dupbench/verify.py) before it links
 
     @property
     def threshold(self) -> float:
@@ -156,18 +158,55 @@ def choose(
     return given(name, instance, threshold, table["methods"].get(name) or {}, grouping, normalise, stand_in)
 
 
-# Issue 39's candidate stage, what `--verify` alone runs: distilled SSCD at 0.5 (chosen for recall on the choose
-# half of experiments/tools/copies_bench.py's person's folder, docs/verify.md), no folder background (a burst is its
-# own background), components; the verification then leaves the look-alikes out. The benchmarks' two stages
-# (experiments/peers/catalog.py's TWO_STAGES) give these options by name.
-VERIFY_CANDIDATES = ("sscd_distilled", "0.5", "components", "none")
+# The default, issue 39's two stages: candidates by the first of these whose method runs here, at a loose
+# threshold chosen for recall on the choose half of experiments/tools/copies_bench.py's person's folder
+# (docs/verify.md), without the folder background (a burst is its own background), in components; then the
+# verification leaves the look-alikes out. Distilled SSCD first; PDQ where its model's package is not
+# installed (Python 3.11, where pip leaves it out). The benchmarks' two stages (experiments/peers/catalog.py)
+# give these options by name.
+TWO_STAGES = (("sscd_distilled", "0.5"), ("pdq", "96"))
+CANDIDATE_RULE = ("components", "none")
 
 
-def choose_for(method: str | None, threshold: str, grouping: str | None, normalise: str | None, verify: bool) -> Choice:
-    """find's and review's rule: with --verify and none of --method, --threshold, --grouping, --normalise, the
-    two stages' candidates (VERIFY_CANDIDATES) where their method runs here; otherwise choose()'s."""
-    alone = verify and method is None and threshold == "calibrated" and not (grouping or normalise)
-    if not alone or unavailable(VERIFY_CANDIDATES[0]):
-        return choose(method, threshold, grouping, normalise)
-    choice = choose(*VERIFY_CANDIDATES)
-    return dataclasses.replace(choice, threshold_source="issue 39's candidate stage for --verify (docs/verify.md)")
+def two_stages() -> Choice:
+    """The default: the two stages with the first candidate method that runs here, and why where it is not
+    the first."""
+    first = TWO_STAGES[0][0]
+    for name, threshold in TWO_STAGES:
+        if unavailable(name):
+            continue
+        stand_in = "" if name == first else f"; {name} in place of the default's {first}: {unavailable(first)}"
+        choice = choose(name, threshold, *CANDIDATE_RULE)
+        source = f"the default's candidates, each pair then verified (issue 39's two stages, docs/verify.md){stand_in}"
+        return dataclasses.replace(choice, threshold_source=source, verify=True)
+    raise DupbenchError(unavailable(first))
+
+
+def choose_for(
+    method: str | None, threshold: str, grouping: str | None, normalise: str | None, verify: bool, views: bool = False
+) -> Choice:
+    """find's and review's rule. With none of --method, --threshold, --grouping, --normalise: the two stages
+    (two_stages()), or with --views the calibrated one-stage rule that finds other views of one object too
+    (choose()'s default). With any of them: choose()'s rule, its pairs verified where --verify is given."""
+    alone = method is None and threshold == "calibrated" and not (grouping or normalise)
+    if views:
+        if not alone or verify:
+            raise DupbenchError(
+                "--views is the calibrated one-stage rule: it goes without --method, --threshold, --grouping, "
+                "--normalise and --verify (the verification keeps copies only, not other views)"
+            )
+        return choose(None)
+    if alone:
+        return two_stages()
+    return dataclasses.replace(choose(method, threshold, grouping, normalise), verify=verify)
+
+
+def chosen(args: Any) -> Choice:
+    """find's and review's rule from their options; one line where the verification it needs cannot run."""
+    choice = choose_for(args.method, args.threshold, args.grouping, args.normalise, args.verify, args.views)
+    if choice.verify and importlib.util.find_spec("cv2") is None:
+        raise DupbenchError(
+            "the verification needs OpenCV, a dependency of dupbench that is missing here: "
+            "pip install opencv-python-headless (or --views, the one-stage rule, without it)"
+        )
+    return choice

@@ -362,9 +362,9 @@ def run_review(args, shown: Callable[[object], str]) -> int:
     """`dupbench review`: the find (its cache makes a second run quick), then the page served until Ctrl-C.
     `shown`: the command's way of printing a path on the terminal (cli.shown: control characters escaped)."""
     from dupbench.finder.find import default_cache, find_with_options
-    from dupbench.finder.recommend import choose_for
+    from dupbench.finder.recommend import chosen
 
-    choice = choose_for(args.method, args.threshold, args.grouping, args.normalise, getattr(args, "verify", False))
+    choice = chosen(args)
     move_to = args.move_to or default_move_to(args.folders)
     if move_to.exists() and not move_to.is_dir():
         raise DupbenchError(f"--move-to {move_to}: a file; give a folder")

@@ -138,17 +138,18 @@ def finder(name: str, options: tuple[str, ...], default: str) -> Peer:
     )
 
 
-# Issue 39's two stages as `dupbench find` options: every benchmark that runs them (copies_bench, copies_speed,
-# the kinds table through FINDERS) takes them from here.
+# Issue 39's two stages, the default since, as `dupbench find` options (dupbench.finder.recommend.TWO_STAGES):
+# copies_bench and copies_speed run them by name.
 NO_BACKGROUND = ("--normalise", "none", "--grouping", "components")
 TWO_STAGES = ("--method", "sscd_distilled", *NO_BACKGROUND, "--threshold", "0.5", "--verify")
 FINDERS = (
-    finder("default", (), "dupbench find's default: distilled SSCD under the rule the kinds benchmark chose"),
     finder(
-        "two stages",
-        TWO_STAGES,
-        "issue 39's two stages: distilled SSCD at 0.5 without the folder background, each candidate verified",
+        "default",
+        (),
+        "dupbench find's default, issue 39's two stages: distilled SSCD at 0.5 without the folder background, "
+        "each candidate verified",
     ),
+    finder("views", ("--views",), "--views: distilled SSCD under the one-stage rule the kinds benchmark chose"),
 )
 
 PEERS = (

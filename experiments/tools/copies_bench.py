@@ -39,7 +39,7 @@ from experiments.data import Dataset
 from experiments.data.copies import BURST_SIZES, COPY_TYPES, ensure_built
 from experiments.data.loader import read_manifest
 from experiments.paths import REPO_ROOT
-from experiments.peers.catalog import NO_BACKGROUND, PEERS, TWO_STAGES, Peer
+from experiments.peers.catalog import NO_BACKGROUND, PEERS, Peer
 from experiments.peers.run import evaluate_peer
 from experiments.provenance import git_commit, machine, now_utc
 from experiments.tables import atomic_write_csv
@@ -49,10 +49,9 @@ DATA = REPO_ROOT / "data" / "generated"
 OUT = REPO_ROOT / "results" / "copies"
 LOOSE = ["--method", "sscd_distilled", *NO_BACKGROUND]
 VARIANTS = {
-    "default": [],
-    "default --verify": ["--verify"],
-    "sscd 0.5 --verify": list(TWO_STAGES),
-    "sscd 0.5": [*LOOSE, "--threshold", "0.5"],
+    "default": [],  # issue 39's two stages: TWO_STAGES by name
+    "views": ["--views"],  # the calibrated one-stage rule, the default before
+    "sscd 0.5": [*LOOSE, "--threshold", "0.5"],  # the default's candidates, unverified
     # The hashes as candidates for the same verification (their calibrated thresholds find few re-saves).
     "phash 24 --verify": ["--method", "phash", *NO_BACKGROUND, "--threshold", "24", "--verify"],
     "pdq 96 --verify": ["--method", "pdq", *NO_BACKGROUND, "--threshold", "96", "--verify"],

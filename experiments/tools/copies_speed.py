@@ -1,4 +1,4 @@
-"""Issue 39's time: `dupbench find` at its default and under the two stages, beside Immaculate's distilled
+"""Issue 39's time: `dupbench find` at its default (the two stages) and under --views, beside Immaculate's distilled
 SSCD, on the person's folder and the look-alike folder of experiments/data/copies.py, and with `--crops N`
 on find_scale's folder of N images too (160 x 120 crops of ukbench800's photos, every 100th with a JPEG 60
 copy: the issue's 10,000). Whole process, as a person runs each command, cold (a fresh cache file), each run
@@ -17,12 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.data.copies import ensure_built
-from experiments.peers.catalog import IMMACULATE, TWO_STAGES
+from experiments.peers.catalog import IMMACULATE
 from experiments.provenance import git_commit, machine
 from experiments.tools.copies_bench import DATA, UKBENCH
 from experiments.tools.find_scale import OUT, build_folder, compile_bytecode, dupbench_command, run
 
-RULES = {"dupbench default": [], "dupbench two stages": list(TWO_STAGES)}
+RULES = {"dupbench default": [], "dupbench views": ["--views"]}
 
 
 def main() -> None:
