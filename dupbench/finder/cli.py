@@ -78,12 +78,13 @@ def rules_epilog(table: dict) -> str:
     return "\n".join(lines)
 
 
-# Measured by experiments/tools/copies_bench.py (its variants `sscd 0.5 --verify`, `phash 24 --verify`,
-# `pdq 96 --verify`) on its person's folder, report half, at 801341e; docs/verify.md has every kind and copy type.
+# Measured by experiments/tools/copies_bench.py (variants default and views) on its person's folder, report half,
+# at 1ef1ea5; docs/verify.md has every kind and copy type.
 VERIFIED_FIGURES = (
     "on a person's folder of 960 images (photos, documents, screens, charts, products, with the copies people keep "
-    "and bursts), report half, precision 1.000 on every kind and recall 0.94-1.00 by kind, where --views finds "
-    "0.065 of the documents' copies and 0.048 of the charts'"
+    "and bursts), report half, precision 1.000 on every kind and recall 0.97-1.00 by kind, where --views finds "
+    "0.020-0.042 (byte copies and identical pixels); on a folder of look-alikes (invoices of one template that "
+    "differ in one amount, screens in one setting, charts in one point), precision 1.000 with every copy found"
 )
 
 
@@ -178,8 +179,8 @@ VIEWS_HELP = (
     "find other views of one object too (another shot of the same thing), not copies only: the calibrated "
     "one-stage rule, sscd_distilled in community groups on scores less the folder background, no verification "
     "(the default before issue 39). On ukbench800 (4 views of each of 200 objects) precision 1.000, recall 0.953 "
-    "where the default's is 0.000; but it misses the copies of pages and charts, whose look-alikes crowd them "
-    "(a person's folder: recall 0.065 on documents, 0.048 on charts)"
+    "where the default's is 0.000; but it misses the copies people keep where look-alikes crowd them or a burst "
+    "is their background (a person's folder: recall 0.020-0.042 by kind, against the default's 0.97-1.00)"
 )
 DEFAULT_HELP = (
     "Default: issue 39's two stages. Candidates: each image's nearest by distilled SSCD, cosine 0.5 or more, "
