@@ -552,9 +552,10 @@ def render_kinds(table: pd.DataFrame, source: str) -> str:
     notes = "; ".join(f"{r.method}: {r.status}" for r in skipped.drop_duplicates("method").itertuples())
     default = default_method(table)
     picked = (
-        f"`dupbench find` ships each method's chosen rule; its default is **{default}** (the best mean recall "
-        f"among the methods that held everywhere, encode at least {MIN_RATE:g} images a second and can be "
-        "searched by an index). "
+        f"`dupbench find` ships each method's chosen rule; the one-stage default, what `dupbench find --views` runs, "
+        f"is **{default}** (the best mean recall among the methods that held everywhere, encode at least "
+        f"{MIN_RATE:g} images a second and can be searched by an index); its default is issue 39's two stages "
+        "(the row dupbench find default). "
         if default
         else ""
     )
