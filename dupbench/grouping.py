@@ -1,7 +1,7 @@
 """From representations to duplicate groups: the one implementation, run by `dupbench find` and by the
 benchmark that calibrates it (experiments/runners/kinds.py, field.py call these same functions).
 
-1. Neighbours: each image's k nearest others (dupbench.methods.search: faiss where it can), so memory
+1. Neighbours: each image's k nearest others (dupbench.methods.search: an exact flat search), so memory
    grows with N x k, never N^2.
 2. Scores that adapt to the folder (`normalise="local"`): each score less the mean of the two images'
    background, the score of their `background_k`-th nearest neighbour (local scaling; SSCD's paper

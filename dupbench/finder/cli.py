@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 from dupbench.errors import DupbenchError
 
 # Nothing heavier at the top: a hash run's worker processes import this module (it is their __main__)
-# in the fork server, and the finder's own modules (numpy, faiss, sqlite) are no use to them.
+# in the fork server, and the finder's own modules (numpy, OpenCV, sqlite) are no use to them.
 
 FOUND, NONE, ERROR = 1, 0, 2
 

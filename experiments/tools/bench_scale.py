@@ -10,7 +10,7 @@ Part 1, in the same run per method, on the Fruits-360 subset (96 images; the emb
     batched forward passes alone on ready tensors plus one Gram matrix of the features.
 Part 2, per method and N (default 1,000, 10,000, 100,000): N synthetic 32x32 images (deterministic:
 seeded 4x4 colour fields, upscaled, plus noise), prepared by the fast engine and searched for each
-image's top 10 (methods.search: faiss flat indexes, or blocked score matrices), each cell in its own
+image's top 10 (methods.search: the exact flat search, or blocked score matrices), each cell in its own
 process so its peak resident memory is its own. A cell predicted (from the previous N, scaling as
 N for preparing, N^2 for the search) to take longer than `--budget` seconds (default 240) is
 recorded as skipped with the prediction, not run.
@@ -137,7 +137,7 @@ def cell_scale(name: str, n: int, k: int = 10) -> dict[str, Any]:
         "n": n,
         "dataset": f"synthetic {SIDE}x{SIDE}",
         "k": k,
-        "search": method.index_kind and f"faiss {method.index_kind}" or "blocked score_matrix",
+        "search": method.index_kind and f"flat {method.index_kind}" or "blocked score_matrix",
         "prepare_s": prepare_s,
         "search_s": search_s,
         "total_s": prepare_s + search_s,

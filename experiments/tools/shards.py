@@ -4,7 +4,7 @@ N images are split into shards; each shard's representations are computed by one
 its local executor here, Slurm on a cluster, or inline) into the feature cache that every job
 shares (a folder on a shared file system: one .npy per image, written atomically, keyed by the
 file's sha256, the method, its code and the decode); one merge step then reads them back in the
-data set's order and searches them (methods.search: faiss flat for exactness) and forms the groups.
+data set's order and searches them (methods.search: an exact flat search) and forms the groups.
 Because a row depends only on its own image, the merged result is the one-machine result exactly.
 
     python -m experiments.tools.shards --dataset ukbench800 --method sscd_distilled --shards 2 \
