@@ -615,6 +615,43 @@ def turned(a: Seen, b: Seen) -> Verdict | None:
     return None
 
 
+# A glance: two frames of one size whose small luminances differ all over are refused before either is read
+# whole (other photos of one object, ukbench800's candidates: 1,005 of its 1,008 pairs). A JPEG's reduced decode
+# (DCT scaling, ~0.5 ms for 640 x 480 where reading it whole and its luminance take ~3 ms) at most
+# GLANCE_LONGEST long, blurred, boxed as step 0 boxes. Chosen on the pairs of one size the two stages verified on
+# the person's folder of experiments/tools/copies_bench.py: of the 1,118 copies step 0 or turned() passed, at
+# most 0.194 of a glance's boxes differ (0.103 of the look-alike folder's 30); on ukbench800, 860 of the 1,005
+# refusals have 0.4 or more (docs/verify.md).
+GLANCE_SIDE = 96
+GLANCE_LONGEST = 160
+GLANCE_SHARE = 0.4
+
+
+def glance(path: str | Path) -> np.ndarray | None:
+    """A JPEG's glance (above); None for any other format, which has no such cheap decode: its pairs are read
+    whole."""
+    from dupbench.images import fastjpeg
+    from dupbench.images.decode import Decode, decode
+
+    data = Path(path).read_bytes()
+    if fastjpeg.header(data) is None:
+        return None
+    rgb = np.asarray(decode(data, Decode(side=GLANCE_SIDE)).convert("RGB"))
+    return blurred(shrunk(luminance(rgb), GLANCE_LONGEST)[0])
+
+
+def differ_all_over(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two glances of one shape differ in at least GLANCE_SHARE of their boxes as they stand and as
+    turned() turns b (180 degrees; 90 and 270 when square): then step 0 and turned() refuse the pair."""
+    import cv2
+
+    turns = [b, cv2.rotate(b, cv2.ROTATE_180)]
+    if a.shape[0] == a.shape[1]:
+        turns += [cv2.rotate(b, cv2.ROTATE_90_CLOCKWISE), cv2.rotate(b, cv2.ROTATE_90_COUNTERCLOCKWISE)]
+    shares = (np.mean(box_differences(a, turn, None, already_blurred=True) > MAX_BOX_DIFF) for turn in turns)
+    return all(share >= GLANCE_SHARE for share in shares)
+
+
 def turn_matrix(degrees: int, w: int, h: int) -> np.ndarray:
     """The 2x3 matrix from a's pixels to b's where b is a turned by `degrees` clockwise (pixel centres)."""
     return {

@@ -199,7 +199,7 @@ def test_an_image_whose_nearest_are_all_refused_is_verified_against_further_ones
 
     monkeypatch.setattr(verification, "seen", lambda path, *kept: Row(path))
     monkeypatch.setattr(verification, "verify", verify)
-    photos = [SimpleNamespace(path=r) for r in range(n)]
+    photos = [SimpleNamespace(path=r, width=0, height=0) for r in range(n)]  # no size known: no glance
     groups = stage.verified([list(range(n))], SimpleNamespace(indices=indices), photos, list(range(n)), 1)
     assert sorted(map(sorted, (g for g in groups if len(g) > 1))) == [[original, captioned, resaved]]
     assert (original, captioned) in asked
@@ -243,7 +243,7 @@ def test_an_image_still_alone_is_verified_against_the_nearest_verified_groups(mo
 
     monkeypatch.setattr(verification, "seen", lambda path, *kept: Row(path))
     monkeypatch.setattr(verification, "verify", verify)
-    photos = [SimpleNamespace(path=r) for r in range(n)]
+    photos = [SimpleNamespace(path=r, width=0, height=0) for r in range(n)]  # no size known: no glance
     near = SimpleNamespace(indices=indices)
     without = stage.verified([list(range(n))], near, photos, list(range(n)), 1)
     assert [0, 1] in without and not [g for g in without if window in g]
@@ -392,7 +392,7 @@ def test_an_image_still_alone_is_verified_against_what_its_frame_shows_nearest(m
 
     monkeypatch.setattr(verification, "seen", lambda path, *kept: Row(path))
     monkeypatch.setattr(verification, "verify", verify)
-    photos = [SimpleNamespace(path=r) for r in range(4)]
+    photos = [SimpleNamespace(path=r, width=0, height=0) for r in range(4)]  # no size known: no glance
     near = SimpleNamespace(indices=indices)
     without = stage.verified([[0, 1], [2, 3]], near, photos, list(range(4)), 1)
     assert sorted(map(sorted, without)) == [[0, 1]]
@@ -462,3 +462,29 @@ def test_images_are_held_the_last_count_and_more_under_a_budget_of_bytes():
         for key in [("huge", 500), ("vast", 500)]:
             large(key)
     assert made == [("huge", 500), ("vast", 500)]  # the last `count` held, however large
+
+
+def test_two_photos_of_one_size_are_refused_at_a_glance_without_being_read_whole(tmp_path, monkeypatch):
+    """The verification's speed on photos (ukbench800: 1,005 of 1,008 candidate pairs are two photos of one size
+    that differ all over): such a pair is refused from the two JPEGs' reduced decodes; a copy is still read."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import skimage.data
+    from PIL import Image
+
+    import dupbench.verify as verification
+    from dupbench.finder.verified import pair_verifier
+
+    read = []
+    real = verification.seen
+    monkeypatch.setattr(verification, "seen", lambda image, *kept: read.append(Path(image).name) or real(image, *kept))
+    astronaut = Image.fromarray(skimage.data.astronaut()).resize((640, 480))
+    astronaut.save(tmp_path / "astronaut.jpg", quality=90)
+    Image.fromarray(skimage.data.coffee()).resize((640, 480)).save(tmp_path / "coffee.jpg", quality=90)
+    astronaut.save(tmp_path / "astronaut-resaved.jpg", quality=60)
+    names = ["astronaut.jpg", "coffee.jpg", "astronaut-resaved.jpg"]
+    photos = [SimpleNamespace(path=tmp_path / name, width=640, height=480) for name in names]
+    copy = pair_verifier(photos, [0, 1, 2])
+    assert not copy((0, 1)) and read == []
+    assert copy((0, 2)) and sorted(read) == ["astronaut-resaved.jpg", "astronaut.jpg"]

@@ -373,3 +373,44 @@ def test_a_sparse_charts_crop_with_too_few_keypoints_is_found_in_place(monkeypat
     assert not lookalike.copy and "in place" in lookalike.reason, lookalike.reason
     monkeypatch.setattr(dupbench.verify, "cut_in_place", lambda a, b: None)
     assert not verify(a, b).copy
+
+
+def photo_jpeg(folder, name: str, image: Image.Image, quality: int = 90):
+    path = folder / name
+    image.save(path, quality=quality)
+    return path
+
+
+def skimage_photo(name: str) -> Image.Image:
+    import skimage.data
+
+    return Image.fromarray(getattr(skimage.data, name)()).convert("RGB").resize((640, 480))
+
+
+def test_a_glance_refuses_two_photos_of_one_size_and_none_of_the_copies_the_whole_check_passes(tmp_path):
+    """verify.glance / differ_all_over: another photo of one size differs all over even at a glance; a re-save,
+    a grayscale copy and a copy turned by 180 degrees (turned()) do not, and the whole check passes them."""
+    from dupbench.verify import differ_all_over, glance
+
+    original = skimage_photo("astronaut")
+    first = photo_jpeg(tmp_path, "original.jpg", original)
+    other = photo_jpeg(tmp_path, "other.jpg", skimage_photo("coffee"))
+    assert differ_all_over(glance(first), glance(other))
+    assert not verify(first, other).copy
+    copies = {
+        "resaved.jpg": (original, 50),
+        "grayscale.jpg": (original.convert("L").convert("RGB"), 90),
+        "turned.jpg": (original.rotate(180), 90),
+    }
+    for name, (image, quality) in copies.items():
+        copy = photo_jpeg(tmp_path, name, image, quality)
+        assert not differ_all_over(glance(first), glance(copy)), name
+        assert verify(first, copy).copy, name
+
+
+def test_a_glance_is_only_of_a_jpeg(tmp_path):
+    from dupbench.verify import glance
+
+    png = tmp_path / "page.png"
+    skimage_photo("astronaut").save(png)
+    assert glance(png) is None
